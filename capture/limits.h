@@ -1,0 +1,34 @@
+/* limits.h — capture-side caps, each with its unit and reason. CLI flags override the
+ * ones marked (flag). */
+#ifndef NZ_CAPTURE_LIMITS_H
+#define NZ_CAPTURE_LIMITS_H
+
+/* Flows tracked at once (flag --max-flows). 1M flows × ~1 KiB state ≈ 1 GiB worst case;
+ * a busy /16 uplink has a few 100k concurrent TCP flows. */
+#define FLOW_MAX_DEFAULT 1000000u
+
+/* Idle seconds (packet time) before a flow without FIN/RST is expired (flag --flow-timeout).
+ * 300 s: longer than common NAT/firewall TCP idle timers on campus links, short enough
+ * to keep the table small. */
+#define FLOW_IDLE_SEC_DEFAULT 300u
+
+/* Seconds (packet time) a flow is kept after both FINs or a RST, to absorb the final ACKs
+ * and retransmitted FINs without re-creating the flow. */
+#define FLOW_CLOSE_LINGER_SEC 5u
+
+/* Flows examined for expiry per packet: bounds per-packet work (expiry is incremental, like
+ * redis' dictRehash), while staying faster than flows can be created. */
+#define FLOW_EXPIRE_PER_PKT 8u
+
+/* Total bytes held in out-of-order queues over all flows (flag --max-reasm-mem).
+ * 256 MiB: the largest reassembly memory a 24 GiB sensor spends without noticing. */
+#define REASM_MEM_MAX_DEFAULT (256u * 1024u * 1024u)
+
+/* Out-of-order bytes buffered per flow direction (flag --max-ooo). 256 KiB covers a
+ * full 64 KiB window times a few, i.e. a couple of RTTs of loss recovery. */
+#define REASM_OOO_MAX_BYTES_DEFAULT (256u * 1024u)
+
+/* Out-of-order segments buffered per flow direction: bounds list walks per packet. */
+#define REASM_OOO_MAX_SEGS 256u
+
+#endif

@@ -1,0 +1,88 @@
+/* reasm.h — per-direction TCP stream reassembly (RFC 9293 sequence space).
+ *
+ * Delivers contiguous bytes in order to a sink; buffers out-of-order segments up to a
+ * per-direction cap and a global memory budget; handles retransmissions, overlaps,
+ * sequence wrap-around (serial arithmetic, RFC 1982), mid-stream pickup (no SYN seen:
+ * the first segment seen fixes the base) and snapped segments (missing bytes = gap).
+ *
+ * Overlap policy: FIRST WINS. Bytes already delivered or already queued are kept; the
+ * overlapping part of a later segment is discarded. When the discarded bytes overlap
+ * queued out-of-order data and differ from it, `overlap_diff` is counted — an evasion
+ * signal. Bytes already delivered are not retained, so a retransmission of delivered data
+ * is counted in `retrans`/`overlaps` but its content is not compared.
+ *
+ * Gaps: when the out-of-order queue hits its cap (per direction or global), or at
+ * flush/close, the reassembler skips to the earliest queued segment and reports the
+ * number of missing bytes to the sink before delivering. */
+#ifndef NZ_REASM_H
+#define NZ_REASM_H
+
+#include "../dissect/nz.h"
+
+/* Global accounting shared by every reasm_dir of one pipeline. */
+struct reasm_budget {
+    size_t used;               /* bytes currently queued out of order, all flows */
+    size_t max;                /* cap for `used` */
+    uint64_t over_budget;      /* segments not queued because the budget was full */
+};
+
+struct reasm_cfg {
+    size_t ooo_max_bytes;      /* per direction cap on queued out-of-order bytes */
+    unsigned ooo_max_segs;     /* per direction cap on queued segments */
+};
+
+/* Where reassembled bytes go. `dir` is passed through from reasm_push(). */
+struct reasm_sink {
+    void *ud;
+    /* Contiguous in-order stream bytes (borrowed; valid during the call). */
+    void (*data)(void *ud, int dir, const uint8_t *p, size_t len);
+    /* `len` stream bytes are missing before the next data() call. */
+    void (*gap)(void *ud, int dir, uint64_t len);
+};
+
+struct reasm_seg; /* internal: queued out-of-order segment */
+
+/* State of one direction. Zero-initialised (reasm_dir_init) before use. */
+struct reasm_dir {
+    bool started;              /* next_seq is valid (SYN or first data seen) */
+    bool fin_seen;             /* a FIN was seen (its seq is fin_seq) */
+    bool done;                 /* consumer needs no more bytes: payload is ignored */
+    uint32_t next_seq;         /* next expected sequence number */
+    uint32_t fin_seq;          /* sequence number of the FIN */
+    uint64_t delivered;        /* stream bytes handed to the sink */
+    struct reasm_seg *ooo;     /* queued segments, sorted by seq, non-overlapping */
+    size_t ooo_bytes;          /* bytes in `ooo`; <= cfg.ooo_max_bytes */
+    unsigned ooo_segs;         /* segments in `ooo`; <= cfg.ooo_max_segs */
+    /* counters (stored per flow) */
+    uint64_t segs;             /* segments with payload seen */
+    uint64_t retrans;          /* segments entirely before next_seq (pure retransmissions) */
+    uint64_t overlaps;         /* segments partially overlapping delivered or queued data */
+    uint64_t overlap_diff;     /* overlaps whose bytes differ from the kept ones */
+    uint64_t ooo_queued;       /* segments queued out of order */
+    uint64_t gaps;             /* gaps reported to the sink */
+    uint64_t gap_bytes;        /* bytes those gaps skipped */
+    uint64_t cap_drops;        /* segments dropped because a cap was full */
+};
+
+void reasm_dir_init(struct reasm_dir *d);
+
+/* Feeds one TCP segment of this direction. `flags` are the TCP_* bits (SYN sets the base:
+ * next_seq = seq + 1; FIN is recorded). `len` captured payload bytes at `payload`;
+ * `wire_len` (>= len) is the payload length on the wire: the difference is a gap.
+ * In-order bytes (and any queued bytes they make contiguous) go to sink->data now.
+ * Returns 0, or NZ_ENOMEM when a queue entry could not be allocated (counted in cap_drops;
+ * processing may continue). No-op when d->done. */
+int reasm_push(struct reasm_dir *d, int dir, const struct reasm_cfg *cfg, struct reasm_budget *b,
+               uint32_t seq, uint8_t flags, const uint8_t *payload, uint32_t len, uint32_t wire_len,
+               const struct reasm_sink *sink);
+
+/* Delivers everything still queued, reporting gaps in between (used when the flow ends). */
+void reasm_flush(struct reasm_dir *d, int dir, struct reasm_budget *b, const struct reasm_sink *sink);
+
+/* The consumer needs nothing more from this direction: frees the queue, sets done. */
+void reasm_set_done(struct reasm_dir *d, struct reasm_budget *b);
+
+/* Frees the queue (returns its bytes to the budget). The struct may be reused after init. */
+void reasm_dir_fini(struct reasm_dir *d, struct reasm_budget *b);
+
+#endif

@@ -1,0 +1,75 @@
+/* reader.h — the bounds-checked byte cursor every parser in netzwacht reads through.
+ *
+ * Any read past the end sets `err`, returns 0 / an empty slice, and leaves `err` set
+ * (sticky), so callers check rd_ok() at decision points rather than after every field.
+ * Length checks are written as `n <= len - off`, never `off + n <= len`. */
+#ifndef NZ_READER_H
+#define NZ_READER_H
+
+#include "nz.h"
+
+struct rd {
+    const uint8_t *p; /* borrowed */
+    size_t len;       /* bytes valid at p */
+    size_t off;       /* next byte to read; always <= len */
+    bool err;         /* sticky: a read went past the end */
+};
+
+/* Starts a reader over [p, p+len). */
+static inline struct rd rd_init(const uint8_t *p, size_t len)
+{
+    struct rd r = {p, len, 0, false};
+    return r;
+}
+static inline struct rd rd_from(struct bytes b) { return rd_init(b.p, b.len); }
+
+static inline bool rd_ok(const struct rd *r) { return !r->err; }
+static inline size_t rd_left(const struct rd *r) { return r->err ? 0 : r->len - r->off; }
+static inline bool rd_has(const struct rd *r, size_t n) { return !r->err && n <= r->len - r->off; }
+static inline bool rd_eof(const struct rd *r) { return rd_left(r) == 0; }
+
+uint8_t rd_u8(struct rd *r);
+uint16_t rd_be16(struct rd *r);
+uint32_t rd_be24(struct rd *r);
+uint32_t rd_be32(struct rd *r);
+uint16_t rd_le16(struct rd *r);
+uint32_t rd_le32(struct rd *r);
+/* Skips n bytes (err if fewer remain; then the cursor does not move). */
+void rd_skip(struct rd *r, size_t n);
+/* Borrowed slice of the next n bytes; empty slice + err if fewer remain. */
+struct bytes rd_slice(struct rd *r, size_t n);
+/* Child reader over the next n bytes (the parent advances past them). For TLS vectors. */
+struct rd rd_sub(struct rd *r, size_t n);
+/* Child reader over a vector prefixed by a 1/2/3-byte big-endian length. */
+struct rd rd_vec8(struct rd *r);
+struct rd rd_vec16(struct rd *r);
+struct rd rd_vec24(struct rd *r);
+/* Copies n bytes to dst (dst untouched on err). Returns rd_ok(). */
+bool rd_copy(struct rd *r, void *dst, size_t n);
+/* Looks at the byte `ahead` positions from the cursor without consuming; -1 if absent. */
+int rd_peek(const struct rd *r, size_t ahead);
+/* Remaining bytes as a slice, without consuming. */
+struct bytes rd_rest(const struct rd *r);
+
+/* Line reader: finds the next LF within at most `max` bytes.
+ * Returns 1 and sets *line (without the CRLF / LF) and advances past the LF;
+ * returns 0 when no LF is present yet and fewer than `max` bytes remain (need more data);
+ * returns -1 when `max` bytes were scanned without an LF (line too long; nothing consumed). */
+int rd_line(struct rd *r, size_t max, struct bytes *line /* OUT */);
+
+/* Helpers over borrowed slices (no packet indexing outside reader.c). */
+bool bytes_eq_nocase(struct bytes b, const char *s);   /* exact, ASCII case-insensitive */
+bool bytes_prefix_nocase(struct bytes b, const char *s);
+/* First occurrence of byte c at or after `from`; -1 if none. */
+long bytes_find(struct bytes b, uint8_t c, size_t from);
+/* Sub-slice [from, from+n) clipped to b. */
+struct bytes bytes_sub(struct bytes b, size_t from, size_t n);
+/* Byte at index i, or -1 if out of range. */
+int bytes_at(struct bytes b, size_t i);
+/* Trims ASCII spaces/tabs at both ends. */
+struct bytes bytes_trim(struct bytes b);
+/* Copies at most cap-1 bytes into dst as a NUL-terminated string, replacing bytes outside
+ * printable ASCII by '?'. Returns dst. */
+char *bytes_to_cstr(struct bytes b, char *dst, size_t cap);
+
+#endif

@@ -1,0 +1,119 @@
+/* store.h — netzwacht's SQLite database: runs, analysed files, flows, findings.
+ *
+ * WAL mode, synchronous=NORMAL, prepared statements cached per store, rows batched in
+ * one BEGIN IMMEDIATE … COMMIT per STORE_BATCH_ROWS rows (or on store_commit()).
+ * Schema version in PRAGMA user_version; older databases are migrated forward in order
+ * (migrate.c), never recreated; a database from a newer netzwacht is refused.
+ * Knows SQLite and struct finding; knows nothing about packets. */
+#ifndef NZ_STORE_H
+#define NZ_STORE_H
+
+#include "../dissect/finding.h"
+
+#define STORE_BATCH_ROWS 2000 /* rows per transaction: amortises fsync, bounds lost work */
+#define STORE_BUSY_MS 5000    /* wait this long for a lock held by another process */
+
+struct store;
+
+/* Opens (creating if needed) and migrates the database at `path` (":memory:" works).
+ * On failure returns NULL, *err = NZ_EDB/NZ_EIO/NZ_EUNSUPPORTED (newer schema), and logs
+ * SQLite's message. `log` is borrowed for the store's lifetime (may be NULL). */
+struct store *store_open(const char *path, const struct nz_log *log, int *err /* OUT */);
+/* Commits pending rows and closes. Returns 0 or NZ_EDB (pending rows are then lost; rows
+ * committed earlier are kept). NULL is a no-op returning 0. */
+int store_close(struct store *s);
+/* Schema version the code writes (the latest migration). */
+int store_schema_latest(void);
+/* PRAGMA user_version of the open database. */
+int store_schema_version(struct store *s);
+/* Last SQLite error text (for messages). */
+const char *store_errmsg(struct store *s);
+
+/* A run = one `analyze` or `watch` invocation. */
+struct store_run {
+    const char *source;        /* comma-joined inputs or the interface name */
+    const char *mode;          /* "file" or "live" */
+    const char *filter;        /* BPF expression or NULL */
+    const char *version;       /* netzwacht version */
+};
+int store_run_begin(struct store *s, const struct store_run *r, int64_t *run_id /* OUT */);
+
+struct store_run_stats {
+    uint64_t first_usec, last_usec; /* packet times; 0 = no packets */
+    uint64_t packets, bytes;        /* frames read / their wire bytes */
+    uint64_t tcp_packets;
+    uint64_t malformed;             /* frames counted as malformed/truncated */
+    uint64_t pcap_recv, pcap_drop, pcap_ifdrop; /* libpcap counters (live); 0 offline */
+    uint64_t flows, flows_evicted;
+    uint64_t findings;
+    const char *counters_json;      /* every counter by reason, JSON object text; may be NULL */
+    bool finished;                  /* the run ended (false for periodic updates) */
+};
+/* Updates the run row (called periodically and at the end). */
+int store_run_update(struct store *s, int64_t run_id, const struct store_run_stats *st);
+
+/* Content-hash dedup of input files. *run_id = run that analysed it, 0 if never. */
+int store_file_lookup(struct store *s, const char *sha256hex, int64_t *run_id /* OUT */);
+int store_file_add(struct store *s, int64_t run_id, const char *path, const char *sha256hex,
+                   uint64_t size);
+/* Removes an earlier analysis of this hash (its run's rows for that file) for --force. */
+int store_file_forget(struct store *s, const char *sha256hex);
+
+struct store_flow {
+    const char *client_ip, *server_ip;
+    uint16_t client_port, server_port;
+    int ip_version;
+    const char *app_proto;     /* our dissector's label, else nDPI's; may be NULL */
+    const char *ndpi_proto;    /* nDPI's label; may be NULL */
+    const char *orient;        /* flow_orient_name() */
+    const char *end_reason;    /* flow_end_name(); NULL while open */
+    uint64_t first_usec, last_usec;
+    uint64_t pkts[2], bytes[2], payload[2]; /* [0] client→server, [1] server→client */
+    uint64_t gaps, gap_bytes, overlaps, overlap_diff, retrans; /* both directions */
+};
+/* Inserts (*flow_id == 0; sets it) or updates (*flow_id != 0) a flow row. */
+int store_flow_put(struct store *s, int64_t run_id, const struct store_flow *f, int64_t *flow_id /* IN/OUT */);
+
+struct store_endpoints {
+    const char *client_ip, *server_ip; /* may be NULL */
+    uint16_t client_port, server_port;
+};
+int store_finding_add(struct store *s, int64_t run_id, int64_t flow_id /* 0 = none */,
+                      const struct finding *f, const struct store_endpoints *ep);
+
+/* Commits the current batch now. */
+int store_commit(struct store *s);
+
+/* ---- queries (CLI) ---- */
+
+enum store_col_type { STORE_COL_NULL, STORE_COL_INT, STORE_COL_REAL, STORE_COL_TEXT, STORE_COL_JSON };
+
+/* One result row: n columns with names, types and text values (NULL for SQL NULL). */
+typedef int (*store_row_fn)(void *ud, int n, const char *const *names,
+                            const enum store_col_type *types, const char *const *vals);
+
+struct store_filter {
+    const char *kind;          /* findings: exact kind or prefix ending in '.' ("tls.") */
+    int min_severity;          /* findings: -1 = any, else enum nz_severity (at or above) */
+    const char *since, *until; /* ISO-8601 UTC text compared with ts / first_ts */
+    const char *host;          /* client or server IP equals */
+    const char *proto;         /* flows: app_proto equals */
+    int64_t run_id;            /* 0 = all runs */
+    int64_t limit;             /* 0 = no limit */
+};
+
+/* Runs a query; calls fn per row (a non-zero return from fn stops and is returned).
+ * findings columns: id, run_id, flow_id, ts, kind, severity, client_ip, client_port,
+ * server_ip, server_port, summary, evidence (STORE_COL_JSON). Ordered by ts, id. */
+int store_query_findings(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud);
+/* flows columns: the flows table's, ordered by first_ts, id. */
+int store_query_flows(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud);
+/* counts[sev] = findings of run_id (0 = all) per severity. */
+int store_count_by_severity(struct store *s, int64_t run_id, uint64_t counts[5] /* OUT */);
+/* Runs any read-only SQL (for tests and `netzwacht sql`). */
+int store_query_sql(struct store *s, const char *sql, store_row_fn fn, void *ud);
+
+/* Formats a packet time as ISO-8601 UTC with microseconds ("2026-11-29T03:55:50.123456Z"). */
+char *store_ts_iso(uint64_t ts_usec, char *buf, size_t cap);
+
+#endif
