@@ -1,0 +1,65 @@
+/* cli.h — shared declarations of the netzwacht command-line front end. Only cli/ prints. */
+#ifndef NZ_CLI_H
+#define NZ_CLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "../store/store.h"
+#include "pipeline.h"
+
+/* Exit codes (documented in the README). */
+enum {
+    EXIT_OK = 0,
+    EXIT_FINDINGS = 1, /* --fail-on threshold reached */
+    EXIT_USAGE = 2,
+    EXIT_RUNTIME = 3   /* unreadable input, capture or database error */
+};
+
+#define CLI_DEFAULT_DB "netzwacht.db"
+
+struct cli_global {
+    const char *db;    /* --db PATH */
+    const char *prog;  /* argv[0] basename */
+    int verbose;       /* -v count */
+};
+
+int cmd_analyze(struct cli_global *g, int argc, char **argv);
+int cmd_watch(struct cli_global *g, int argc, char **argv);
+int cmd_findings(struct cli_global *g, int argc, char **argv);
+int cmd_flows(struct cli_global *g, int argc, char **argv);
+int cmd_runs(struct cli_global *g, int argc, char **argv);
+int cmd_sql(struct cli_global *g, int argc, char **argv);
+int cmd_kinds(struct cli_global *g, int argc, char **argv);
+
+/* Logging to stderr, used as the nz_log of every library call. */
+void cli_log_fn(void *ud, enum nz_log_level level, const char *msg);
+struct nz_log cli_log(const struct cli_global *g);
+
+/* Parses "123", "64K", "256M", "2G" into bytes. Returns 0 or NZ_EUSAGE. */
+int cli_parse_size(const char *s, size_t *out);
+/* Parses a non-negative integer with an upper bound. Returns 0 or NZ_EUSAGE. */
+int cli_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
+
+/* Shared by analyze and watch: options that shape the pipeline. Returns 1 if `opt` was one
+ * of them (consumed), 0 if not, -1 on a bad value (message printed). */
+int cli_pipeline_opt(int opt, const char *arg, struct pipeline_cfg *cfg);
+/* getopt_long entries for cli_pipeline_opt (terminated by a zero entry) and their help text. */
+extern const struct option cli_pipeline_longopts[];
+extern const char cli_pipeline_help[];
+
+/* Output of query results. */
+enum out_fmt { OUT_TABLE, OUT_JSON, OUT_CSV };
+int out_parse_fmt(const char *s, enum out_fmt *f);
+struct out;
+/* `show` (NULL = all) lists the columns the table format shows; json/csv show all. */
+struct out *out_new(enum out_fmt fmt, FILE *fp, const char *const *show);
+int out_row(void *ud, int n, const char *const *names, const enum store_col_type *types,
+            const char *const *vals);
+/* Prints what was buffered (table) and frees. Returns rows printed. */
+long out_finish(struct out *o);
+
+/* Prints a findings table for one run (the end of analyze). */
+int cli_print_run_findings(struct store *st, int64_t run_id, FILE *fp);
+
+#endif

@@ -1,0 +1,287 @@
+/* cmd_query.c — read-side commands: findings, flows, runs, kinds, sql. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+enum { QOPT_KIND = 4000, QOPT_SEV, QOPT_SINCE, QOPT_UNTIL, QOPT_HOST, QOPT_FORMAT, QOPT_RUN, QOPT_LIMIT,
+       QOPT_PROTO, QOPT_DB };
+
+static const struct option query_opts[] = {
+    {"kind", required_argument, NULL, QOPT_KIND},
+    {"severity", required_argument, NULL, QOPT_SEV},
+    {"since", required_argument, NULL, QOPT_SINCE},
+    {"until", required_argument, NULL, QOPT_UNTIL},
+    {"host", required_argument, NULL, QOPT_HOST},
+    {"format", required_argument, NULL, QOPT_FORMAT},
+    {"run", required_argument, NULL, QOPT_RUN},
+    {"limit", required_argument, NULL, QOPT_LIMIT},
+    {"proto", required_argument, NULL, QOPT_PROTO},
+    {"db", required_argument, NULL, QOPT_DB},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Opens an existing database read-only in spirit (store_open migrates if needed). */
+static struct store *open_existing(struct cli_global *g, struct nz_log *log)
+{
+    struct stat st;
+    if (strcmp(g->db, ":memory:") != 0 && stat(g->db, &st) != 0) {
+        fprintf(stderr, "%s: database %s does not exist (run 'netzwacht analyze' first)\n", g->prog, g->db);
+        return NULL;
+    }
+    int err = 0;
+    struct store *s = store_open(g->db, log, &err);
+    if (!s)
+        fprintf(stderr, "%s: cannot open database %s: %s\n", g->prog, g->db, nz_strerror(err));
+    return s;
+}
+
+/* ISO-8601 prefixes compare as text: accept "2026-11-29", "2026-11-29T03:55", full forms. */
+static bool iso_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 4 || n > 32)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("0123456789-:T.Z", s[i]))
+            return false;
+    return true;
+}
+
+struct qargs {
+    struct store_filter f;
+    enum out_fmt fmt;
+};
+
+/* Parses the shared query options. Returns -1 to exit with usage, 1 for --help, 0 ok. */
+static int parse_query(struct cli_global *g, int argc, char **argv, struct qargs *q, bool findings)
+{
+    memset(q, 0, sizeof *q);
+    q->f.min_severity = -1;
+    q->fmt = OUT_TABLE;
+    int opt;
+    unsigned long long v;
+    while ((opt = getopt_long(argc, argv, "hv", query_opts, NULL)) != -1) {
+        switch (opt) {
+        case QOPT_KIND:
+            if (!findings)
+                goto notfor;
+            q->f.kind = optarg;
+            break;
+        case QOPT_SEV: {
+            enum nz_severity s;
+            if (!findings)
+                goto notfor;
+            if (nz_severity_parse(optarg, &s)) {
+                fprintf(stderr, "%s: --severity: unknown '%s' (info|low|medium|high|critical)\n", g->prog, optarg);
+                return -1;
+            }
+            q->f.min_severity = (int)s;
+            break;
+        }
+        case QOPT_SINCE:
+        case QOPT_UNTIL:
+            if (!iso_ok(optarg)) {
+                fprintf(stderr, "%s: --%s wants an ISO-8601 UTC time like 2026-11-29T03:55:00\n", g->prog,
+                        opt == QOPT_SINCE ? "since" : "until");
+                return -1;
+            }
+            if (opt == QOPT_SINCE)
+                q->f.since = optarg;
+            else
+                q->f.until = optarg;
+            break;
+        case QOPT_HOST: q->f.host = optarg; break;
+        case QOPT_PROTO:
+            if (findings)
+                goto notfor;
+            q->f.proto = optarg;
+            break;
+        case QOPT_FORMAT:
+            if (out_parse_fmt(optarg, &q->fmt)) {
+                fprintf(stderr, "%s: --format: table, json or csv\n", g->prog);
+                return -1;
+            }
+            break;
+        case QOPT_RUN:
+            if (cli_parse_uint(optarg, (unsigned long long)INT64_MAX, &v)) {
+                fprintf(stderr, "%s: --run wants a run id\n", g->prog);
+                return -1;
+            }
+            q->f.run_id = (int64_t)v;
+            break;
+        case QOPT_LIMIT:
+            if (cli_parse_uint(optarg, (unsigned long long)INT64_MAX, &v)) {
+                fprintf(stderr, "%s: --limit wants a number\n", g->prog);
+                return -1;
+            }
+            q->f.limit = (int64_t)v;
+            break;
+        case QOPT_DB: g->db = optarg; break;
+        case 'v': g->verbose++; break;
+        case 'h': return 1;
+        default: return -1;
+        }
+        continue;
+    notfor:
+        fprintf(stderr, "%s: option not valid for this command\n", g->prog);
+        return -1;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument '%s'\n", g->prog, argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+static const char findings_help[] =
+    "usage: netzwacht findings [options]\n"
+    "Lists findings, oldest first.\n\n"
+    "  --kind K           exact kind (tls.weak_cipher) or a prefix ending in '.' (tls.)\n"
+    "  --severity S       at or above S: info, low, medium, high, critical\n"
+    "  --since T, --until T  ISO-8601 UTC bounds on the finding time (packet time)\n"
+    "  --host IP          client or server address\n"
+    "  --run ID           only this run\n"
+    "  --limit N          at most N rows\n"
+    "  --format F         table (default), json (one object per line), csv\n"
+    "  --db PATH          database (default ./netzwacht.db)\n";
+
+int cmd_findings(struct cli_global *g, int argc, char **argv)
+{
+    struct qargs q;
+    int r = parse_query(g, argc, argv, &q, true);
+    if (r) {
+        fputs(findings_help, r > 0 ? stdout : stderr);
+        return r > 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    struct nz_log log = cli_log(g);
+    struct store *st = open_existing(g, &log);
+    if (!st)
+        return EXIT_RUNTIME;
+    static const char *const show[] = {"ts", "severity", "kind", "client_ip", "server_ip", "server_port",
+                                       "summary", NULL};
+    struct out *o = out_new(q.fmt, stdout, show);
+    int rc = store_query_findings(st, &q.f, out_row, o);
+    long rows = out_finish(o);
+    if (rc) {
+        fprintf(stderr, "%s: query failed: %s\n", g->prog, store_errmsg(st));
+        store_close(st);
+        return EXIT_RUNTIME;
+    }
+    if (q.fmt == OUT_TABLE)
+        printf("(%ld finding%s)\n", rows, rows == 1 ? "" : "s");
+    store_close(st);
+    return EXIT_OK;
+}
+
+static const char flows_help[] =
+    "usage: netzwacht flows [options]\n"
+    "Lists TCP flows, oldest first.\n\n"
+    "  --host IP          client or server address\n"
+    "  --proto P          application protocol label (TLS, HTTP, SMTP, ...)\n"
+    "  --since T, --until T  ISO-8601 UTC bounds on the flow start (packet time)\n"
+    "  --run ID, --limit N, --format table|json|csv, --db PATH\n";
+
+int cmd_flows(struct cli_global *g, int argc, char **argv)
+{
+    struct qargs q;
+    int r = parse_query(g, argc, argv, &q, false);
+    if (r) {
+        fputs(flows_help, r > 0 ? stdout : stderr);
+        return r > 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    struct nz_log log = cli_log(g);
+    struct store *st = open_existing(g, &log);
+    if (!st)
+        return EXIT_RUNTIME;
+    static const char *const show[] = {"id", "first_ts", "client_ip", "client_port", "server_ip", "server_port",
+                                       "app_proto", "pkts_c2s", "pkts_s2c", "bytes_c2s", "bytes_s2c",
+                                       "end_reason", NULL};
+    struct out *o = out_new(q.fmt, stdout, show);
+    int rc = store_query_flows(st, &q.f, out_row, o);
+    long rows = out_finish(o);
+    if (rc) {
+        fprintf(stderr, "%s: query failed: %s\n", g->prog, store_errmsg(st));
+        store_close(st);
+        return EXIT_RUNTIME;
+    }
+    if (q.fmt == OUT_TABLE)
+        printf("(%ld flow%s)\n", rows, rows == 1 ? "" : "s");
+    store_close(st);
+    return EXIT_OK;
+}
+
+static int run_sql(struct cli_global *g, const char *sql, enum out_fmt fmt, const char *const *show)
+{
+    struct nz_log log = cli_log(g);
+    struct store *st = open_existing(g, &log);
+    if (!st)
+        return EXIT_RUNTIME;
+    struct out *o = out_new(fmt, stdout, show);
+    int rc = store_query_sql(st, sql, out_row, o);
+    out_finish(o);
+    if (rc) {
+        fprintf(stderr, "%s: %s: %s\n", g->prog, rc == NZ_EUSAGE ? "only read-only SQL is allowed" : "query failed",
+                store_errmsg(st));
+        store_close(st);
+        return rc == NZ_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    store_close(st);
+    return EXIT_OK;
+}
+
+int cmd_runs(struct cli_global *g, int argc, char **argv)
+{
+    struct qargs q;
+    int r = parse_query(g, argc, argv, &q, false);
+    if (r) {
+        fputs("usage: netzwacht runs [--format table|json|csv] [--db PATH]\nLists analysis runs and their counters.\n",
+              r > 0 ? stdout : stderr);
+        return r > 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    static const char *const show[] = {"id", "mode", "source", "first_ts", "last_ts", "packets", "flows",
+                                       "findings", "malformed", "pcap_drop", NULL};
+    return run_sql(g, "SELECT * FROM runs ORDER BY id", q.fmt, show);
+}
+
+int cmd_sql(struct cli_global *g, int argc, char **argv)
+{
+    enum out_fmt fmt = OUT_TABLE;
+    int opt;
+    static const struct option o[] = {{"format", required_argument, NULL, QOPT_FORMAT},
+                                      {"db", required_argument, NULL, QOPT_DB},
+                                      {"help", no_argument, NULL, 'h'},
+                                      {NULL, 0, NULL, 0}};
+    while ((opt = getopt_long(argc, argv, "h", o, NULL)) != -1) {
+        if (opt == QOPT_FORMAT && out_parse_fmt(optarg, &fmt) == 0)
+            continue;
+        if (opt == QOPT_DB) {
+            g->db = optarg;
+            continue;
+        }
+        fputs("usage: netzwacht sql [--format table|json|csv] [--db PATH] 'SELECT ...'\n",
+              opt == 'h' ? stdout : stderr);
+        return opt == 'h' ? EXIT_OK : EXIT_USAGE;
+    }
+    if (optind + 1 != argc) {
+        fputs("usage: netzwacht sql [--format table|json|csv] [--db PATH] 'SELECT ...'\n", stderr);
+        return EXIT_USAGE;
+    }
+    return run_sql(g, argv[optind], fmt, NULL);
+}
+
+int cmd_kinds(struct cli_global *g, int argc, char **argv)
+{
+    (void)g;
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        puts("usage: netzwacht kinds\nLists every finding kind, its default severity and meaning.");
+        return EXIT_OK;
+    }
+    for (int k = 0; k < FK_COUNT; k++) {
+        const struct finding_kind_info *ki = finding_kind_info((enum finding_kind)k);
+        printf("%-34s %-8s %s\n", ki->name, nz_severity_name(ki->severity), ki->desc);
+    }
+    return EXIT_OK;
+}

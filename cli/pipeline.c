@@ -1,0 +1,750 @@
+/* pipeline.c — decode → flows → nDPI → reassembly → dissectors → store. See pipeline.h.
+ *
+ * Per packet on the hot path: dec_packet (no allocation), flow_track (allocates only for a
+ * new flow), nDPI for a flow's first packets only and never once our own dissector claimed
+ * the flow, reasm_push (allocates only to queue out-of-order data, up to the caps).
+ * Once a dissector clears ctx.want[dir] (TLS after the handshake), that direction costs
+ * only decoding and flow bookkeeping. */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../capture/flow.h"
+#include "../capture/limits.h"
+#include "../capture/reasm.h"
+#include "../dissect/dissector.h"
+#include "../dissect/json.h"
+#include "../dissect/limits.h"
+#include "ndpi_glue.h"
+
+enum dis_state {
+    DS_PROBING = 0, /* no dissector yet: bytes collected in buf[] for probe() */
+    DS_ATTACHED,    /* dissector running */
+    DS_FINISHED,    /* dissector said DIS_DONE: state kept for on_close, no more bytes */
+    DS_NONE         /* no dissector (none matched, or detached after an error) */
+};
+
+/* A growable byte buffer capped at DIS_BUF_MAX. */
+struct dbuf {
+    uint8_t *p;
+    size_t len, cap;
+};
+
+/* Per-flow state owned by the pipeline (flow->app). */
+struct fapp {
+    struct reasm_dir rd[2];
+    int64_t db_id;                 /* flows.id once written; 0 before */
+    const struct dissector *dis;
+    void *dis_st;
+    enum dis_state ds;
+    bool want[2];                  /* the dissector still wants bytes of this direction */
+    bool had_data[2];              /* bytes seen in this direction while probing */
+    struct dbuf buf[2];            /* probe bytes, then the dissector's unconsumed tail */
+    void *ndpi;                    /* nDPI flow state while detection runs */
+    unsigned ndpi_pkts;
+    char ndpi_label[NDPI_LABEL_MAX];
+    char app_label[24];            /* our dissector's label */
+    char started_by[24];           /* carried over a DIS_SWITCH */
+    char cli_ip[46], srv_ip[46];   /* text forms for evidence */
+    uint64_t findings;
+};
+
+struct pipeline {
+    struct pipeline_cfg cfg;
+    struct store *st;              /* borrowed */
+    int64_t run_id;
+    const struct nz_log *log;      /* borrowed */
+    struct flow_table *flows;
+    struct reasm_budget budget;
+    struct reasm_cfg rcfg;
+    struct nz_ndpi *ndpi;
+    struct pipeline_stats stats;
+    int db_err;                    /* first store error */
+    struct flow *cur;              /* flow whose bytes are being processed */
+    uint64_t cur_ts;               /* packet time of the current segment */
+    struct dis_sink sink;
+    struct reasm_sink rsink;       /* ud = this pipeline */
+};
+
+static const struct reasm_sink *pl_rsink(struct pipeline *pl);
+
+void pipeline_cfg_defaults(struct pipeline_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->max_flows = FLOW_MAX_DEFAULT;
+    cfg->idle_sec = FLOW_IDLE_SEC_DEFAULT;
+    cfg->reasm_mem_max = REASM_MEM_MAX_DEFAULT;
+    cfg->ooo_max_bytes = REASM_OOO_MAX_BYTES_DEFAULT;
+    cfg->ndpi_max_pkts = NDPI_MAX_PKTS_DEFAULT;
+}
+
+/* ---- store glue ---- */
+
+static void db_fail(struct pipeline *pl, int rc, const char *what)
+{
+    if (rc == 0 || pl->db_err)
+        return;
+    pl->db_err = rc;
+    nz_logf(pl->log, NZ_LOG_ERR, "database error while writing %s: %s", what, store_errmsg(pl->st));
+}
+
+static void fill_store_flow(const struct flow *f, const struct fapp *fa, const char *end_reason,
+                            struct store_flow *sf)
+{
+    memset(sf, 0, sizeof *sf);
+    sf->client_ip = fa->cli_ip;
+    sf->server_ip = fa->srv_ip;
+    sf->client_port = f->cli_port;
+    sf->server_port = f->srv_port;
+    sf->ip_version = f->ip_ver;
+    sf->app_proto = fa->app_label[0] ? fa->app_label : (fa->ndpi_label[0] ? fa->ndpi_label : NULL);
+    sf->ndpi_proto = fa->ndpi_label[0] ? fa->ndpi_label : NULL;
+    sf->orient = flow_orient_name(f->orient);
+    sf->end_reason = end_reason;
+    sf->first_usec = f->first_usec;
+    sf->last_usec = f->last_usec;
+    for (int d = 0; d < 2; d++) {
+        sf->pkts[d] = f->pkts[d];
+        sf->bytes[d] = f->bytes[d];
+        sf->payload[d] = f->payload_bytes[d];
+        sf->gaps += fa->rd[d].gaps;
+        sf->gap_bytes += fa->rd[d].gap_bytes;
+        sf->overlaps += fa->rd[d].overlaps;
+        sf->overlap_diff += fa->rd[d].overlap_diff;
+        sf->retrans += fa->rd[d].retrans;
+    }
+}
+
+/* Makes sure the flow has a row (findings reference it). */
+static int64_t ensure_flow_row(struct pipeline *pl, struct flow *f)
+{
+    struct fapp *fa = f->app;
+    if (fa->db_id || pl->db_err)
+        return fa->db_id;
+    struct store_flow sf;
+    fill_store_flow(f, fa, NULL, &sf);
+    db_fail(pl, store_flow_put(pl->st, pl->run_id, &sf, &fa->db_id), "a flow");
+    return fa->db_id;
+}
+
+static void emit_finding(struct pipeline *pl, struct flow *f, const struct finding *fd)
+{
+    pl->stats.findings++;
+    if ((unsigned)fd->severity < 5)
+        pl->stats.by_sev[fd->severity]++;
+    if (pl->db_err)
+        return;
+    struct store_endpoints ep = {0};
+    int64_t fid = 0;
+    if (f) {
+        struct fapp *fa = f->app;
+        fa->findings++;
+        fid = ensure_flow_row(pl, f);
+        ep.client_ip = fa->cli_ip;
+        ep.server_ip = fa->srv_ip;
+        ep.client_port = f->cli_port;
+        ep.server_port = f->srv_port;
+    }
+    db_fail(pl, store_finding_add(pl->st, pl->run_id, fid, fd, &ep), "a finding");
+}
+
+/* ---- dissector sink (ud = pipeline; the flow is pl->cur) ---- */
+
+static void sink_finding(void *ud, const struct finding *f)
+{
+    struct pipeline *pl = ud;
+    emit_finding(pl, pl->cur, f);
+}
+
+static void sink_label(void *ud, const char *proto)
+{
+    struct pipeline *pl = ud;
+    if (pl->cur && pl->cur->app) {
+        struct fapp *fa = pl->cur->app;
+        snprintf(fa->app_label, sizeof fa->app_label, "%s", proto);
+    }
+}
+
+static void fill_ctx(struct pipeline *pl, struct flow *f, struct dis_ctx *ctx)
+{
+    struct fapp *fa = f->app;
+    memset(ctx, 0, sizeof *ctx);
+    ctx->ts_usec = pl->cur_ts;
+    ctx->sink = &pl->sink;
+    ctx->cli_ip = fa->cli_ip;
+    ctx->srv_ip = fa->srv_ip;
+    ctx->cli_port = f->cli_port;
+    ctx->srv_port = f->srv_port;
+    ctx->flow_id = f->id;
+    ctx->want[0] = fa->want[0];
+    ctx->want[1] = fa->want[1];
+}
+
+/* ---- buffers ---- */
+
+static bool dbuf_append(struct dbuf *b, const uint8_t *p, size_t n, size_t max)
+{
+    if (n > max - b->len)
+        return false;
+    if (b->len + n > b->cap) {
+        size_t nc = b->cap ? b->cap : 1024;
+        while (nc < b->len + n)
+            nc *= 2;
+        if (nc > max)
+            nc = max;
+        uint8_t *np = realloc(b->p, nc);
+        if (!np)
+            return false;
+        b->p = np;
+        b->cap = nc;
+    }
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+    return true;
+}
+
+static void dbuf_consume(struct dbuf *b, size_t n)
+{
+    if (n >= b->len) {
+        b->len = 0;
+        return;
+    }
+    memmove(b->p, b->p + n, b->len - n);
+    b->len -= n;
+}
+
+static void dbuf_free(struct dbuf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+/* ---- dissector driving ---- */
+
+/* The dissector needs no more bytes of `dir`. The reassembler is told after reasm_push()
+ * returns (settle_want), never from inside its delivery callback. */
+static void stop_want(struct pipeline *pl, struct fapp *fa, int dir)
+{
+    (void)pl;
+    fa->want[dir] = false;
+    dbuf_free(&fa->buf[dir]);
+}
+
+static void settle_want(struct pipeline *pl, struct fapp *fa)
+{
+    if (pl->cfg.dump_dir)
+        return;
+    for (int d = 0; d < 2; d++)
+        if (!fa->want[d] && !fa->rd[d].done)
+            reasm_set_done(&fa->rd[d], &pl->budget);
+}
+
+static void detach(struct pipeline *pl, struct flow *f, const char *reason)
+{
+    struct fapp *fa = f->app;
+    if (reason) {
+        struct finding fd;
+        finding_init(&fd, FK_DISSECT_MALFORMED, pl->cur_ts);
+        finding_summary(&fd, "%s stream rejected as malformed: %s", fa->dis ? fa->dis->name : "?", reason);
+        struct json j;
+        json_init(&j, fd.evidence, sizeof fd.evidence);
+        json_str(&j, "protocol", fa->dis ? fa->dis->name : NULL);
+        json_str(&j, "reason", reason);
+        json_finish(&j);
+        pl->stats.dis_errors++;
+        emit_finding(pl, f, &fd);
+    }
+    if (fa->dis && fa->dis_st)
+        fa->dis->state_free(fa->dis_st);
+    fa->dis_st = NULL;
+    fa->ds = DS_NONE;
+    stop_want(pl, fa, 0);
+    stop_want(pl, fa, 1);
+}
+
+static bool attach(struct pipeline *pl, struct flow *f, const struct dissector *d)
+{
+    struct fapp *fa = f->app;
+    struct dis_cfg dc = {0};
+    dc.started_by = fa->started_by[0] ? fa->started_by : d->name;
+    dc.policy = pl->cfg.policy;
+    void *st = d->state_new(&dc);
+    if (!st) {
+        nz_logf(pl->log, NZ_LOG_WARN, "flow %llu: out of memory starting %s dissector",
+                (unsigned long long)f->id, d->name);
+        return false;
+    }
+    fa->dis = d;
+    fa->dis_st = st;
+    fa->ds = DS_ATTACHED;
+    pl->stats.dis_attached++;
+    return true;
+}
+
+static void feed(struct pipeline *pl, struct flow *f, int dir, const uint8_t *p, size_t n);
+
+/* Applies the status and OUT fields of a dissector call. `rest`/`rest_len`: bytes after
+ * the consumed ones in this call's input (for DIS_SWITCH). */
+static void after_call(struct pipeline *pl, struct flow *f, int dir, enum dis_status rc, struct dis_ctx *ctx,
+                       const uint8_t *rest, size_t rest_len)
+{
+    struct fapp *fa = f->app;
+    switch (rc) {
+    case DIS_OK:
+        for (int d = 0; d < 2; d++)
+            if (fa->want[d] && !ctx->want[d])
+                stop_want(pl, fa, d);
+        if (!fa->want[0] && !fa->want[1])
+            fa->ds = DS_FINISHED;
+        break;
+    case DIS_DONE:
+        fa->ds = DS_FINISHED;
+        stop_want(pl, fa, 0);
+        stop_want(pl, fa, 1);
+        break;
+    case DIS_ERR:
+        detach(pl, f, ctx->err_reason ? ctx->err_reason : "unspecified");
+        break;
+    case DIS_SWITCH: {
+        const struct dissector *next = ctx->switch_to ? dis_find(ctx->switch_to) : NULL;
+        snprintf(fa->started_by, sizeof fa->started_by, "%s", ctx->started_by ? ctx->started_by : "");
+        /* Copy the rest before the buffers it may point into are freed. */
+        uint8_t *copy = NULL;
+        if (rest_len) {
+            copy = malloc(rest_len);
+            if (copy)
+                memcpy(copy, rest, rest_len);
+        }
+        if (fa->dis && fa->dis_st) {
+            struct dis_ctx cctx;
+            fill_ctx(pl, f, &cctx);
+            fa->dis->on_close(fa->dis_st, &cctx);
+            fa->dis->state_free(fa->dis_st);
+        }
+        fa->dis_st = NULL;
+        fa->dis = NULL;
+        fa->buf[0].len = fa->buf[1].len = 0;
+        pl->stats.dis_switches++;
+        if (!next || !attach(pl, f, next)) {
+            fa->ds = DS_NONE;
+            stop_want(pl, fa, 0);
+            stop_want(pl, fa, 1);
+        } else if (copy) {
+            feed(pl, f, dir, copy, rest_len);
+        }
+        free(copy);
+        break;
+    }
+    }
+}
+
+/* Gives stream bytes of `dir` to the attached dissector, keeping its unconsumed tail. */
+static void feed(struct pipeline *pl, struct flow *f, int dir, const uint8_t *p, size_t n)
+{
+    struct fapp *fa = f->app;
+    if (fa->ds != DS_ATTACHED || !fa->want[dir] || n == 0)
+        return;
+    struct dbuf *b = &fa->buf[dir];
+    struct bytes in;
+    if (b->len == 0) {
+        in.p = p;
+        in.len = n;
+    } else {
+        if (!dbuf_append(b, p, n, DIS_BUF_MAX)) {
+            pl->stats.dis_overflow++;
+            detach(pl, f, "unconsumed data exceeds DIS_BUF_MAX");
+            return;
+        }
+        in.p = b->p;
+        in.len = b->len;
+    }
+    struct dis_ctx ctx;
+    fill_ctx(pl, f, &ctx);
+    size_t consumed = 0;
+    enum dis_status rc = fa->dis->on_data(fa->dis_st, dir, in, &consumed, &ctx);
+    if (consumed > in.len)
+        consumed = in.len;
+    if (rc == DIS_SWITCH) {
+        /* rest may point into b: after_call copies it before freeing anything. */
+        after_call(pl, f, dir, rc, &ctx, in.p + consumed, in.len - consumed);
+        return;
+    }
+    if (rc == DIS_OK && fa->want[dir] && ctx.want[dir]) {
+        if (in.p == p) { /* zero-copy call: keep the tail */
+            if (consumed < n && !dbuf_append(b, p + consumed, n - consumed, DIS_BUF_MAX)) {
+                pl->stats.dis_overflow++;
+                detach(pl, f, "unconsumed data exceeds DIS_BUF_MAX");
+                return;
+            }
+        } else {
+            dbuf_consume(b, consumed);
+        }
+    }
+    after_call(pl, f, dir, rc, &ctx, NULL, 0);
+}
+
+/* While probing: collect the first bytes of each direction and ask every dissector. */
+static void probe(struct pipeline *pl, struct flow *f, int dir, const uint8_t *p, size_t n)
+{
+    struct fapp *fa = f->app;
+    struct dbuf *b = &fa->buf[dir];
+    size_t room = DIS_PROBE_MAX - b->len;
+    size_t take = n < room ? n : room;
+    if (take && !dbuf_append(b, p, take, DIS_PROBE_MAX)) {
+        fa->ds = DS_NONE;
+        stop_want(pl, fa, 0);
+        stop_want(pl, fa, 1);
+        return;
+    }
+    fa->had_data[dir] = true;
+    bool maybe = false;
+    const struct dissector *hit = NULL;
+    struct bytes first = {b->p, b->len};
+    for (size_t i = 0; i < dis_registry_len && !hit; i++) {
+        enum dis_probe r = dis_registry[i]->probe(first, dir);
+        if (r == DIS_PROBE_YES)
+            hit = dis_registry[i];
+        else if (r == DIS_PROBE_MAYBE)
+            maybe = true;
+    }
+    if (hit) {
+        if (!attach(pl, f, hit)) {
+            fa->ds = DS_NONE;
+            stop_want(pl, fa, 0);
+            stop_want(pl, fa, 1);
+            return;
+        }
+        /* The other direction's bytes (if any) arrived earlier: feed them first. The
+         * probe buffers become the dissector's input; detach them so feed() can reuse
+         * buf[] for unconsumed tails. */
+        int other = 1 - dir;
+        struct dbuf pb[2] = {fa->buf[0], fa->buf[1]};
+        memset(&fa->buf, 0, sizeof fa->buf);
+        if (pb[other].len)
+            feed(pl, f, other, pb[other].p, pb[other].len);
+        if (pb[dir].len)
+            feed(pl, f, dir, pb[dir].p, pb[dir].len);
+        /* Bytes beyond the probe window in this very segment. */
+        if (take < n)
+            feed(pl, f, dir, p + take, n - take);
+        dbuf_free(&pb[0]);
+        dbuf_free(&pb[1]);
+        return;
+    }
+    bool full = b->len >= DIS_PROBE_MAX;
+    if (full || (!maybe && fa->had_data[0] && fa->had_data[1])) {
+        fa->ds = DS_NONE;
+        stop_want(pl, fa, 0);
+        stop_want(pl, fa, 1);
+    }
+}
+
+static void dump_bytes(struct pipeline *pl, struct flow *f, int dir, const uint8_t *p, size_t n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%llu-%s.bin", pl->cfg.dump_dir, (unsigned long long)f->id,
+             dir == FLOW_DIR_C2S ? "c2s" : "s2c");
+    FILE *fp = fopen(path, "ab");
+    if (!fp) {
+        nz_logf(pl->log, NZ_LOG_WARN, "cannot write %s: %s", path, strerror(errno));
+        return;
+    }
+    if (n && fwrite(p, 1, n, fp) != n)
+        nz_logf(pl->log, NZ_LOG_WARN, "short write to %s", path);
+    fclose(fp);
+}
+
+/* reasm sink: in-order stream bytes of pl->cur. */
+static void on_stream_data(void *ud, int dir, const uint8_t *p, size_t n)
+{
+    struct pipeline *pl = ud;
+    struct flow *f = pl->cur;
+    struct fapp *fa = f->app;
+    if (pl->cfg.dump_dir)
+        dump_bytes(pl, f, dir, p, n);
+    if (!fa->want[dir])
+        return;
+    if (fa->ds == DS_PROBING)
+        probe(pl, f, dir, p, n);
+    else if (fa->ds == DS_ATTACHED)
+        feed(pl, f, dir, p, n);
+}
+
+static void on_stream_gap(void *ud, int dir, uint64_t len)
+{
+    struct pipeline *pl = ud;
+    struct flow *f = pl->cur;
+    struct fapp *fa = f->app;
+    if (fa->ds == DS_PROBING) {
+        /* Probing across a hole would misjudge; start over after it. */
+        fa->buf[dir].len = 0;
+        return;
+    }
+    if (fa->ds != DS_ATTACHED || !fa->want[dir])
+        return;
+    fa->buf[dir].len = 0;
+    struct dis_ctx ctx;
+    fill_ctx(pl, f, &ctx);
+    enum dis_status rc = fa->dis->on_gap ? fa->dis->on_gap(fa->dis_st, dir, len, &ctx) : DIS_DONE;
+    if (rc == DIS_SWITCH)
+        rc = DIS_DONE;
+    after_call(pl, f, dir, rc, &ctx, NULL, 0);
+}
+
+static const struct reasm_sink *pl_rsink(struct pipeline *pl) { return &pl->rsink; }
+
+/* ---- flow lifecycle ---- */
+
+static struct fapp *fapp_new(struct flow *f)
+{
+    struct fapp *fa = calloc(1, sizeof *fa);
+    if (!fa)
+        return NULL;
+    reasm_dir_init(&fa->rd[0]);
+    reasm_dir_init(&fa->rd[1]);
+    fa->want[0] = fa->want[1] = true;
+    dec_addr_str(f->ip_ver, f->cli_ip, fa->cli_ip, sizeof fa->cli_ip);
+    dec_addr_str(f->ip_ver, f->srv_ip, fa->srv_ip, sizeof fa->srv_ip);
+    return fa;
+}
+
+static void ndpi_finish(struct pipeline *pl, struct fapp *fa, bool giveup)
+{
+    if (!fa->ndpi)
+        return;
+    if (giveup)
+        nz_ndpi_giveup(pl->ndpi, fa->ndpi, fa->ndpi_label);
+    nz_ndpi_flow_free(fa->ndpi);
+    fa->ndpi = NULL;
+}
+
+static void on_flow_end(void *ud, struct flow *f, enum flow_end why)
+{
+    struct pipeline *pl = ud;
+    struct fapp *fa = f->app;
+    if (!fa)
+        return;
+    struct flow *saved = pl->cur;
+    uint64_t saved_ts = pl->cur_ts;
+    pl->cur = f;
+    if (pl->cur_ts < f->last_usec)
+        pl->cur_ts = f->last_usec;
+    for (int d = 0; d < 2; d++)
+        reasm_flush(&fa->rd[d], d, &pl->budget, pl_rsink(pl));
+    if ((fa->ds == DS_ATTACHED || fa->ds == DS_FINISHED) && fa->dis_st) {
+        struct dis_ctx ctx;
+        fill_ctx(pl, f, &ctx);
+        fa->dis->on_close(fa->dis_st, &ctx);
+    }
+    ndpi_finish(pl, fa, true);
+    uint64_t diff = fa->rd[0].overlap_diff + fa->rd[1].overlap_diff;
+    if (diff) {
+        struct finding fd;
+        finding_init(&fd, FK_TCP_OVERLAP_MISMATCH, f->last_usec);
+        finding_summary(&fd, "%llu TCP overlap(s) carried different bytes (evasion signal)",
+                        (unsigned long long)diff);
+        struct json j;
+        json_init(&j, fd.evidence, sizeof fd.evidence);
+        json_uint(&j, "overlap_diff_c2s", fa->rd[0].overlap_diff);
+        json_uint(&j, "overlap_diff_s2c", fa->rd[1].overlap_diff);
+        json_uint(&j, "overlaps", fa->rd[0].overlaps + fa->rd[1].overlaps);
+        json_str(&j, "policy", "first copy kept");
+        json_finish(&j);
+        emit_finding(pl, f, &fd);
+    }
+    for (int d = 0; d < 2; d++) {
+        struct reasm_dir *r = &fa->rd[d];
+        pl->stats.gaps += r->gaps;
+        pl->stats.gap_bytes += r->gap_bytes;
+        pl->stats.overlaps += r->overlaps;
+        pl->stats.overlap_diff += r->overlap_diff;
+        pl->stats.retrans += r->retrans;
+        pl->stats.reasm_cap_drops += r->cap_drops;
+    }
+    if (why == FLOW_END_EVICTED)
+        pl->stats.flows_evicted++;
+    if (!pl->db_err) {
+        struct store_flow sf;
+        fill_store_flow(f, fa, flow_end_name(why), &sf);
+        db_fail(pl, store_flow_put(pl->st, pl->run_id, &sf, &fa->db_id), "a flow");
+    }
+    if (fa->dis && fa->dis_st)
+        fa->dis->state_free(fa->dis_st);
+    for (int d = 0; d < 2; d++) {
+        reasm_dir_fini(&fa->rd[d], &pl->budget);
+        dbuf_free(&fa->buf[d]);
+    }
+    free(fa);
+    f->app = NULL;
+    pl->cur = saved == f ? NULL : saved;
+    pl->cur_ts = saved_ts;
+}
+
+/* ---- public ---- */
+
+struct pipeline *pipeline_new(const struct pipeline_cfg *cfg, struct store *st, int64_t run_id,
+                              const struct nz_log *log, int *err)
+{
+    struct pipeline *pl = calloc(1, sizeof *pl);
+    if (!pl) {
+        *err = NZ_ENOMEM;
+        return NULL;
+    }
+    pl->cfg = *cfg;
+    pl->st = st;
+    pl->run_id = run_id;
+    pl->log = log;
+    pl->budget.max = cfg->reasm_mem_max;
+    pl->rcfg.ooo_max_bytes = cfg->ooo_max_bytes;
+    pl->rcfg.ooo_max_segs = REASM_OOO_MAX_SEGS;
+    struct flow_cfg fc = {cfg->max_flows, cfg->idle_sec};
+    pl->flows = flow_table_new(&fc, on_flow_end, pl, err);
+    if (!pl->flows) {
+        free(pl);
+        return NULL;
+    }
+    if (cfg->ndpi_max_pkts) {
+        pl->ndpi = nz_ndpi_new();
+        if (!pl->ndpi) {
+            nz_logf(log, NZ_LOG_ERR, "cannot initialise nDPI");
+            flow_table_free(pl->flows);
+            free(pl);
+            *err = NZ_ENOMEM;
+            return NULL;
+        }
+    }
+    pl->sink.ud = pl;
+    pl->sink.finding = sink_finding;
+    pl->sink.label = sink_label;
+    pl->rsink.ud = pl;
+    pl->rsink.data = on_stream_data;
+    pl->rsink.gap = on_stream_gap;
+    *err = 0;
+    return pl;
+}
+
+void pipeline_packet(struct pipeline *pl, int dlt, uint64_t ts_usec, const uint8_t *data, uint32_t caplen,
+                     uint32_t wirelen)
+{
+    struct pipeline_stats *s = &pl->stats;
+    s->packets++;
+    s->bytes += wirelen;
+    if (s->first_usec == 0 || ts_usec < s->first_usec)
+        s->first_usec = ts_usec;
+    if (ts_usec > s->last_usec)
+        s->last_usec = ts_usec;
+    struct pkt p;
+    enum dec_reason r = dec_packet(dlt, data, caplen, wirelen, ts_usec, &p);
+    s->dec[r < DEC_REASON_COUNT ? r : DEC_UNSUPPORTED_LINK]++;
+    if (r != DEC_OK) {
+        if (dec_reason_is_malformed(r))
+            s->malformed++;
+        return;
+    }
+    s->tcp_packets++;
+    int dir = 0, err = 0;
+    struct flow *f = flow_track(pl->flows, &p, &dir, &err);
+    if (!f)
+        return;
+    if (!f->app) {
+        f->app = fapp_new(f);
+        if (!f->app)
+            return;
+        s->flows++;
+        if (pl->ndpi)
+            ((struct fapp *)f->app)->ndpi = nz_ndpi_flow_new(pl->ndpi);
+    }
+    struct fapp *fa = f->app;
+    pl->cur = f;
+    pl->cur_ts = ts_usec;
+    if (fa->ndpi) {
+        if (fa->ds == DS_ATTACHED || fa->ds == DS_FINISHED) {
+            ndpi_finish(pl, fa, false); /* our dissector claimed the flow: its label wins */
+        } else {
+            s->ndpi_pkts++;
+            fa->ndpi_pkts++;
+            if (nz_ndpi_packet(pl->ndpi, fa->ndpi, p.l3, p.l3_len, ts_usec, fa->ndpi_label))
+                ndpi_finish(pl, fa, false);
+            else if (fa->ndpi_pkts >= pl->cfg.ndpi_max_pkts)
+                ndpi_finish(pl, fa, true);
+        }
+    }
+    uint64_t over = pl->budget.over_budget;
+    reasm_push(&fa->rd[dir], dir, &pl->rcfg, &pl->budget, p.seq, p.tcp_flags, p.payload, p.payload_len,
+               p.payload_wire_len, pl_rsink(pl));
+    settle_want(pl, fa);
+    if (pl->budget.over_budget != over) {
+        /* Global reassembly memory is exhausted: evict least recently seen flows (their
+         * queued data is flushed to the dissectors first) until a quarter is free again. */
+        while (pl->budget.used > pl->budget.max / 4 * 3 && flow_evict_lru(pl->flows, f))
+            s->flows_evicted_mem++;
+    }
+    pl->cur = NULL;
+}
+
+int pipeline_finish(struct pipeline *pl)
+{
+    flow_end_all(pl->flows, FLOW_END_SHUTDOWN);
+    struct flow_stats fs;
+    flow_table_stats(pl->flows, &fs);
+    pl->stats.reasm_over_budget = pl->budget.over_budget;
+    if (!pl->db_err)
+        db_fail(pl, store_commit(pl->st), "the final batch");
+    return pl->db_err;
+}
+
+int pipeline_error(const struct pipeline *pl) { return pl->db_err; }
+
+const struct pipeline_stats *pipeline_stats(const struct pipeline *pl) { return &pl->stats; }
+
+const char *pipeline_counters_json(const struct pipeline *pl, char *buf, size_t cap)
+{
+    const struct pipeline_stats *s = &pl->stats;
+    struct flow_stats fs;
+    flow_table_stats(pl->flows, &fs);
+    struct json j;
+    json_init(&j, buf, cap);
+    json_obj_begin(&j, "decode");
+    for (int r = 0; r < DEC_REASON_COUNT; r++)
+        if (s->dec[r])
+            json_uint(&j, dec_reason_name((enum dec_reason)r), s->dec[r]);
+    json_obj_end(&j);
+    json_obj_begin(&j, "flows");
+    json_uint(&j, "created", fs.created);
+    json_uint(&j, "max_active", fs.max_active);
+    for (int e = 0; e < 6; e++)
+        json_uint(&j, flow_end_name((enum flow_end)e), fs.ended[e]);
+    json_uint(&j, "evicted_for_memory", s->flows_evicted_mem);
+    json_obj_end(&j);
+    json_obj_begin(&j, "reassembly");
+    json_uint(&j, "gaps", s->gaps);
+    json_uint(&j, "gap_bytes", s->gap_bytes);
+    json_uint(&j, "overlaps", s->overlaps);
+    json_uint(&j, "overlap_diff", s->overlap_diff);
+    json_uint(&j, "retransmissions", s->retrans);
+    json_uint(&j, "cap_drops", s->reasm_cap_drops);
+    json_uint(&j, "over_budget", pl->budget.over_budget);
+    json_obj_end(&j);
+    json_obj_begin(&j, "dissectors");
+    json_uint(&j, "attached", s->dis_attached);
+    json_uint(&j, "switches", s->dis_switches);
+    json_uint(&j, "errors", s->dis_errors);
+    json_uint(&j, "buffer_overflows", s->dis_overflow);
+    json_uint(&j, "records", s->records);
+    json_obj_end(&j);
+    json_uint(&j, "ndpi_packets", s->ndpi_pkts);
+    return json_finish(&j);
+}
+
+void pipeline_free(struct pipeline *pl)
+{
+    if (!pl)
+        return;
+    flow_table_free(pl->flows);
+    nz_ndpi_free(pl->ndpi);
+    free(pl);
+}

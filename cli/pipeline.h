@@ -1,0 +1,63 @@
+/* pipeline.h — the only code that links capture → dissect → store:
+ * decode → flow table → nDPI (first packets) → per-direction reassembly → dissector chosen by
+ * content → findings and records → SQLite. One pipeline per run; no global state, so two
+ * pipelines can run in one process. */
+#ifndef NZ_PIPELINE_H
+#define NZ_PIPELINE_H
+
+#include "../capture/decode.h"
+#include "../store/store.h"
+
+struct pipeline_cfg {
+    size_t max_flows;          /* flow table cap (--max-flows) */
+    uint32_t idle_sec;         /* flow idle timeout (--flow-timeout) */
+    size_t reasm_mem_max;      /* bytes of out-of-order data over all flows (--max-reasm-mem) */
+    size_t ooo_max_bytes;      /* per flow direction (--max-ooo) */
+    unsigned ndpi_max_pkts;    /* packets per flow offered to nDPI; 0 disables nDPI */
+    int policy;                /* 0 default, 1 Mozilla intermediate */
+    const char *dump_dir;      /* write reassembled streams here (debug/tests); NULL = off */
+};
+
+/* Fills cfg with the defaults from capture/limits.h. */
+void pipeline_cfg_defaults(struct pipeline_cfg *cfg);
+
+struct pipeline_stats {
+    uint64_t packets, bytes;           /* frames seen, their wire bytes */
+    uint64_t tcp_packets;              /* decoded TCP segments */
+    uint64_t first_usec, last_usec;    /* packet time range */
+    uint64_t dec[DEC_REASON_COUNT];    /* frames by decode result */
+    uint64_t malformed;                /* frames with a malformed/truncated reason */
+    uint64_t flows, flows_evicted, flows_evicted_mem;
+    uint64_t findings, by_sev[5];
+    uint64_t ndpi_pkts;                /* packets handed to nDPI */
+    uint64_t dis_attached, dis_errors, dis_overflow, dis_switches;
+    uint64_t gaps, gap_bytes, overlaps, overlap_diff, retrans, reasm_cap_drops, reasm_over_budget;
+    uint64_t records;                  /* protocol records stored (tls/http/mail) */
+};
+
+struct pipeline;
+
+/* Creates a pipeline writing into `st` under run `run_id` (both borrowed). NULL on failure
+ * (*err set). */
+struct pipeline *pipeline_new(const struct pipeline_cfg *cfg, struct store *st, int64_t run_id,
+                              const struct nz_log *log, int *err /* OUT */);
+
+/* Processes one captured frame of link type `dlt`. Never fails: bad packets are counted.
+ * A database error is remembered (pipeline_error()) and stops further writes. */
+void pipeline_packet(struct pipeline *pl, int dlt, uint64_t ts_usec, const uint8_t *data, uint32_t caplen,
+                     uint32_t wirelen);
+
+/* Ends every flow (flushing reassembly and dissectors) and commits. Returns pipeline_error(). */
+int pipeline_finish(struct pipeline *pl);
+
+/* First database error (NZ_EDB) or 0. */
+int pipeline_error(const struct pipeline *pl);
+
+const struct pipeline_stats *pipeline_stats(const struct pipeline *pl);
+
+/* All counters as a JSON object (for runs.counters). Returns buf. */
+const char *pipeline_counters_json(const struct pipeline *pl, char *buf, size_t cap);
+
+void pipeline_free(struct pipeline *pl);
+
+#endif
