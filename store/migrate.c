@@ -1,0 +1,212 @@
+/* migrate.c — netzwacht's schema history: an ordered, append-only list of SQL steps keyed
+ * on PRAGMA user_version (https://sqlite.org/pragma.html#pragma_user_version).
+ *
+ * Step i (1-based) takes a database from user_version i-1 to i inside one BEGIN IMMEDIATE …
+ * COMMIT: the step's SQL and the new user_version commit together or not at all. Steps
+ * are never edited once released and the database is never recreated; a change is a new
+ * step at the end (ALTER TABLE … ADD COLUMN, CREATE TABLE/INDEX). There are no
+ * down-migrations: a database newer than the code is refused, not touched.
+ * store/schema.md documents the resulting tables column by column. */
+#include "migrate.h"
+
+#include <stdio.h>
+
+/* v1: runs, flows (without reassembly counters) and findings, plus their indexes.
+ * Besides the query indexes (findings kind/ts/server_ip, flows server_ip/run_id) the
+ * foreign-key child columns findings.run_id and findings.flow_id are indexed so that
+ * deleting a run's flows (store_file_forget) does not scan findings once per flow. */
+static const char v1_sql[] =
+    "CREATE TABLE runs ("
+    " id INTEGER PRIMARY KEY,"
+    " source TEXT,"
+    " mode TEXT,"
+    " filter TEXT,"
+    " version TEXT,"
+    " first_ts TEXT,"
+    " last_ts TEXT,"
+    " packets INTEGER,"
+    " bytes INTEGER,"
+    " tcp_packets INTEGER,"
+    " malformed INTEGER,"
+    " pcap_recv INTEGER,"
+    " pcap_drop INTEGER,"
+    " pcap_ifdrop INTEGER,"
+    " flows INTEGER,"
+    " flows_evicted INTEGER,"
+    " findings INTEGER DEFAULT 0,"
+    " counters TEXT,"
+    " finished INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE TABLE flows ("
+    " id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES runs(id),"
+    " client_ip TEXT,"
+    " client_port INTEGER,"
+    " server_ip TEXT,"
+    " server_port INTEGER,"
+    " ip_version INTEGER,"
+    " app_proto TEXT,"
+    " ndpi_proto TEXT,"
+    " orient TEXT,"
+    " end_reason TEXT,"
+    " first_ts TEXT,"
+    " last_ts TEXT,"
+    " pkts_c2s INTEGER,"
+    " pkts_s2c INTEGER,"
+    " bytes_c2s INTEGER,"
+    " bytes_s2c INTEGER,"
+    " payload_c2s INTEGER,"
+    " payload_s2c INTEGER"
+    ");"
+    "CREATE TABLE findings ("
+    " id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES runs(id),"
+    " flow_id INTEGER REFERENCES flows(id),"
+    " ts TEXT,"
+    " kind TEXT NOT NULL,"
+    " severity TEXT NOT NULL,"
+    " severity_rank INTEGER NOT NULL CHECK (severity_rank BETWEEN 0 AND 4),"
+    " client_ip TEXT,"
+    " client_port INTEGER,"
+    " server_ip TEXT,"
+    " server_port INTEGER,"
+    " summary TEXT,"
+    " evidence TEXT"
+    ");"
+    "CREATE INDEX findings_kind ON findings(kind);"
+    "CREATE INDEX findings_ts ON findings(ts);"
+    "CREATE INDEX findings_server_ip ON findings(server_ip);"
+    "CREATE INDEX findings_run_id ON findings(run_id);"
+    "CREATE INDEX findings_flow_id ON findings(flow_id);"
+    "CREATE INDEX flows_server_ip ON flows(server_ip);"
+    "CREATE INDEX flows_run_id ON flows(run_id);";
+
+/* v2: content-hash dedup of input files, and the reassembly counters on flows. Rows that
+ * existed before keep NULL in the new columns ("not measured"). */
+static const char v2_sql[] =
+    "CREATE TABLE files ("
+    " id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES runs(id),"
+    " path TEXT,"
+    " sha256 TEXT NOT NULL UNIQUE,"
+    " size INTEGER"
+    ");"
+    "CREATE INDEX files_run_id ON files(run_id);"
+    "ALTER TABLE flows ADD COLUMN gaps INTEGER;"
+    "ALTER TABLE flows ADD COLUMN gap_bytes INTEGER;"
+    "ALTER TABLE flows ADD COLUMN overlaps INTEGER;"
+    "ALTER TABLE flows ADD COLUMN overlap_diff INTEGER;"
+    "ALTER TABLE flows ADD COLUMN retrans INTEGER;";
+
+struct migration {
+    const char *what; /* one line for the log */
+    const char *sql;  /* one or more statements, run with sqlite3_exec() */
+};
+
+/* Append-only. Index i holds the step to user_version i+1. */
+static const struct migration steps[] = {
+    {"initial schema: runs, flows, findings", v1_sql},
+    {"files table; flows reassembly counters", v2_sql},
+};
+
+#define N_STEPS ((int)(sizeof steps / sizeof steps[0]))
+
+int store_migrate_latest(void)
+{
+    return N_STEPS;
+}
+
+int store_db_user_version(sqlite3 *db, int *version)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return NZ_EDB;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : NZ_EDB;
+}
+
+/* Rolls back after a failed or abandoned step; a failing ROLLBACK is logged too. */
+static void rollback(sqlite3 *db, const struct nz_log *log)
+{
+    if (!sqlite3_get_autocommit(db) && sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+        nz_logf(log, NZ_LOG_ERR, "store: ROLLBACK of a migration step failed: %s", sqlite3_errmsg(db));
+}
+
+/* Runs one step: BEGIN IMMEDIATE, re-check the version under the write lock, SQL,
+ * user_version, COMMIT. Returns 0, NZ_EUNSUPPORTED or NZ_EDB (step rolled back). */
+static int run_step(sqlite3 *db, int version, const struct nz_log *log)
+{
+    char sql[64];
+    int cur = 0;
+    const char *what = "BEGIN IMMEDIATE";
+
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    /* Another process may have migrated between our first read and the lock. */
+    what = "reading user_version";
+    if (store_db_user_version(db, &cur) != 0)
+        goto fail;
+    if (cur > N_STEPS) {
+        nz_logf(log, NZ_LOG_ERR,
+                "store: database schema v%d is newer than this netzwacht (knows up to v%d); refusing it",
+                cur, N_STEPS);
+        rollback(db, log);
+        return NZ_EUNSUPPORTED;
+    }
+    if (cur != version - 1 && cur < version) {
+        nz_logf(log, NZ_LOG_ERR, "store: migration to v%d found the database at v%d", version, cur);
+        rollback(db, log);
+        return NZ_EDB;
+    }
+    if (cur < version) {
+        what = steps[version - 1].what;
+        if (sqlite3_exec(db, steps[version - 1].sql, NULL, NULL, NULL) != SQLITE_OK)
+            goto fail;
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version);
+        what = "setting user_version";
+        if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+            goto fail;
+    }
+    what = "COMMIT";
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    if (cur < version)
+        nz_logf(log, NZ_LOG_INFO, "store: schema migrated to v%d (%s)", version, steps[version - 1].what);
+    return 0;
+
+fail:
+    nz_logf(log, NZ_LOG_ERR, "store: migration to schema v%d failed (%s): %s", version, what,
+            sqlite3_errmsg(db));
+    rollback(db, log);
+    return NZ_EDB;
+}
+
+int store_migrate_to(sqlite3 *db, int target, const struct nz_log *log)
+{
+    int cur = 0;
+
+    if (!db || target < 1 || target > N_STEPS) {
+        nz_logf(log, NZ_LOG_ERR, "store: no migration to schema v%d (known: v1..v%d)", target, N_STEPS);
+        return NZ_EUSAGE;
+    }
+    if (store_db_user_version(db, &cur) != 0) {
+        nz_logf(log, NZ_LOG_ERR, "store: cannot read the schema version: %s", sqlite3_errmsg(db));
+        return NZ_EDB;
+    }
+    if (cur > N_STEPS) {
+        nz_logf(log, NZ_LOG_ERR,
+                "store: database schema v%d is newer than this netzwacht (knows up to v%d); refusing it",
+                cur, N_STEPS);
+        return NZ_EUNSUPPORTED;
+    }
+    for (int v = cur + 1; v <= target; v++) {
+        int rc = run_step(db, v, log);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}

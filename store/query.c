@@ -1,0 +1,457 @@
+/* query.c — reading the store for the CLI: findings and flows with filters, severity
+ * counts, and arbitrary read-only SQL (`netzwacht sql`).
+ *
+ * Filters become a WHERE clause of fixed fragments with `?` parameters; filter values are
+ * only ever bound (sqlite3_bind_*), never pasted into SQL text. Filter semantics:
+ *   kind     exact match, or a prefix when it ends in '.' ("tls." = every tls.* kind),
+ *            done as the range [prefix, prefix with '.' → '/') so the kind index is used;
+ *   min_severity  severity_rank >= it (-1 = any);
+ *   since/until   half-open [since, until) on findings.ts / flows.first_ts, compared as
+ *            text: ISO-8601 UTC as written by store_ts_iso(), so "2026-11-29" and
+ *            "2026-11-29T03:55" are valid bounds;
+ *   host     client_ip = host OR server_ip = host;  proto (flows) app_proto = proto;
+ *   run_id   0 = all runs;  limit  0 = no limit.
+ * A NULL or "" text filter means "any". Fields that do not apply to a table (kind and
+ * min_severity for flows, proto for findings) are ignored.
+ *
+ * store_query_sql() accepts only statements for which sqlite3_stmt_readonly() is true,
+ * and while it prepares them an authorizer (https://sqlite.org/c3ref/set_authorizer.html)
+ * also refuses transaction control, ATTACH/DETACH and PRAGMAs outside an informational
+ * allowlist: those count as read-only to SQLite but would disturb the writer's batch or
+ * touch other files. Every statement is checked before the first one runs.
+ * Not implemented: pagination beyond `limit`; BLOB values are passed as hex text. */
+#include "migrate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QB_SQL_MAX 1024  /* the longest query we build is ~600 bytes */
+#define QB_PARAMS_MAX 12 /* the most `?` a filter adds (kind range 2 + host 2 + 5 + limit) */
+#define KIND_MAX 128     /* longest kind filter accepted; real kinds are < 40 chars */
+
+struct qparam {
+    const char *text; /* borrowed; NULL = integer param */
+    int64_t num;
+};
+
+/* A query under construction: SQL text plus its positional parameters in order. */
+struct qb {
+    char sql[QB_SQL_MAX];
+    size_t len;                    /* bytes in sql, excluding the NUL */
+    bool overflow;                 /* something did not fit (a bug: fragments are fixed) */
+    int n;                         /* parameters used */
+    struct qparam p[QB_PARAMS_MAX];
+    char kind_hi[KIND_MAX + 1];    /* upper bound of a kind prefix range */
+};
+
+static void qb_add(struct qb *q, const char *frag)
+{
+    size_t n = strlen(frag);
+    if (q->overflow || n >= sizeof q->sql - q->len) {
+        q->overflow = true;
+        return;
+    }
+    memcpy(q->sql + q->len, frag, n + 1);
+    q->len += n;
+}
+
+/* Appends frag (containing one `?`) with a text parameter. */
+static void qb_text(struct qb *q, const char *frag, const char *v)
+{
+    if (q->n >= QB_PARAMS_MAX) {
+        q->overflow = true;
+        return;
+    }
+    q->p[q->n++] = (struct qparam){v, 0};
+    qb_add(q, frag);
+}
+
+static void qb_int(struct qb *q, const char *frag, int64_t v)
+{
+    if (q->n >= QB_PARAMS_MAX) {
+        q->overflow = true;
+        return;
+    }
+    q->p[q->n++] = (struct qparam){NULL, v};
+    qb_add(q, frag);
+}
+
+static bool set(const char *s)
+{
+    return s && s[0];
+}
+
+/* Adds the filter's conditions for a table whose time column is ts_col. findings
+ * selects kind/min_severity (findings) or proto (flows). Returns 0 or NZ_EUSAGE. */
+static int qb_filter(struct qb *q, const struct store_filter *f, const char *ts_col, bool findings)
+{
+    char frag[64];
+
+    if (!f)
+        return 0;
+    if (f->run_id < 0 || f->limit < 0)
+        return NZ_EUSAGE;
+    if (findings && set(f->kind)) {
+        size_t n = strlen(f->kind);
+        if (f->kind[n - 1] != '.') {
+            qb_text(q, " AND kind = ?", f->kind);
+        } else {
+            if (n > KIND_MAX)
+                return NZ_EUSAGE;
+            memcpy(q->kind_hi, f->kind, n + 1);
+            q->kind_hi[n - 1] = '.' + 1; /* '/' : the first string after every "prefix.*" */
+            qb_text(q, " AND kind >= ?", f->kind);
+            qb_text(q, " AND kind < ?", q->kind_hi);
+        }
+    }
+    if (findings && f->min_severity != -1) {
+        if (f->min_severity < NZ_SEV_INFO || f->min_severity > NZ_SEV_CRITICAL)
+            return NZ_EUSAGE;
+        qb_int(q, " AND severity_rank >= ?", f->min_severity);
+    }
+    if (set(f->since)) {
+        snprintf(frag, sizeof frag, " AND %s >= ?", ts_col);
+        qb_text(q, frag, f->since);
+    }
+    if (set(f->until)) {
+        snprintf(frag, sizeof frag, " AND %s < ?", ts_col);
+        qb_text(q, frag, f->until);
+    }
+    if (set(f->host)) {
+        qb_text(q, " AND (client_ip = ?", f->host);
+        qb_text(q, " OR server_ip = ?)", f->host);
+    }
+    if (!findings && set(f->proto))
+        qb_text(q, " AND app_proto = ?", f->proto);
+    if (f->run_id > 0)
+        qb_int(q, " AND run_id = ?", f->run_id);
+    return 0;
+}
+
+/* Hex text of a BLOB column (malloc'd, caller frees) or NULL on ENOMEM. */
+static char *blob_hex(sqlite3_stmt *st, int i)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *p = sqlite3_column_blob(st, i);
+    size_t n = (size_t)sqlite3_column_bytes(st, i);
+    char *out = malloc(2 * n + 1);
+    if (!out)
+        return NULL;
+    for (size_t k = 0; k < n; k++) {
+        out[2 * k] = digits[p[k] >> 4];
+        out[2 * k + 1] = digits[p[k] & 15];
+    }
+    out[2 * n] = '\0';
+    return out;
+}
+
+/* Columns holding JSON text (reported as STORE_COL_JSON). */
+static bool json_col(const char *name)
+{
+    return strcmp(name, "evidence") == 0 || strcmp(name, "counters") == 0;
+}
+
+/* Steps st to the end, calling fn per row. Returns 0, fn's non-zero value (stops),
+ * NZ_ENOMEM or NZ_EDB (logged). Does not finalize st. */
+static int run_rows(struct store *s, sqlite3_stmt *st, store_row_fn fn, void *ud)
+{
+    int n = sqlite3_column_count(st);
+    size_t cols = n > 0 ? (size_t)n : 1;
+    const char **names = calloc(cols, sizeof *names);
+    const char **vals = calloc(cols, sizeof *vals);
+    enum store_col_type *types = calloc(cols, sizeof *types);
+    char **owned = calloc(cols, sizeof *owned);
+    int ret = 0;
+
+    if (!names || !vals || !types || !owned) {
+        ret = NZ_ENOMEM;
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        names[i] = sqlite3_column_name(st, i);
+        if (!names[i]) {
+            ret = NZ_ENOMEM;
+            goto out;
+        }
+    }
+    for (;;) {
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            break;
+        if (rc != SQLITE_ROW) {
+            ret = store_db_fail(s, "query");
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            /* Type first: sqlite3_column_text() converts the value in place. */
+            switch (sqlite3_column_type(st, i)) {
+            case SQLITE_NULL:
+                types[i] = STORE_COL_NULL;
+                vals[i] = NULL;
+                continue;
+            case SQLITE_INTEGER:
+                types[i] = STORE_COL_INT;
+                break;
+            case SQLITE_FLOAT:
+                types[i] = STORE_COL_REAL;
+                break;
+            case SQLITE_BLOB:
+                types[i] = STORE_COL_TEXT;
+                vals[i] = owned[i] = blob_hex(st, i);
+                if (!owned[i])
+                    ret = NZ_ENOMEM;
+                continue;
+            default:
+                types[i] = json_col(names[i]) ? STORE_COL_JSON : STORE_COL_TEXT;
+                break;
+            }
+            vals[i] = (const char *)sqlite3_column_text(st, i);
+            if (!vals[i])
+                ret = NZ_ENOMEM;
+        }
+        if (ret == 0)
+            ret = fn(ud, n, names, types, vals);
+        for (int i = 0; i < n; i++) {
+            free(owned[i]);
+            owned[i] = NULL;
+        }
+        if (ret != 0)
+            break;
+    }
+out:
+    sqlite3_reset(st);
+    free(owned);
+    free(types);
+    free(vals);
+    free(names);
+    return ret;
+}
+
+/* Prepares q (with `ORDER BY`/`LIMIT` already added), binds its parameters and runs it. */
+static int run_built(struct store *s, struct qb *q, store_row_fn fn, void *ud)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = 0;
+
+    if (q->overflow)
+        return NZ_EUSAGE;
+    if (sqlite3_prepare_v2(s->db, q->sql, -1, &st, NULL) != SQLITE_OK)
+        return store_db_fail(s, "preparing a query");
+    for (int i = 0; i < q->n; i++) {
+        int rc = q->p[i].text ? sqlite3_bind_text(st, i + 1, q->p[i].text, -1, SQLITE_STATIC)
+                              : sqlite3_bind_int64(st, i + 1, q->p[i].num);
+        if (rc != SQLITE_OK) {
+            ret = store_db_fail(s, "binding a query parameter");
+            goto out;
+        }
+    }
+    ret = run_rows(s, st, fn, ud);
+out:
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static void qb_tail(struct qb *q, const char *order, const struct store_filter *f)
+{
+    qb_add(q, order);
+    if (f && f->limit > 0)
+        qb_int(q, " LIMIT ?", f->limit);
+}
+
+/* Findings matching f (NULL = all), ordered by ts, id; calls fn per row with columns id,
+ * run_id, flow_id, ts, kind, severity, client_ip, client_port, server_ip, server_port,
+ * summary, evidence (STORE_COL_JSON). Returns 0, fn's non-zero value, NZ_EUSAGE (bad
+ * filter), NZ_ENOMEM or NZ_EDB. */
+int store_query_findings(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud)
+{
+    struct qb q = {0};
+
+    if (!s || !fn)
+        return NZ_EUSAGE;
+    qb_add(&q, "SELECT id, run_id, flow_id, ts, kind, severity, client_ip, client_port, server_ip,"
+               " server_port, summary, evidence FROM findings WHERE 1");
+    int rc = qb_filter(&q, f, "ts", true);
+    if (rc != 0)
+        return rc;
+    qb_tail(&q, " ORDER BY ts, id", f);
+    return run_built(s, &q, fn, ud);
+}
+
+/* Flows matching f (NULL = all), ordered by first_ts, id; one callback per row with the
+ * flows table's columns. Returns as store_query_findings(). */
+int store_query_flows(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud)
+{
+    struct qb q = {0};
+
+    if (!s || !fn)
+        return NZ_EUSAGE;
+    qb_add(&q, "SELECT id, run_id, client_ip, client_port, server_ip, server_port, ip_version,"
+               " app_proto, ndpi_proto, orient, end_reason, first_ts, last_ts, pkts_c2s, pkts_s2c,"
+               " bytes_c2s, bytes_s2c, payload_c2s, payload_s2c, gaps, gap_bytes, overlaps,"
+               " overlap_diff, retrans FROM flows WHERE 1");
+    int rc = qb_filter(&q, f, "first_ts", false);
+    if (rc != 0)
+        return rc;
+    qb_tail(&q, " ORDER BY first_ts, id", f);
+    return run_built(s, &q, fn, ud);
+}
+
+/* counts[sev] (OUT, all 5 set) = findings of run_id (0 = all runs) per severity.
+ * Returns 0, NZ_EUSAGE or NZ_EDB. */
+int store_count_by_severity(struct store *s, int64_t run_id, uint64_t counts[5])
+{
+    if (!s || !counts || run_id < 0)
+        return NZ_EUSAGE;
+    for (int i = 0; i < 5; i++)
+        counts[i] = 0;
+    sqlite3_stmt *st = s->stmt[STMT_COUNT_SEVERITY];
+    int rc = sqlite3_bind_int64(st, 1, run_id ? run_id : 1), ret = 0;
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 2, run_id ? run_id : INT64_MAX);
+    if (rc != SQLITE_OK) {
+        ret = store_db_fail(s, "binding run_id");
+        goto out;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t sev = sqlite3_column_int64(st, 0);
+        if (sev >= 0 && sev <= NZ_SEV_CRITICAL)
+            counts[sev] = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    if (rc != SQLITE_DONE)
+        ret = store_db_fail(s, "counting findings");
+out:
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return ret;
+}
+
+/* ---- arbitrary read-only SQL ---- */
+
+/* PRAGMAs that only report: allowed with an argument (a table/index name) or without. */
+static const char *const pragma_arg_ok[] = {
+    "table_info", "table_xinfo", "index_list", "index_info", "index_xinfo",
+    "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check",
+};
+/* PRAGMAs allowed only without an argument (with one they would set something). */
+static const char *const pragma_noarg_ok[] = {
+    "user_version", "schema_version", "application_id", "page_count", "page_size",
+    "freelist_count", "journal_mode", "encoding", "foreign_keys", "compile_options",
+    "database_list", "table_list",
+};
+
+static bool in_list(const char *name, const char *const *list, size_t n)
+{
+    for (size_t i = 0; name && i < n; i++)
+        if (strcmp(name, list[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Authorizer while store_query_sql() prepares. Writes are caught by
+ * sqlite3_stmt_readonly(); this denies what that function lets through: transaction
+ * control (would commit or end the writer's batch), ATTACH/DETACH (opens or creates other
+ * files) and PRAGMAs outside the informational allowlist. *ud (int) is set on a denial. */
+static int ro_authorizer(void *ud, int action, const char *a1, const char *a2, const char *dbname,
+                         const char *trigger)
+{
+    (void)dbname;
+    (void)trigger;
+    bool ok = true;
+    switch (action) {
+    case SQLITE_TRANSACTION:
+    case SQLITE_SAVEPOINT:
+    case SQLITE_ATTACH:
+    case SQLITE_DETACH:
+        ok = false;
+        break;
+    case SQLITE_PRAGMA:
+        ok = in_list(a1, pragma_arg_ok, sizeof pragma_arg_ok / sizeof pragma_arg_ok[0]) ||
+             (!a2 && in_list(a1, pragma_noarg_ok, sizeof pragma_noarg_ok / sizeof pragma_noarg_ok[0]));
+        break;
+    default:
+        break;
+    }
+    if (!ok)
+        *(int *)ud = 1;
+    return ok ? SQLITE_OK : SQLITE_DENY;
+}
+
+/* Prepares the statement at *sql under the authorizer (which sets *denied); *st NULL at
+ * the end of the text (only blanks/comments left). Advances *sql. Returns 0, NZ_EUSAGE (not read-only) or
+ * NZ_EDB (syntax error etc.; logged). */
+static int prepare_ro(struct store *s, int *denied, const char **sql, sqlite3_stmt **st)
+{
+    const char *tail = NULL;
+    *st = NULL;
+    *denied = 0;
+    int rc = sqlite3_prepare_v2(s->db, *sql, -1, st, &tail);
+    if (rc != SQLITE_OK) {
+        if ((rc & 0xff) == SQLITE_AUTH || *denied) {
+            nz_logf(s->log, NZ_LOG_ERR, "store: only read-only SQL is allowed: %s", sqlite3_errmsg(s->db));
+            return NZ_EUSAGE;
+        }
+        return store_db_fail(s, "SQL");
+    }
+    if (*st && !sqlite3_stmt_readonly(*st)) {
+        nz_logf(s->log, NZ_LOG_ERR, "store: only read-only SQL is allowed: %s", sqlite3_sql(*st));
+        sqlite3_finalize(*st);
+        *st = NULL;
+        return NZ_EUSAGE;
+    }
+    *sql = tail;
+    return 0;
+}
+
+/* Runs each read-only statement in sql in order, calling fn per row (a non-zero return
+ * stops and is returned). If any statement would write (or control transactions, ATTACH,
+ * set a PRAGMA) nothing runs and NZ_EUSAGE is returned; SQL with no statement is
+ * NZ_EUSAGE too. Other errors: NZ_EDB (logged), NZ_ENOMEM. Sees the open batch's rows. */
+int store_query_sql(struct store *s, const char *sql, store_row_fn fn, void *ud)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = 0, nstmt = 0, denied = 0;
+
+    if (!s || !sql || !fn)
+        return NZ_EUSAGE;
+    if (sqlite3_set_authorizer(s->db, ro_authorizer, &denied) != SQLITE_OK)
+        return store_db_fail(s, "sqlite3_set_authorizer");
+
+    /* Pass 1: every statement must be read-only before anything runs. */
+    for (const char *p = sql; *p;) {
+        const char *before = p;
+        ret = prepare_ro(s, &denied, &p, &st);
+        if (ret != 0)
+            goto out;
+        if (!st)
+            break;
+        nstmt++;
+        sqlite3_finalize(st);
+        st = NULL;
+        if (p == before)
+            break;
+    }
+    if (nstmt == 0) {
+        nz_logf(s->log, NZ_LOG_ERR, "store: no SQL statement given");
+        ret = NZ_EUSAGE;
+        goto out;
+    }
+    /* Pass 2: run them. */
+    for (const char *p = sql; *p && ret == 0;) {
+        const char *before = p;
+        ret = prepare_ro(s, &denied, &p, &st);
+        if (ret != 0 || !st)
+            break;
+        ret = run_rows(s, st, fn, ud);
+        sqlite3_finalize(st);
+        st = NULL;
+        if (p == before)
+            break;
+    }
+out:
+    sqlite3_finalize(st);
+    /* The writer's cached statements may re-prepare later; never under this authorizer. */
+    if (sqlite3_set_authorizer(s->db, NULL, NULL) != SQLITE_OK && ret == 0)
+        ret = store_db_fail(s, "clearing the authorizer");
+    return ret;
+}
