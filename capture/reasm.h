@@ -19,9 +19,16 @@
 
 #include "../dissect/nz.h"
 
+/* The global budget is charged each queued segment's payload plus this much (segment header
+ * + malloc overhead), so a flood of tiny out-of-order segments cannot use far more memory than
+ * the budget says (1M flows x 2 directions x 256 one-byte segments would otherwise cost
+ * ~20 GiB of headers against a 256 MiB budget). The per-direction byte cap counts payload. */
+#define REASM_SEG_OVERHEAD 48u
+
 /* Global accounting shared by every reasm_dir of one pipeline. */
 struct reasm_budget {
-    size_t used;               /* bytes currently queued out of order, all flows */
+    size_t used;               /* bytes charged by queued out-of-order segments, all flows
+                                  (payload + REASM_SEG_OVERHEAD each) */
     size_t max;                /* cap for `used` */
     uint64_t over_budget;      /* segments not queued because the budget was full */
 };
@@ -84,5 +91,18 @@ void reasm_set_done(struct reasm_dir *d, struct reasm_budget *b);
 
 /* Frees the queue (returns its bytes to the budget). The struct may be reused after init. */
 void reasm_dir_fini(struct reasm_dir *d, struct reasm_budget *b);
+
+/* Callbacks note: a sink's data()/gap() may call reasm_set_done() on the direction being
+ * delivered (delivery then stops at once); they must not call reasm_push()/reasm_flush()
+ * on it. */
+
+/* What d currently charges to the global budget. */
+size_t reasm_dir_charge(const struct reasm_dir *d);
+
+/* Checks the internal invariants of `d`: queue sorted, non-overlapping, strictly after
+ * next_seq, within the FIN, ooo_bytes/ooo_segs matching the queue and, when cfg is not
+ * NULL, within its caps. Returns true when all hold. O(queued segments); for tests and
+ * fuzzing. */
+bool reasm_dir_check(const struct reasm_dir *d, const struct reasm_cfg *cfg);
 
 #endif
