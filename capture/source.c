@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@ struct cap_source {
     gzFile gz;         /* gzip/stdin stream behind a fopencookie FILE (owned by pc) or NULL */
     uint64_t size;     /* input size in bytes, 0 if unknown */
     bool live;
+    int fd;            /* live: selectable descriptor (non-blocking mode), else -1 */
+    int timeout_ms;    /* live: how long cap_next() waits for a packet */
     char name[256];    /* path or interface, for messages */
 };
 
@@ -76,6 +79,7 @@ struct cap_source *cap_open_file(const char *path, const char *filter, char errb
         snprintf(errbuf, CAP_ERRBUF, "%s: out of memory", path);
         return NULL;
     }
+    s->fd = -1;
     snprintf(s->name, sizeof s->name, "%s", strcmp(path, "-") == 0 ? "<stdin>" : path);
     FILE *fp = NULL;
     if (strcmp(path, "-") == 0) {
@@ -111,6 +115,11 @@ struct cap_source *cap_open_file(const char *path, const char *filter, char errb
             int fd = dup(fileno(fp));
             fclose(fp);
             fp = NULL;
+            /* stdio read ahead on the shared offset: rewind the descriptor itself. */
+            if (fd >= 0 && lseek(fd, 0, SEEK_SET) != 0) {
+                close(fd);
+                fd = -1;
+            }
             s->gz = fd >= 0 ? gzdopen(fd, "rb") : NULL;
             if (!s->gz) {
                 if (fd >= 0)
@@ -202,6 +211,12 @@ struct cap_source *cap_open_live(const char *iface, const struct cap_live_cfg *c
         cap_close(s);
         return NULL;
     }
+    /* Non-blocking reads plus our own poll(): with TPACKET_V3 a blocking read may never
+     * return while no packet arrives, which would starve periodic commits and signals. */
+    s->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 500;
+    s->fd = pcap_get_selectable_fd(s->pc);
+    if (s->fd >= 0 && pcap_setnonblock(s->pc, 1, pe) != 0)
+        s->fd = -1;
     *err = 0;
     return s;
 }
@@ -211,6 +226,16 @@ int cap_next(struct cap_source *s, struct cap_pkt *out, char errbuf[CAP_ERRBUF])
     struct pcap_pkthdr *h;
     const u_char *data;
     int rc = pcap_next_ex(s->pc, &h, &data);
+    if (rc == 0 && s->live && s->fd >= 0) {
+        struct pollfd pfd = {s->fd, POLLIN, 0};
+        int pr = poll(&pfd, 1, s->timeout_ms);
+        if (pr > 0)
+            rc = pcap_next_ex(s->pc, &h, &data);
+        else if (pr < 0 && errno != EINTR) {
+            snprintf(errbuf, CAP_ERRBUF, "%s: poll: %s", s->name, strerror(errno));
+            return -1;
+        }
+    }
     if (rc == 1) {
         out->ts_usec = (uint64_t)(int64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
         out->caplen = h->caplen;
