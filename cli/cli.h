@@ -29,6 +29,8 @@ int cmd_watch(struct cli_global *g, int argc, char **argv);
 int cmd_findings(struct cli_global *g, int argc, char **argv);
 int cmd_flows(struct cli_global *g, int argc, char **argv);
 int cmd_runs(struct cli_global *g, int argc, char **argv);
+int cmd_tls(struct cli_global *g, int argc, char **argv);
+int cmd_http(struct cli_global *g, int argc, char **argv);
 int cmd_sql(struct cli_global *g, int argc, char **argv);
 int cmd_kinds(struct cli_global *g, int argc, char **argv);
 

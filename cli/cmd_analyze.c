@@ -324,6 +324,8 @@ static void analyze_help(FILE *fp)
             "  --db PATH            database (default ./%s)\n"
             "  -f, --filter EXPR    BPF filter applied to every input\n"
             "  --force              re-analyse files already in the database (old rows replaced)\n"
+            "  --continuous         the inputs are one capture split in parts (tcpdump -C/-G): flows\n"
+            "                       carry over from one file to the next (default: each file alone)\n"
             "  --fail-on SEVERITY   exit 1 if this run recorded a finding at or above SEVERITY\n"
             "  -q, --quiet          no summary\n"
             "  --no-progress        no progress line on stderr\n"
@@ -332,7 +334,7 @@ static void analyze_help(FILE *fp)
             CLI_DEFAULT_DB, cli_pipeline_help);
 }
 
-enum { OPT_FORCE = 2000, OPT_FAIL_ON, OPT_NO_PROGRESS, OPT_DB };
+enum { OPT_FORCE = 2000, OPT_FAIL_ON, OPT_NO_PROGRESS, OPT_DB, OPT_CONTINUOUS };
 
 int cmd_analyze(struct cli_global *g, int argc, char **argv)
 {
@@ -344,6 +346,7 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
         {"db", required_argument, NULL, OPT_DB},
+        {"continuous", no_argument, NULL, OPT_CONTINUOUS},
         {"help", no_argument, NULL, 'h'},
     };
     size_t k = 0;
@@ -356,7 +359,7 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
     struct pipeline_cfg pcfg;
     pipeline_cfg_defaults(&pcfg);
     const char *filter = NULL;
-    bool force = false, quiet = false, no_progress = false;
+    bool force = false, quiet = false, no_progress = false, continuous = false;
     int fail_on = -1;
     int opt;
     while ((opt = getopt_long(argc, argv, "f:qhv", longopts, NULL)) != -1) {
@@ -381,6 +384,7 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
         case 'q': quiet = true; break;
         case OPT_NO_PROGRESS: no_progress = true; break;
         case OPT_DB: g->db = optarg; break;
+        case OPT_CONTINUOUS: continuous = true; break;
         case 'v': g->verbose++; break;
         case 'h': analyze_help(stdout); return EXIT_OK;
         default: analyze_help(stderr); return EXIT_USAGE;
@@ -524,6 +528,8 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
         }
         pg.done += is_stdin ? cap_pos(src) : cap_size(src);
         cap_close(src);
+        if (!continuous)
+            pipeline_end_flows(pl);
         if (!is_stdin && store_file_add(st, run_id, path, sha, fsize) != 0) {
             fprintf(stderr, "%s: database error: %s\n", g->prog, store_errmsg(st));
             exit_code = EXIT_RUNTIME;

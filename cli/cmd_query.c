@@ -6,7 +6,10 @@
 #include "cli.h"
 
 enum { QOPT_KIND = 4000, QOPT_SEV, QOPT_SINCE, QOPT_UNTIL, QOPT_HOST, QOPT_FORMAT, QOPT_RUN, QOPT_LIMIT,
-       QOPT_PROTO, QOPT_DB };
+       QOPT_PROTO, QOPT_DB, QOPT_SNI, QOPT_VERSION, QOPT_IP };
+
+/* Which command is parsing: decides which filters apply and what --host means. */
+enum qmode { Q_FINDINGS, Q_FLOWS, Q_TLS, Q_HTTP };
 
 static const struct option query_opts[] = {
     {"kind", required_argument, NULL, QOPT_KIND},
@@ -18,6 +21,9 @@ static const struct option query_opts[] = {
     {"run", required_argument, NULL, QOPT_RUN},
     {"limit", required_argument, NULL, QOPT_LIMIT},
     {"proto", required_argument, NULL, QOPT_PROTO},
+    {"sni", required_argument, NULL, QOPT_SNI},
+    {"version", required_argument, NULL, QOPT_VERSION},
+    {"ip", required_argument, NULL, QOPT_IP},
     {"db", required_argument, NULL, QOPT_DB},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -56,8 +62,9 @@ struct qargs {
 };
 
 /* Parses the shared query options. Returns -1 to exit with usage, 1 for --help, 0 ok. */
-static int parse_query(struct cli_global *g, int argc, char **argv, struct qargs *q, bool findings)
+static int parse_query(struct cli_global *g, int argc, char **argv, struct qargs *q, enum qmode mode)
 {
+    bool findings = mode == Q_FINDINGS;
     memset(q, 0, sizeof *q);
     q->f.min_severity = -1;
     q->fmt = OUT_TABLE;
@@ -93,11 +100,27 @@ static int parse_query(struct cli_global *g, int argc, char **argv, struct qargs
             else
                 q->f.until = optarg;
             break;
-        case QOPT_HOST: q->f.host = optarg; break;
+        case QOPT_HOST:
+            if (mode == Q_HTTP)
+                q->f.http_host = optarg; /* `http --host` is the HTTP Host name */
+            else
+                q->f.host = optarg;
+            break;
+        case QOPT_IP: q->f.host = optarg; break;
         case QOPT_PROTO:
-            if (findings)
+            if (mode != Q_FLOWS)
                 goto notfor;
             q->f.proto = optarg;
+            break;
+        case QOPT_SNI:
+            if (mode != Q_TLS)
+                goto notfor;
+            q->f.sni = optarg;
+            break;
+        case QOPT_VERSION:
+            if (mode != Q_TLS)
+                goto notfor;
+            q->f.tls_version = optarg;
             break;
         case QOPT_FORMAT:
             if (out_parse_fmt(optarg, &q->fmt)) {
@@ -151,7 +174,7 @@ static const char findings_help[] =
 int cmd_findings(struct cli_global *g, int argc, char **argv)
 {
     struct qargs q;
-    int r = parse_query(g, argc, argv, &q, true);
+    int r = parse_query(g, argc, argv, &q, Q_FINDINGS);
     if (r) {
         fputs(findings_help, r > 0 ? stdout : stderr);
         return r > 0 ? EXIT_OK : EXIT_USAGE;
@@ -187,7 +210,7 @@ static const char flows_help[] =
 int cmd_flows(struct cli_global *g, int argc, char **argv)
 {
     struct qargs q;
-    int r = parse_query(g, argc, argv, &q, false);
+    int r = parse_query(g, argc, argv, &q, Q_FLOWS);
     if (r) {
         fputs(flows_help, r > 0 ? stdout : stderr);
         return r > 0 ? EXIT_OK : EXIT_USAGE;
@@ -213,6 +236,69 @@ int cmd_flows(struct cli_global *g, int argc, char **argv)
     return EXIT_OK;
 }
 
+typedef int (*query_fn)(struct store *, const struct store_filter *, store_row_fn, void *);
+
+static int run_query(struct cli_global *g, struct qargs *q, query_fn fn, const char *const *show, const char *noun)
+{
+    struct nz_log log = cli_log(g);
+    struct store *st = open_existing(g, &log);
+    if (!st)
+        return EXIT_RUNTIME;
+    struct out *o = out_new(q->fmt, stdout, show);
+    int rc = fn(st, &q->f, out_row, o);
+    long rows = out_finish(o);
+    if (rc) {
+        fprintf(stderr, "%s: query failed: %s\n", g->prog, store_errmsg(st));
+        store_close(st);
+        return EXIT_RUNTIME;
+    }
+    if (q->fmt == OUT_TABLE)
+        printf("(%ld %s)\n", rows, noun);
+    store_close(st);
+    return EXIT_OK;
+}
+
+static const char tls_help[] =
+    "usage: netzwacht tls [options]\n"
+    "Lists TLS handshakes (also those started by STARTTLS), oldest first.\n\n"
+    "  --sni NAME         server name (SNI) equals\n"
+    "  --version V        negotiated version: SSLv2 SSLv3 TLSv1.0 TLSv1.1 TLSv1.2 TLSv1.3\n"
+    "  --ip IP            client or server address\n"
+    "  --since T, --until T, --run ID, --limit N, --format table|json|csv, --db PATH\n";
+
+int cmd_tls(struct cli_global *g, int argc, char **argv)
+{
+    struct qargs q;
+    int r = parse_query(g, argc, argv, &q, Q_TLS);
+    if (r) {
+        fputs(tls_help, r > 0 ? stdout : stderr);
+        return r > 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    static const char *const show[] = {"ts", "client_ip", "server_ip", "server_port", "started_by", "sni",
+                                       "version", "cipher", "ja3", "ja4", NULL};
+    return run_query(g, &q, store_query_tls, show, "TLS sessions");
+}
+
+static const char http_help[] =
+    "usage: netzwacht http [options]\n"
+    "Lists plaintext HTTP requests (paths without query strings), oldest first.\n\n"
+    "  --host NAME        HTTP Host equals\n"
+    "  --ip IP            client or server address\n"
+    "  --since T, --until T, --run ID, --limit N, --format table|json|csv, --db PATH\n";
+
+int cmd_http(struct cli_global *g, int argc, char **argv)
+{
+    struct qargs q;
+    int r = parse_query(g, argc, argv, &q, Q_HTTP);
+    if (r) {
+        fputs(http_help, r > 0 ? stdout : stderr);
+        return r > 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    static const char *const show[] = {"ts", "client_ip", "server_ip", "server_port", "method", "host", "path",
+                                       "status", "content_type", "location", NULL};
+    return run_query(g, &q, store_query_http, show, "HTTP requests");
+}
+
 static int run_sql(struct cli_global *g, const char *sql, enum out_fmt fmt, const char *const *show)
 {
     struct nz_log log = cli_log(g);
@@ -235,7 +321,7 @@ static int run_sql(struct cli_global *g, const char *sql, enum out_fmt fmt, cons
 int cmd_runs(struct cli_global *g, int argc, char **argv)
 {
     struct qargs q;
-    int r = parse_query(g, argc, argv, &q, false);
+    int r = parse_query(g, argc, argv, &q, Q_FLOWS);
     if (r) {
         fputs("usage: netzwacht runs [--format table|json|csv] [--db PATH]\nLists analysis runs and their counters.\n",
               r > 0 ? stdout : stderr);

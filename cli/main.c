@@ -18,6 +18,8 @@ static const struct subcmd subcmds[] = {
     {"watch", "capture live from an interface into the database", cmd_watch},
     {"findings", "list findings (filters: kind, severity, time, host)", cmd_findings},
     {"flows", "list TCP flows", cmd_flows},
+    {"tls", "list TLS handshakes (version, cipher, SNI, JA3/JA4)", cmd_tls},
+    {"http", "list plaintext HTTP requests", cmd_http},
     {"runs", "list analysis runs with their counters", cmd_runs},
     {"kinds", "list every finding kind with its default severity", cmd_kinds},
     {"sql", "run a read-only SQL query against the database", cmd_sql},

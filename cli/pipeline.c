@@ -159,6 +159,26 @@ static void sink_finding(void *ud, const struct finding *f)
     emit_finding(pl, pl->cur, f);
 }
 
+static void sink_tls(void *ud, const struct tls_session_rec *r)
+{
+    struct pipeline *pl = ud;
+    if (!pl->cur || pl->db_err)
+        return;
+    pl->stats.records++;
+    int64_t fid = ensure_flow_row(pl, pl->cur);
+    db_fail(pl, store_tls_session_add(pl->st, pl->run_id, fid, r), "a TLS session");
+}
+
+static void sink_http(void *ud, const struct http_request_rec *r)
+{
+    struct pipeline *pl = ud;
+    if (!pl->cur || pl->db_err)
+        return;
+    pl->stats.records++;
+    int64_t fid = ensure_flow_row(pl, pl->cur);
+    db_fail(pl, store_http_request_add(pl->st, pl->run_id, fid, r), "an HTTP request");
+}
+
 static void sink_label(void *ud, const char *proto)
 {
     struct pipeline *pl = ud;
@@ -568,8 +588,13 @@ static void on_flow_end(void *ud, struct flow *f, enum flow_end why)
     if (why == FLOW_END_EVICTED)
         pl->stats.flows_evicted++;
     if (!pl->db_err) {
+        /* A flow that had closed (FIN/FIN or RST) but ended with the input before its linger
+         * time is reported by how it closed, not as cut off. */
+        enum flow_end shown = why;
+        if (why == FLOW_END_SHUTDOWN && f->closing_usec)
+            shown = f->rst_seen ? FLOW_END_RST : FLOW_END_FIN;
         struct store_flow sf;
-        fill_store_flow(f, fa, flow_end_name(why), &sf);
+        fill_store_flow(f, fa, flow_end_name(shown), &sf);
         db_fail(pl, store_flow_put(pl->st, pl->run_id, &sf, &fa->db_id), "a flow");
     }
     if (fa->dis && fa->dis_st)
@@ -620,6 +645,8 @@ struct pipeline *pipeline_new(const struct pipeline_cfg *cfg, struct store *st, 
     pl->sink.ud = pl;
     pl->sink.finding = sink_finding;
     pl->sink.label = sink_label;
+    pl->sink.tls_session = sink_tls;
+    pl->sink.http_request = sink_http;
     pl->rsink.ud = pl;
     pl->rsink.data = on_stream_data;
     pl->rsink.gap = on_stream_gap;
@@ -685,6 +712,8 @@ void pipeline_packet(struct pipeline *pl, int dlt, uint64_t ts_usec, const uint8
     }
     pl->cur = NULL;
 }
+
+void pipeline_end_flows(struct pipeline *pl) { flow_end_all(pl->flows, FLOW_END_SHUTDOWN); }
 
 int pipeline_finish(struct pipeline *pl)
 {

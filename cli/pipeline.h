@@ -47,6 +47,10 @@ struct pipeline *pipeline_new(const struct pipeline_cfg *cfg, struct store *st, 
 void pipeline_packet(struct pipeline *pl, int dlt, uint64_t ts_usec, const uint8_t *data, uint32_t caplen,
                      uint32_t wirelen);
 
+/* Ends every flow now (FLOW_END_SHUTDOWN), e.g. at the end of one input file, so flows of
+ * unrelated captures never merge. The pipeline stays usable. */
+void pipeline_end_flows(struct pipeline *pl);
+
 /* Ends every flow (flushing reassembly and dissectors) and commits. Returns pipeline_error(). */
 int pipeline_finish(struct pipeline *pl);
 

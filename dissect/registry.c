@@ -1,13 +1,16 @@
-/* registry.c — every dissector, in probe order. Order matters only when two probes could
- * both say yes; content probes are specific enough that they do not. */
+/* registry.c — every dissector, in probe order. Content probes are specific (a TLS record
+ * header, an HTTP request line, an SMTP/IMAP/POP3 greeting), so order only breaks ties. */
 #include <string.h>
 
 #include "dissector.h"
+#include "http.h"
+#include "tls.h"
 
 const struct dissector *const dis_registry[] = {
-    NULL /* placeholder until the dissectors land */
+    &tls_dissector,
+    &http_dissector,
 };
-const size_t dis_registry_len = 0;
+const size_t dis_registry_len = sizeof dis_registry / sizeof dis_registry[0];
 
 const struct dissector *dis_find(const char *name)
 {

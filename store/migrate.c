@@ -98,6 +98,42 @@ static const char v2_sql[] =
     "ALTER TABLE flows ADD COLUMN overlap_diff INTEGER;"
     "ALTER TABLE flows ADD COLUMN retrans INTEGER;";
 
+/* v3: protocol records — one row per TLS handshake and per HTTP request/response pair. */
+static const char v3_sql[] =
+    "CREATE TABLE tls_sessions ("
+    " id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES runs(id),"
+    " flow_id INTEGER REFERENCES flows(id),"
+    " ts TEXT, ts_server TEXT,"
+    " started_by TEXT,"
+    " handshake_complete INTEGER,"
+    " version TEXT, version_code INTEGER,"
+    " cipher TEXT, cipher_code INTEGER, compression INTEGER,"
+    " client_version TEXT, client_versions TEXT,"
+    " sni TEXT, alpn_offered TEXT, alpn_chosen TEXT,"
+    " groups_offered TEXT, key_share_groups TEXT, group_chosen TEXT, dhe_bits INTEGER,"
+    " resumed INTEGER, downgrade_sentinel TEXT, fallback_scsv INTEGER,"
+    " renegotiation_info TEXT, heartbeat INTEGER, ech INTEGER,"
+    " ja3 TEXT, ja3_string TEXT, ja3s TEXT, ja3s_string TEXT, ja4 TEXT, ja4_r TEXT,"
+    " alerts TEXT, cert_count INTEGER, cert_sizes TEXT,"
+    " client_extensions TEXT, server_extensions TEXT, ciphers_offered TEXT"
+    ");"
+    "CREATE INDEX tls_sessions_flow ON tls_sessions(flow_id);"
+    "CREATE INDEX tls_sessions_run ON tls_sessions(run_id);"
+    "CREATE INDEX tls_sessions_sni ON tls_sessions(sni);"
+    "CREATE TABLE http_requests ("
+    " id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES runs(id),"
+    " flow_id INTEGER REFERENCES flows(id),"
+    " ts TEXT, method TEXT, host TEXT, port INTEGER, path TEXT, status INTEGER,"
+    " content_type TEXT, request_content_type TEXT, location TEXT, user_agent TEXT,"
+    " auth_scheme TEXT, auth_user TEXT, form_field TEXT, url_user TEXT, url_param TEXT,"
+    " cookie_names TEXT, request_body_bytes INTEGER, response_body_bytes INTEGER, flags INTEGER"
+    ");"
+    "CREATE INDEX http_requests_flow ON http_requests(flow_id);"
+    "CREATE INDEX http_requests_run ON http_requests(run_id);"
+    "CREATE INDEX http_requests_host ON http_requests(host);";
+
 struct migration {
     const char *what; /* one line for the log */
     const char *sql;  /* one or more statements, run with sqlite3_exec() */
@@ -107,6 +143,7 @@ struct migration {
 static const struct migration steps[] = {
     {"initial schema: runs, flows, findings", v1_sql},
     {"files table; flows reassembly counters", v2_sql},
+    {"tls_sessions and http_requests tables", v3_sql},
 };
 
 #define N_STEPS ((int)(sizeof steps / sizeof steps[0]))

@@ -15,6 +15,8 @@
 /* Cached prepared statements, one per write/lookup the store does. Prepared once in
  * store_open() (after migration), reset + cleared after every use, finalized in
  * store_close(). The SQL for each is in store.c's stmt_sql[]. */
+#define STORE_REC_STMTS 16 /* prepared statements records.c may cache */
+
 enum store_stmt {
     STMT_BEGIN,          /* BEGIN IMMEDIATE */
     STMT_COMMIT,
@@ -28,6 +30,8 @@ enum store_stmt {
     STMT_FILE_DELETE,
     STMT_FILE_COUNT_RUN, /* files still recorded for a run */
     STMT_RUN_DEL_FINDINGS,
+    STMT_RUN_DEL_TLS,    /* protocol records of a run (v3) */
+    STMT_RUN_DEL_HTTP,
     STMT_RUN_DEL_FLOWS,
     STMT_RUN_DELETE,
     STMT_FLOW_UPSERT,
@@ -47,7 +51,19 @@ struct store {
     int64_t next_flow_id;            /* next flows.id to hand out; only grows, so an id
                                         lost in a rolled-back batch is never reused by
                                         this store for a different flow */
+    sqlite3_stmt *rec[STORE_REC_STMTS]; /* owned; records.c's statements, prepared lazily */
 };
+
+/* ---- for records.c (protocol record tables) ---- */
+
+/* Prepares (once) statement `slot` of records.c with `sql`. Returns it or NULL (logged). */
+sqlite3_stmt *store_rec_stmt(struct store *s, int slot, const char *sql);
+/* Opens the batch if needed. Returns 0 or NZ_EDB (logged). */
+int store_batch_begin(struct store *s);
+/* Steps a bound INSERT to completion inside the batch, resets it, counts the row (committing a
+ * full batch). Returns 0, NZ_EUSAGE (constraint: only this row refused) or NZ_EDB (batch rolled
+ * back, logged). If `rowid` is not NULL it gets the new row's id. */
+int store_row_insert(struct store *s, sqlite3_stmt *st, const char *what, int64_t *rowid /* OUT */);
 
 /* Schema version the last migration step produces (== store_schema_latest()). */
 int store_migrate_latest(void);

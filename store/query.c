@@ -297,6 +297,73 @@ int store_query_flows(struct store *s, const struct store_filter *f, store_row_f
     return run_built(s, &q, fn, ud);
 }
 
+/* Common conditions of the record queries; `t` is the record table, `f` the flows alias. */
+static int qb_record_filter(struct qb *q, const struct store_filter *f)
+{
+    if (!f)
+        return 0;
+    if (f->run_id < 0 || f->limit < 0)
+        return NZ_EUSAGE;
+    if (set(f->since))
+        qb_text(q, " AND t.ts >= ?", f->since);
+    if (set(f->until))
+        qb_text(q, " AND t.ts < ?", f->until);
+    if (set(f->host)) {
+        qb_text(q, " AND (f.client_ip = ?", f->host);
+        qb_text(q, " OR f.server_ip = ?)", f->host);
+    }
+    if (f->run_id > 0)
+        qb_int(q, " AND t.run_id = ?", f->run_id);
+    return 0;
+}
+
+int store_query_tls(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud)
+{
+    struct qb q = {0};
+
+    if (!s || !fn)
+        return NZ_EUSAGE;
+    qb_add(&q, "SELECT t.id, t.run_id, t.flow_id, t.ts, f.client_ip, f.client_port, f.server_ip,"
+               " f.server_port, t.started_by, t.sni, t.version, t.cipher, t.cipher_code,"
+               " t.client_version, t.client_versions, t.alpn_offered, t.alpn_chosen,"
+               " t.groups_offered, t.group_chosen, t.dhe_bits, t.ja3, t.ja3s, t.ja4, t.ja4_r,"
+               " t.resumed, t.alerts, t.handshake_complete, t.cert_count, t.cert_sizes"
+               " FROM tls_sessions t LEFT JOIN flows f ON f.id = t.flow_id WHERE 1");
+    int rc = qb_record_filter(&q, f);
+    if (rc != 0)
+        return rc;
+    if (f && set(f->sni))
+        qb_text(&q, " AND t.sni = ?", f->sni);
+    if (f && set(f->tls_version))
+        qb_text(&q, " AND t.version = ?", f->tls_version);
+    qb_add(&q, " ORDER BY t.ts, t.id");
+    if (f && f->limit > 0)
+        qb_int(&q, " LIMIT ?", f->limit);
+    return run_built(s, &q, fn, ud);
+}
+
+int store_query_http(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud)
+{
+    struct qb q = {0};
+
+    if (!s || !fn)
+        return NZ_EUSAGE;
+    qb_add(&q, "SELECT t.id, t.run_id, t.flow_id, t.ts, f.client_ip, f.client_port, f.server_ip,"
+               " f.server_port, t.method, t.host, t.port, t.path, t.status, t.content_type,"
+               " t.location, t.user_agent, t.auth_scheme, t.auth_user, t.form_field,"
+               " t.cookie_names, t.request_body_bytes, t.response_body_bytes, t.flags"
+               " FROM http_requests t LEFT JOIN flows f ON f.id = t.flow_id WHERE 1");
+    int rc = qb_record_filter(&q, f);
+    if (rc != 0)
+        return rc;
+    if (f && set(f->http_host))
+        qb_text(&q, " AND t.host = ?", f->http_host);
+    qb_add(&q, " ORDER BY t.ts, t.id");
+    if (f && f->limit > 0)
+        qb_int(&q, " LIMIT ?", f->limit);
+    return run_built(s, &q, fn, ud);
+}
+
 /* counts[sev] (OUT, all 5 set) = findings of run_id (0 = all runs) per severity.
  * Returns 0, NZ_EUSAGE or NZ_EDB. */
 int store_count_by_severity(struct store *s, int64_t run_id, uint64_t counts[5])

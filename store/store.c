@@ -45,6 +45,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_FILE_DELETE] = "DELETE FROM files WHERE sha256 = ?1",
     [STMT_FILE_COUNT_RUN] = "SELECT count(*) FROM files WHERE run_id = ?1",
     [STMT_RUN_DEL_FINDINGS] = "DELETE FROM findings WHERE run_id = ?1",
+    [STMT_RUN_DEL_TLS] = "DELETE FROM tls_sessions WHERE run_id = ?1",
+    [STMT_RUN_DEL_HTTP] = "DELETE FROM http_requests WHERE run_id = ?1",
     [STMT_RUN_DEL_FLOWS] = "DELETE FROM flows WHERE run_id = ?1",
     [STMT_RUN_DELETE] = "DELETE FROM runs WHERE id = ?1",
     /* Insert and update are one upsert keyed on the id we hand out. The WHERE keeps a
@@ -273,8 +275,34 @@ static int pragma_text(sqlite3 *db, const char *sql, char *buf, size_t cap)
     return rc;
 }
 
+sqlite3_stmt *store_rec_stmt(struct store *s, int slot, const char *sql)
+{
+    if (slot < 0 || slot >= STORE_REC_STMTS)
+        return NULL;
+    if (!s->rec[slot] && sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->rec[slot], NULL) != SQLITE_OK) {
+        nz_logf(s->log, NZ_LOG_ERR, "store: preparing a record statement failed: %s", sqlite3_errmsg(s->db));
+        s->rec[slot] = NULL;
+    }
+    return s->rec[slot];
+}
+
+int store_batch_begin(struct store *s) { return batch_begin(s); }
+
+int store_row_insert(struct store *s, sqlite3_stmt *st, const char *what, int64_t *rowid)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        return write_failed(s, st, rc, what);
+    if (rowid)
+        *rowid = sqlite3_last_insert_rowid(s->db);
+    stmt_done(st);
+    return batch_row(s);
+}
+
 static void store_free(struct store *s)
 {
+    for (int i = 0; i < STORE_REC_STMTS; i++)
+        sqlite3_finalize(s->rec[i]);
     for (int i = 0; i < STMT_COUNT; i++)
         sqlite3_finalize(s->stmt[i]); /* NULL is a no-op */
     if (s->db)
@@ -377,6 +405,10 @@ int store_close(struct store *s)
     for (int i = 0; i < STMT_COUNT; i++) {
         sqlite3_finalize(s->stmt[i]);
         s->stmt[i] = NULL;
+    }
+    for (int i = 0; i < STORE_REC_STMTS; i++) {
+        sqlite3_finalize(s->rec[i]);
+        s->rec[i] = NULL;
     }
     if (sqlite3_close(s->db) != SQLITE_OK) {
         nz_logf(s->log, NZ_LOG_ERR, "store: close failed: %s", sqlite3_errmsg(s->db));
@@ -597,6 +629,8 @@ int store_file_forget(struct store *s, const char *sha256hex)
         const char *what;
     } run_dels[] = {
         {STMT_RUN_DEL_FINDINGS, "deleting the run's findings"},
+        {STMT_RUN_DEL_TLS, "deleting the run's TLS sessions"},
+        {STMT_RUN_DEL_HTTP, "deleting the run's HTTP requests"},
         {STMT_RUN_DEL_FLOWS, "deleting the run's flows"},
         {STMT_RUN_DELETE, "deleting the run"},
     };

@@ -81,6 +81,13 @@ struct store_endpoints {
 int store_finding_add(struct store *s, int64_t run_id, int64_t flow_id /* 0 = none */,
                       const struct finding *f, const struct store_endpoints *ep);
 
+/* Protocol records (records.c). flow_id is the flows row (0 = none). Same error
+ * convention as store_finding_add(). */
+struct tls_session_rec;
+struct http_request_rec;
+int store_tls_session_add(struct store *s, int64_t run_id, int64_t flow_id, const struct tls_session_rec *r);
+int store_http_request_add(struct store *s, int64_t run_id, int64_t flow_id, const struct http_request_rec *r);
+
 /* Commits the current batch now. */
 int store_commit(struct store *s);
 
@@ -100,6 +107,9 @@ struct store_filter {
     const char *proto;         /* flows: app_proto equals */
     int64_t run_id;            /* 0 = all runs */
     int64_t limit;             /* 0 = no limit */
+    const char *sni;           /* tls: server name equals */
+    const char *tls_version;   /* tls: negotiated version equals ("TLSv1.2") */
+    const char *http_host;     /* http: Host equals */
 };
 
 /* Runs a query; calls fn per row (a non-zero return from fn stops and is returned).
@@ -108,6 +118,12 @@ struct store_filter {
 int store_query_findings(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud);
 /* flows columns: the flows table's, ordered by first_ts, id. */
 int store_query_flows(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud);
+/* TLS sessions joined with their flow's endpoints, ordered by ts, id. Filters: sni,
+ * tls_version, host (client or server IP), since/until, run_id, limit. */
+int store_query_tls(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud);
+/* HTTP requests joined with their flow's endpoints, ordered by ts, id. Filters: http_host,
+ * host (IP), since/until, run_id, limit. */
+int store_query_http(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud);
 /* counts[sev] = findings of run_id (0 = all) per severity. */
 int store_count_by_severity(struct store *s, int64_t run_id, uint64_t counts[5] /* OUT */);
 /* Runs any read-only SQL (for tests and `netzwacht sql`). */

@@ -260,7 +260,7 @@ START_TEST(test_open_memory)
     struct tlog t;
     tlog_init(&t);
     struct store *s = open_ok(":memory:", &t.log);
-    ck_assert_int_eq(store_schema_latest(), 2);
+    ck_assert_int_eq(store_schema_latest(), 3);
     ck_assert_int_eq(store_schema_version(s), store_schema_latest());
     ck_assert_int_eq(sq_int(s, "PRAGMA foreign_keys"), 1);
     ck_assert_int_eq(raw_int(store_sqlite(s), "PRAGMA busy_timeout"), STORE_BUSY_MS);
@@ -286,16 +286,16 @@ START_TEST(test_open_file_pragmas)
     ck_assert_int_eq(raw_int(db, "PRAGMA synchronous"), 1); /* NORMAL */
     ck_assert_int_eq(raw_int(db, "PRAGMA foreign_keys"), 1);
     ck_assert_int_eq(raw_int(db, "PRAGMA busy_timeout"), STORE_BUSY_MS);
-    ck_assert_int_eq(store_schema_version(s), 2);
+    ck_assert_int_eq(store_schema_version(s), store_schema_latest());
     ck_assert_int_eq(store_set_busy_ms(s, 25), 0);
     ck_assert_int_eq(raw_int(db, "PRAGMA busy_timeout"), 25);
     ck_assert_int_eq(store_set_busy_ms(s, -1), NZ_EUSAGE);
     ck_assert_int_eq(store_close(s), 0);
     /* Reopening an up-to-date database changes nothing. */
     s = open_ok(d.path, NULL);
-    ck_assert_int_eq(store_schema_version(s), 2);
+    ck_assert_int_eq(store_schema_version(s), store_schema_latest());
     ck_assert_int_eq(store_close(s), 0);
-    ck_assert_int_eq(path_count(d.path, "PRAGMA user_version"), 2);
+    ck_assert_int_eq(path_count(d.path, "PRAGMA user_version"), store_schema_latest());
     tdb_remove(&d);
 }
 END_TEST
@@ -370,7 +370,7 @@ START_TEST(test_migrate_from_empty)
     ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), 0);
     ck_assert_int_eq(store_migrate_latest(), store_schema_latest());
     ck_assert_int_eq(store_migrate_to(db, store_migrate_latest(), &t.log), 0);
-    ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), 2);
+    ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), store_schema_latest());
     ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN"
                                  " ('findings_kind', 'findings_ts', 'findings_server_ip',"
                                  " 'flows_server_ip', 'flows_run_id', 'files_run_id')"),
@@ -378,12 +378,12 @@ START_TEST(test_migrate_from_empty)
     ck_assert_ptr_nonnull(strstr(t.cap.all, "migrated to v1"));
     ck_assert_ptr_nonnull(strstr(t.cap.all, "migrated to v2"));
     /* Again: nothing to do. Out-of-range targets are refused. */
-    ck_assert_int_eq(store_migrate_to(db, 2, NULL), 0);
+    ck_assert_int_eq(store_migrate_to(db, store_schema_latest(), NULL), 0);
     ck_assert_int_eq(store_migrate_to(db, 0, NULL), NZ_EUSAGE);
-    ck_assert_int_eq(store_migrate_to(db, 3, NULL), NZ_EUSAGE);
-    /* No down-migration: asking for v1 leaves v2 alone. */
+    ck_assert_int_eq(store_migrate_to(db, store_schema_latest() + 1, NULL), NZ_EUSAGE);
+    /* No down-migration: asking for v1 leaves the latest alone. */
     ck_assert_int_eq(store_migrate_to(db, 1, NULL), 0);
-    ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), 2);
+    ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), store_schema_latest());
     ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM pragma_table_info('flows') WHERE name = 'retrans'"), 1);
     sqlite3_close(db);
     tdb_remove(&d);
@@ -413,8 +413,11 @@ START_TEST(test_migrate_from_v1)
     struct tlog t;
     tlog_init(&t);
     struct store *s = open_ok(d.path, &t.log);
-    ck_assert_int_eq(store_schema_version(s), 2);
+    ck_assert_int_eq(store_schema_version(s), store_schema_latest());
     ck_assert_ptr_nonnull(strstr(t.cap.all, "migrated to v2"));
+    char latest_msg[32];
+    snprintf(latest_msg, sizeof latest_msg, "migrated to v%d", store_schema_latest());
+    ck_assert_ptr_nonnull(strstr(t.cap.all, latest_msg));
     ck_assert_ptr_null(strstr(t.cap.all, "migrated to v1"));
     /* Old rows kept; the new columns exist and are NULL for them. */
     struct rows *r = rows_new();
@@ -486,23 +489,27 @@ START_TEST(test_refuse_newer)
     tlog_init(&t);
     tdb_make(&d);
     ck_assert_int_eq(sqlite3_open(d.path, &db), SQLITE_OK);
-    raw_exec(db, "CREATE TABLE future(x); INSERT INTO future VALUES(42); PRAGMA user_version = 3;");
+    char future_sql[128], future_v[16];
+    int future = store_schema_latest() + 1;
+    snprintf(future_sql, sizeof future_sql, "CREATE TABLE future(x); INSERT INTO future VALUES(42); PRAGMA user_version = %d;", future);
+    snprintf(future_v, sizeof future_v, "v%d", future);
+    raw_exec(db, future_sql);
     sqlite3_close(db);
 
     ck_assert_ptr_null(store_open(d.path, &t.log, &err));
     ck_assert_int_eq(err, NZ_EUNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(t.cap.all, "newer"));
-    ck_assert_ptr_nonnull(strstr(t.cap.all, "v3"));
+    ck_assert_ptr_nonnull(strstr(t.cap.all, future_v));
 
     /* Untouched: version, contents, and not even switched to WAL. */
     ck_assert_int_eq(sqlite3_open(d.path, &db), SQLITE_OK);
-    ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), 3);
+    ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), future);
     ck_assert_int_eq(raw_int(db, "SELECT x FROM future"), 42);
     ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'runs'"), 0);
     raw_text(db, "PRAGMA journal_mode", mode, sizeof mode);
     ck_assert_str_eq(mode, "delete");
     ck_assert_int_eq(store_migrate_to(db, 2, NULL), NZ_EUNSUPPORTED);
-    ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), 3);
+    ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), future);
     sqlite3_close(db);
     tdb_remove(&d);
 }
@@ -1174,7 +1181,7 @@ START_TEST(test_query_sql_readonly)
         ck_assert_msg(r->n == 0, "rows produced by refused SQL: %s", refused[i]);
     }
     ck_assert_int_eq(sq_int(s, "SELECT count(*) FROM findings"), 10);
-    ck_assert_int_eq(sq_int(s, "PRAGMA user_version"), 2);
+    ck_assert_int_eq(sq_int(s, "PRAGMA user_version"), store_schema_latest());
     ck_assert_int_eq(sqlite3_get_autocommit(store_sqlite(s)), 0); /* batch still open */
     ck_assert_int_eq(store_query_sql(s, "SELEKT nonsense", collect, r), NZ_EDB);
     ck_assert_int_eq(store_query_sql(s, NULL, collect, r), NZ_EUSAGE);

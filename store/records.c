@@ -1,0 +1,172 @@
+/* records.c — protocol record tables: tls_sessions (one row per TLS handshake) and
+ * http_requests (one row per request/response pair). The tables come from migration v3
+ * (migrate.c); statements are prepared once per store and reused. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../dissect/http.h"
+#include "../dissect/tls.h"
+#include "migrate.h"
+#include "store.h"
+
+enum { REC_TLS = 0, REC_HTTP = 1 };
+
+static const char tls_sql[] =
+    "INSERT INTO tls_sessions (run_id, flow_id, ts, ts_server, started_by, handshake_complete,"
+    " version, version_code, cipher, cipher_code, compression, client_version, client_versions,"
+    " sni, alpn_offered, alpn_chosen, groups_offered, key_share_groups, group_chosen, dhe_bits,"
+    " resumed, downgrade_sentinel, fallback_scsv, renegotiation_info, heartbeat, ech,"
+    " ja3, ja3_string, ja3s, ja3s_string, ja4, ja4_r, alerts, cert_count, cert_sizes,"
+    " client_extensions, server_extensions, ciphers_offered)"
+    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,"
+    "?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36,?37,?38)";
+
+static const char http_sql[] =
+    "INSERT INTO http_requests (run_id, flow_id, ts, method, host, port, path, status, content_type,"
+    " request_content_type, location, user_agent, auth_scheme, auth_user, form_field, url_user,"
+    " url_param, cookie_names, request_body_bytes, response_body_bytes, flags)"
+    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)";
+
+/* Binds a NUL-terminated field of at most cap bytes; "" binds NULL ("not seen"). */
+static int bind_txt(sqlite3_stmt *st, int i, const char *v, size_t cap)
+{
+    if (!v || !v[0])
+        return sqlite3_bind_null(st, i);
+    size_t n = strnlen(v, cap);
+    return sqlite3_bind_text(st, i, v, (int)n, SQLITE_TRANSIENT);
+}
+
+static int bind_ts(sqlite3_stmt *st, int i, uint64_t ts)
+{
+    char buf[40];
+    if (!ts || !store_ts_iso(ts, buf, sizeof buf))
+        return sqlite3_bind_null(st, i);
+    return sqlite3_bind_text(st, i, buf, -1, SQLITE_TRANSIENT);
+}
+
+static int bind_u64(sqlite3_stmt *st, int i, uint64_t v)
+{
+    return sqlite3_bind_int64(st, i, v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v);
+}
+
+static int bind_flow(sqlite3_stmt *st, int i, int64_t flow_id)
+{
+    return flow_id > 0 ? sqlite3_bind_int64(st, i, flow_id) : sqlite3_bind_null(st, i);
+}
+
+static const char *version_text(uint16_t v, char *buf, size_t cap)
+{
+    const char *n = tls_version_name(v);
+    if (n)
+        return n;
+    if (!v)
+        return NULL;
+    snprintf(buf, cap, "0x%04x", v);
+    return buf;
+}
+
+int store_tls_session_add(struct store *s, int64_t run_id, int64_t flow_id, const struct tls_session_rec *r)
+{
+    if (!s || !r || run_id <= 0)
+        return NZ_EUSAGE;
+    int rc = store_batch_begin(s);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = store_rec_stmt(s, REC_TLS, tls_sql);
+    if (!st)
+        return NZ_EDB;
+    char cv[16], ciphers[FP_CIPHERS_MAX * 7 + 1];
+    size_t cl = 0;
+    ciphers[0] = '\0';
+    for (size_t i = 0; i < r->n_ciphers_offered && i < FP_CIPHERS_MAX; i++)
+        cl += (size_t)snprintf(ciphers + cl, sizeof ciphers - cl, "%s%04x", i ? "," : "", r->ciphers_offered[i] & 0xffffffu);
+    int b = 0;
+    b |= sqlite3_bind_int64(st, 1, run_id);
+    b |= bind_flow(st, 2, flow_id);
+    b |= bind_ts(st, 3, r->ts_usec);
+    b |= bind_ts(st, 4, r->ts_server_usec);
+    b |= bind_txt(st, 5, r->started_by, sizeof r->started_by);
+    b |= sqlite3_bind_int(st, 6, r->handshake_complete);
+    b |= bind_txt(st, 7, r->version, sizeof r->version);
+    b |= r->version_code ? sqlite3_bind_int(st, 8, r->version_code) : sqlite3_bind_null(st, 8);
+    b |= r->cipher_set ? bind_txt(st, 9, r->cipher, sizeof r->cipher) : sqlite3_bind_null(st, 9);
+    b |= r->cipher_set ? sqlite3_bind_int64(st, 10, r->cipher_code) : sqlite3_bind_null(st, 10);
+    b |= r->compression_set ? sqlite3_bind_int(st, 11, r->compression) : sqlite3_bind_null(st, 11);
+    const char *cvt = version_text(r->client_version, cv, sizeof cv);
+    b |= cvt ? sqlite3_bind_text(st, 12, cvt, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, 12);
+    b |= bind_txt(st, 13, r->client_versions, sizeof r->client_versions);
+    b |= bind_txt(st, 14, r->sni, sizeof r->sni);
+    b |= bind_txt(st, 15, r->alpn_offered, sizeof r->alpn_offered);
+    b |= bind_txt(st, 16, r->alpn_chosen, sizeof r->alpn_chosen);
+    b |= bind_txt(st, 17, r->groups_offered, sizeof r->groups_offered);
+    b |= bind_txt(st, 18, r->key_share_groups, sizeof r->key_share_groups);
+    b |= bind_txt(st, 19, r->group_name, sizeof r->group_name);
+    b |= r->dhe_bits ? sqlite3_bind_int(st, 20, r->dhe_bits) : sqlite3_bind_null(st, 20);
+    b |= sqlite3_bind_int(st, 21, r->resumed);
+    b |= r->sentinel == TLS_SENTINEL_TLS12   ? sqlite3_bind_text(st, 22, "tls12", -1, SQLITE_STATIC)
+         : r->sentinel == TLS_SENTINEL_TLS11 ? sqlite3_bind_text(st, 22, "tls11", -1, SQLITE_STATIC)
+                                             : sqlite3_bind_null(st, 22);
+    b |= sqlite3_bind_int(st, 23, r->fallback_scsv);
+    const char *ri = r->server_ri ? "server" : (r->client_ri || r->reneg_scsv) ? "client" : NULL;
+    b |= ri ? sqlite3_bind_text(st, 24, ri, -1, SQLITE_STATIC) : sqlite3_bind_null(st, 24);
+    b |= sqlite3_bind_int(st, 25, r->server_heartbeat ? 2 : r->client_heartbeat ? 1 : 0);
+    b |= sqlite3_bind_int(st, 26, r->client_ech);
+    b |= bind_txt(st, 27, r->ja3, sizeof r->ja3);
+    b |= bind_txt(st, 28, r->ja3_str, sizeof r->ja3_str);
+    b |= bind_txt(st, 29, r->ja3s, sizeof r->ja3s);
+    b |= bind_txt(st, 30, r->ja3s_str, sizeof r->ja3s_str);
+    b |= bind_txt(st, 31, r->ja4, sizeof r->ja4);
+    b |= bind_txt(st, 32, r->ja4_r, sizeof r->ja4_r);
+    b |= bind_txt(st, 33, r->alerts_text, sizeof r->alerts_text);
+    b |= sqlite3_bind_int64(st, 34, r->cert_count);
+    b |= bind_txt(st, 35, r->cert_sizes, sizeof r->cert_sizes);
+    b |= bind_txt(st, 36, r->client_exts, sizeof r->client_exts);
+    b |= bind_txt(st, 37, r->server_exts, sizeof r->server_exts);
+    b |= bind_txt(st, 38, ciphers, sizeof ciphers);
+    if (b != SQLITE_OK) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return NZ_EDB;
+    }
+    return store_row_insert(s, st, "inserting a TLS session", NULL);
+}
+
+int store_http_request_add(struct store *s, int64_t run_id, int64_t flow_id, const struct http_request_rec *r)
+{
+    if (!s || !r || run_id <= 0)
+        return NZ_EUSAGE;
+    int rc = store_batch_begin(s);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = store_rec_stmt(s, REC_HTTP, http_sql);
+    if (!st)
+        return NZ_EDB;
+    int b = 0;
+    b |= sqlite3_bind_int64(st, 1, run_id);
+    b |= bind_flow(st, 2, flow_id);
+    b |= bind_ts(st, 3, r->ts_usec);
+    b |= bind_txt(st, 4, r->method, sizeof r->method);
+    b |= bind_txt(st, 5, r->host, sizeof r->host);
+    b |= r->port ? sqlite3_bind_int(st, 6, r->port) : sqlite3_bind_null(st, 6);
+    b |= bind_txt(st, 7, r->path, sizeof r->path);
+    b |= r->status ? sqlite3_bind_int(st, 8, r->status) : sqlite3_bind_null(st, 8);
+    b |= bind_txt(st, 9, r->content_type, sizeof r->content_type);
+    b |= bind_txt(st, 10, r->req_content_type, sizeof r->req_content_type);
+    b |= bind_txt(st, 11, r->location, sizeof r->location);
+    b |= bind_txt(st, 12, r->user_agent, sizeof r->user_agent);
+    b |= bind_txt(st, 13, r->auth_scheme, sizeof r->auth_scheme);
+    b |= bind_txt(st, 14, r->auth_user, sizeof r->auth_user);
+    b |= bind_txt(st, 15, r->form_field, sizeof r->form_field);
+    b |= bind_txt(st, 16, r->url_user, sizeof r->url_user);
+    b |= bind_txt(st, 17, r->url_param, sizeof r->url_param);
+    b |= bind_txt(st, 18, r->cookie_names, sizeof r->cookie_names);
+    b |= bind_u64(st, 19, r->req_body_bytes);
+    b |= bind_u64(st, 20, r->resp_body_bytes);
+    b |= sqlite3_bind_int64(st, 21, r->flags);
+    if (b != SQLITE_OK) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return NZ_EDB;
+    }
+    return store_row_insert(s, st, "inserting an HTTP request", NULL);
+}
