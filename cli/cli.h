@@ -31,6 +31,8 @@ int cmd_flows(struct cli_global *g, int argc, char **argv);
 int cmd_runs(struct cli_global *g, int argc, char **argv);
 int cmd_tls(struct cli_global *g, int argc, char **argv);
 int cmd_http(struct cli_global *g, int argc, char **argv);
+int cmd_mail(struct cli_global *g, int argc, char **argv);
+int cmd_servers(struct cli_global *g, int argc, char **argv);
 int cmd_sql(struct cli_global *g, int argc, char **argv);
 int cmd_kinds(struct cli_global *g, int argc, char **argv);
 

@@ -9,7 +9,7 @@ enum { QOPT_KIND = 4000, QOPT_SEV, QOPT_SINCE, QOPT_UNTIL, QOPT_HOST, QOPT_FORMA
        QOPT_PROTO, QOPT_DB, QOPT_SNI, QOPT_VERSION, QOPT_IP };
 
 /* Which command is parsing: decides which filters apply and what --host means. */
-enum qmode { Q_FINDINGS, Q_FLOWS, Q_TLS, Q_HTTP };
+enum qmode { Q_FINDINGS, Q_FLOWS, Q_TLS, Q_HTTP, Q_MAIL };
 
 static const struct option query_opts[] = {
     {"kind", required_argument, NULL, QOPT_KIND},
@@ -24,6 +24,7 @@ static const struct option query_opts[] = {
     {"sni", required_argument, NULL, QOPT_SNI},
     {"version", required_argument, NULL, QOPT_VERSION},
     {"ip", required_argument, NULL, QOPT_IP},
+    {"server", required_argument, NULL, QOPT_IP},
     {"db", required_argument, NULL, QOPT_DB},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -297,6 +298,49 @@ int cmd_http(struct cli_global *g, int argc, char **argv)
     static const char *const show[] = {"ts", "client_ip", "server_ip", "server_port", "method", "host", "path",
                                        "status", "content_type", "location", NULL};
     return run_query(g, &q, store_query_http, show, "HTTP requests");
+}
+
+static const char mail_help[] =
+    "usage: netzwacht mail [options]\n"
+    "Lists SMTP/IMAP/POP3 sessions: STARTTLS offered/requested/reply, the TLS that followed,\n"
+    "logins in clear (user names only), oldest first.\n\n"
+    "  --server IP        server address (also --ip: client or server)\n"
+    "  --since T, --until T, --run ID, --limit N, --format table|json|csv, --db PATH\n";
+
+int cmd_mail(struct cli_global *g, int argc, char **argv)
+{
+    struct qargs q;
+    int r = parse_query(g, argc, argv, &q, Q_MAIL);
+    if (r) {
+        fputs(mail_help, r > 0 ? stdout : stderr);
+        return r > 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    static const char *const show[] = {"ts", "protocol", "client_ip", "server_ip", "server_port", "greeting_host",
+                                       "starttls_offered", "starttls_requested", "starttls_reply_code",
+                                       "tls_version", "auth_mech", "auth_user", "messages", NULL};
+    return run_query(g, &q, store_query_mail, show, "mail sessions");
+}
+
+static const char servers_help[] =
+    "usage: netzwacht servers [options]\n"
+    "One line per mail server (address, port, protocol): sessions seen, first and last seen,\n"
+    "STARTTLS offered / requested / accepted / refused, TLS established, versions and ciphers\n"
+    "negotiated, logins in clear, findings at medium or above.\n\n"
+    "  --server IP        this server only\n"
+    "  --run ID, --format table|json|csv, --db PATH\n";
+
+int cmd_servers(struct cli_global *g, int argc, char **argv)
+{
+    struct qargs q;
+    int r = parse_query(g, argc, argv, &q, Q_MAIL);
+    if (r) {
+        fputs(servers_help, r > 0 ? stdout : stderr);
+        return r > 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    static const char *const show[] = {"server_ip", "server_port", "protocol", "sessions", "first_seen", "last_seen",
+                                       "starttls_offered", "starttls_accepted", "starttls_refused", "tls_established",
+                                       "tls_versions", "plaintext_logins", "findings_medium_up", NULL};
+    return run_query(g, &q, store_query_servers, show, "servers");
 }
 
 static int run_sql(struct cli_global *g, const char *sql, enum out_fmt fmt, const char *const *show)

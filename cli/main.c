@@ -20,6 +20,8 @@ static const struct subcmd subcmds[] = {
     {"flows", "list TCP flows", cmd_flows},
     {"tls", "list TLS handshakes (version, cipher, SNI, JA3/JA4)", cmd_tls},
     {"http", "list plaintext HTTP requests", cmd_http},
+    {"mail", "list SMTP/IMAP/POP3 sessions and their STARTTLS outcome", cmd_mail},
+    {"servers", "each mail server's STARTTLS and TLS posture over time", cmd_servers},
     {"runs", "list analysis runs with their counters", cmd_runs},
     {"kinds", "list every finding kind with its default severity", cmd_kinds},
     {"sql", "run a read-only SQL query against the database", cmd_sql},

@@ -18,6 +18,7 @@
 #include "../dissect/dissector.h"
 #include "../dissect/json.h"
 #include "../dissect/limits.h"
+#include "../dissect/mail.h"
 #include "ndpi_glue.h"
 
 enum dis_state {
@@ -151,12 +152,110 @@ static void emit_finding(struct pipeline *pl, struct flow *f, const struct findi
     db_fail(pl, store_finding_add(pl->st, pl->run_id, fid, fd, &ep), "a finding");
 }
 
+/* ---- mail history (per server, across runs of this database) ---- */
+
+/* The three kinds of each protocol that the history verdicts touch. */
+struct mail_kinds {
+    const char *proto;
+    enum finding_kind stripped, refused;
+};
+static const struct mail_kinds mail_kinds[] = {
+    {"smtp", FK_SMTP_STARTTLS_STRIPPED, FK_SMTP_STARTTLS_REFUSED},
+    {"imap", FK_IMAP_STARTTLS_STRIPPED, FK_IMAP_STARTTLS_REFUSED},
+    {"pop3", FK_POP3_STARTTLS_STRIPPED, FK_POP3_STARTTLS_REFUSED},
+};
+
+/* Appends `,"key":<obj>` to a finding's JSON evidence (before its closing brace), if it fits. */
+static void evidence_append(struct finding *f, const char *member)
+{
+    size_t n = strlen(f->evidence), m = strlen(member);
+    if (n < 2 || f->evidence[n - 1] != '}' || n + m + 2 > sizeof f->evidence)
+        return;
+    bool empty = n == 2;
+    f->evidence[n - 1] = '\0';
+    snprintf(f->evidence + n - 1, sizeof f->evidence - (n - 1), "%s%s}", empty ? "" : ",", member);
+}
+
+/* A STARTTLS refusal is high, not medium, when this server accepted STARTTLS before
+ * (REFERENCE.md §4 S4: "strong if server normally accepts"). */
+static void upgrade_refusal(struct pipeline *pl, struct finding *f)
+{
+    struct fapp *fa = pl->cur ? pl->cur->app : NULL;
+    if (!fa || pl->db_err)
+        return;
+    for (size_t i = 0; i < sizeof mail_kinds / sizeof mail_kinds[0]; i++) {
+        if (f->kind != mail_kinds[i].refused)
+            continue;
+        char ts[40];
+        struct store_mail_history h;
+        if (!store_ts_iso(f->ts_usec, ts, sizeof ts) ||
+            store_mail_history_get(pl->st, fa->srv_ip, pl->cur->srv_port, mail_kinds[i].proto, ts, &h) != 0 ||
+            h.accepted == 0)
+            return;
+        f->severity = NZ_SEV_HIGH;
+        char m[256];
+        snprintf(m, sizeof m, "\"accepted_before\":{\"sessions\":%lld,\"last_session\":%lld,\"last_ts\":\"%s\"}",
+                 (long long)h.accepted, (long long)h.last_accepted_id, h.last_accepted_ts);
+        evidence_append(f, m);
+        return;
+    }
+}
+
 /* ---- dissector sink (ud = pipeline; the flow is pl->cur) ---- */
 
 static void sink_finding(void *ud, const struct finding *f)
 {
     struct pipeline *pl = ud;
+    if (f->kind == FK_SMTP_STARTTLS_REFUSED || f->kind == FK_IMAP_STARTTLS_REFUSED ||
+        f->kind == FK_POP3_STARTTLS_REFUSED) {
+        struct finding up = *f;
+        upgrade_refusal(pl, &up);
+        emit_finding(pl, pl->cur, &up);
+        return;
+    }
     emit_finding(pl, pl->cur, f);
+}
+
+static void sink_mail(void *ud, const struct mail_session_rec *r)
+{
+    struct pipeline *pl = ud;
+    if (!pl->cur || pl->db_err)
+        return;
+    struct flow *f = pl->cur;
+    struct fapp *fa = f->app;
+    pl->stats.records++;
+    int64_t fid = ensure_flow_row(pl, f);
+    /* Stripping seen through history: the server advertised STARTTLS in earlier sessions of
+     * this database and this complete capability list has none (and no masked keyword
+     * explained it already). Evidence names the earlier session. */
+    if (r->caps_seen && !r->starttls_offered && !(r->verdicts & MAIL_V_STARTTLS_STRIPPED)) {
+        for (size_t i = 0; i < sizeof mail_kinds / sizeof mail_kinds[0]; i++) {
+            if (strcmp(r->proto, mail_kinds[i].proto) != 0)
+                continue;
+            char ts[40];
+            struct store_mail_history h;
+            if (store_ts_iso(r->ts_usec, ts, sizeof ts) &&
+                store_mail_history_get(pl->st, fa->srv_ip, f->srv_port, r->proto, ts, &h) == 0 && h.offered > 0) {
+                struct finding fd;
+                finding_init(&fd, mail_kinds[i].stripped, r->ts_usec);
+                finding_summary(&fd, "%s server %s:%u no longer advertises STARTTLS (it did in %lld earlier session%s, last %s)",
+                                r->proto, fa->srv_ip, f->srv_port, (long long)h.offered, h.offered == 1 ? "" : "s",
+                                h.last_offered_ts);
+                struct json j;
+                json_init(&j, fd.evidence, sizeof fd.evidence);
+                json_str(&j, "basis", "history");
+                json_str(&j, "capabilities", r->capabilities);
+                json_int(&j, "earlier_sessions", h.sessions);
+                json_int(&j, "earlier_offered", h.offered);
+                json_int(&j, "last_offered_session", h.last_offered_id);
+                json_str(&j, "last_offered_ts", h.last_offered_ts);
+                json_finish(&j);
+                emit_finding(pl, f, &fd);
+            }
+        }
+    }
+    struct store_endpoints ep = {fa->cli_ip, fa->srv_ip, f->cli_port, f->srv_port};
+    db_fail(pl, store_mail_session_add(pl->st, pl->run_id, fid, &ep, r), "a mail session");
 }
 
 static void sink_tls(void *ud, const struct tls_session_rec *r)
@@ -647,6 +746,7 @@ struct pipeline *pipeline_new(const struct pipeline_cfg *cfg, struct store *st, 
     pl->sink.label = sink_label;
     pl->sink.tls_session = sink_tls;
     pl->sink.http_request = sink_http;
+    pl->sink.mail_session = sink_mail;
     pl->rsink.ud = pl;
     pl->rsink.data = on_stream_data;
     pl->rsink.gap = on_stream_gap;

@@ -4,11 +4,15 @@
 
 #include "dissector.h"
 #include "http.h"
+#include "mail.h"
 #include "tls.h"
 
 const struct dissector *const dis_registry[] = {
     &tls_dissector,
     &http_dissector,
+    &smtp_dissector,
+    &imap_dissector,
+    &pop3_dissector,
 };
 const size_t dis_registry_len = sizeof dis_registry / sizeof dis_registry[0];
 

@@ -134,6 +134,26 @@ static const char v3_sql[] =
     "CREATE INDEX http_requests_run ON http_requests(run_id);"
     "CREATE INDEX http_requests_host ON http_requests(host);";
 
+/* v4: mail sessions (SMTP/IMAP/POP3 up to STARTTLS), with the server's endpoint kept in the row
+ * so the per-server history the stripping verdicts read is one indexed lookup. */
+static const char v4_sql[] =
+    "CREATE TABLE mail_sessions ("
+    " id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES runs(id),"
+    " flow_id INTEGER REFERENCES flows(id),"
+    " ts TEXT, ts_end TEXT, protocol TEXT,"
+    " client_ip TEXT, client_port INTEGER, server_ip TEXT, server_port INTEGER,"
+    " greeting TEXT, greeting_host TEXT, helo TEXT, capabilities TEXT, auth_mechs TEXT,"
+    " starttls_offered INTEGER, starttls_requested INTEGER, starttls_reply_code INTEGER,"
+    " starttls_reply TEXT, starttls_accepted INTEGER, tls_started INTEGER,"
+    " auth_mech TEXT, auth_user TEXT, auth_in_clear INTEGER, auth_ok INTEGER,"
+    " plaintext_commands INTEGER, rcpts INTEGER, messages INTEGER, message_bytes INTEGER,"
+    " mail_in_clear INTEGER, verdicts INTEGER, flags INTEGER"
+    ");"
+    "CREATE INDEX mail_sessions_server ON mail_sessions(server_ip, server_port, protocol, ts);"
+    "CREATE INDEX mail_sessions_flow ON mail_sessions(flow_id);"
+    "CREATE INDEX mail_sessions_run ON mail_sessions(run_id);";
+
 struct migration {
     const char *what; /* one line for the log */
     const char *sql;  /* one or more statements, run with sqlite3_exec() */
@@ -144,6 +164,7 @@ static const struct migration steps[] = {
     {"initial schema: runs, flows, findings", v1_sql},
     {"files table; flows reassembly counters", v2_sql},
     {"tls_sessions and http_requests tables", v3_sql},
+    {"mail_sessions table", v4_sql},
 };
 
 #define N_STEPS ((int)(sizeof steps / sizeof steps[0]))

@@ -32,6 +32,7 @@ enum store_stmt {
     STMT_RUN_DEL_FINDINGS,
     STMT_RUN_DEL_TLS,    /* protocol records of a run (v3) */
     STMT_RUN_DEL_HTTP,
+    STMT_RUN_DEL_MAIL,
     STMT_RUN_DEL_FLOWS,
     STMT_RUN_DELETE,
     STMT_FLOW_UPSERT,

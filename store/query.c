@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QB_SQL_MAX 1024  /* the longest query we build is ~600 bytes */
+#define QB_SQL_MAX 4096  /* the longest query we build (servers) is ~1500 bytes */
 #define QB_PARAMS_MAX 12 /* the most `?` a filter adds (kind range 2 + host 2 + 5 + limit) */
 #define KIND_MAX 128     /* longest kind filter accepted; real kinds are < 40 chars */
 
@@ -361,6 +361,76 @@ int store_query_http(struct store *s, const struct store_filter *f, store_row_fn
     qb_add(&q, " ORDER BY t.ts, t.id");
     if (f && f->limit > 0)
         qb_int(&q, " LIMIT ?", f->limit);
+    return run_built(s, &q, fn, ud);
+}
+
+int store_query_mail(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud)
+{
+    struct qb q = {0};
+
+    if (!s || !fn)
+        return NZ_EUSAGE;
+    /* t.* carries the endpoints itself; `f` is the flow alias used by qb_record_filter. */
+    qb_add(&q, "SELECT t.id, t.run_id, t.flow_id, t.ts, t.protocol, t.client_ip, t.client_port, t.server_ip,"
+               " t.server_port, t.greeting_host, t.helo, t.capabilities, t.starttls_offered,"
+               " t.starttls_requested, t.starttls_reply_code, t.starttls_reply, t.starttls_accepted,"
+               " t.tls_started, tl.version AS tls_version, tl.cipher AS tls_cipher,"
+               " tl.handshake_complete AS tls_established, t.auth_mech, t.auth_user, t.auth_in_clear,"
+               " t.plaintext_commands, t.messages, t.mail_in_clear, t.verdicts"
+               " FROM mail_sessions t LEFT JOIN flows f ON f.id = t.flow_id"
+               " LEFT JOIN tls_sessions tl ON tl.flow_id = t.flow_id AND t.tls_started = 1 WHERE 1");
+    int rc = qb_record_filter(&q, f);
+    if (rc != 0)
+        return rc;
+    qb_add(&q, " ORDER BY t.ts, t.id");
+    if (f && f->limit > 0)
+        qb_int(&q, " LIMIT ?", f->limit);
+    return run_built(s, &q, fn, ud);
+}
+
+int store_query_servers(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud)
+{
+    struct qb q = {0};
+
+    if (!s || !fn)
+        return NZ_EUSAGE;
+    qb_add(&q, "SELECT t.server_ip, t.server_port, t.protocol, count(*) AS sessions,"
+               " min(t.ts) AS first_seen, max(t.ts) AS last_seen,"
+               " sum(t.starttls_offered) AS starttls_offered, sum(t.starttls_requested) AS starttls_requested,"
+               " sum(t.starttls_accepted) AS starttls_accepted,"
+               " sum(t.starttls_requested AND NOT t.starttls_accepted) AS starttls_refused,"
+               " sum(coalesce(tl.handshake_complete, 0)) AS tls_established,"
+               " group_concat(DISTINCT tl.version) AS tls_versions,"
+               " group_concat(DISTINCT tl.cipher) AS tls_ciphers,"
+               " max(tl.cert_count) AS max_cert_chain,"
+               " sum(t.auth_in_clear) AS plaintext_logins, sum(t.mail_in_clear) AS sessions_in_clear,"
+               " (SELECT count(*) FROM findings x WHERE x.server_ip = t.server_ip AND x.server_port = t.server_port"
+               "  AND x.kind LIKE t.protocol || '.%' AND x.severity_rank >= 2) AS findings_medium_up"
+               " FROM mail_sessions t LEFT JOIN flows f ON f.id = t.flow_id"
+               " LEFT JOIN tls_sessions tl ON tl.flow_id = t.flow_id AND t.tls_started = 1 WHERE 1");
+    int rc = qb_record_filter(&q, f);
+    if (rc != 0)
+        return rc;
+    qb_add(&q, " GROUP BY t.server_ip, t.server_port, t.protocol ORDER BY t.server_ip, t.server_port, t.protocol");
+    if (f && f->limit > 0)
+        qb_int(&q, " LIMIT ?", f->limit);
+    return run_built(s, &q, fn, ud);
+}
+
+int store_query_no_https_redirect(struct store *s, int64_t run_id, store_row_fn fn, void *ud)
+{
+    struct qb q = {0};
+
+    if (!s || !fn || run_id <= 0)
+        return NZ_EUSAGE;
+    qb_int(&q, "SELECT h.host, h.flow_id, min(h.ts) AS ts, f.client_ip, f.client_port, f.server_ip,"
+               " f.server_port, (SELECT min(t.ts) FROM tls_sessions t WHERE t.sni = h.host) AS tls_ts"
+               " FROM http_requests h LEFT JOIN flows f ON f.id = h.flow_id"
+               " WHERE h.run_id = ? AND h.path = '/' AND h.status = 200 AND h.host IS NOT NULL"
+               " AND EXISTS (SELECT 1 FROM tls_sessions t WHERE t.sni = h.host)", run_id);
+    qb_int(&q, " AND NOT EXISTS (SELECT 1 FROM http_requests r WHERE r.run_id = ? AND r.host = h.host"
+               " AND r.status IN (301, 302, 303, 307, 308) AND r.location LIKE 'https://%')", run_id);
+    qb_add(&q, " GROUP BY h.host ORDER BY min(h.ts), h.host");
     return run_built(s, &q, fn, ud);
 }
 

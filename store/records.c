@@ -5,11 +5,12 @@
 #include <string.h>
 
 #include "../dissect/http.h"
+#include "../dissect/mail.h"
 #include "../dissect/tls.h"
 #include "migrate.h"
 #include "store.h"
 
-enum { REC_TLS = 0, REC_HTTP = 1 };
+enum { REC_TLS = 0, REC_HTTP = 1, REC_MAIL = 2, REC_MAIL_HIST = 3, REC_MAIL_LAST_OFFERED = 4, REC_MAIL_LAST_ACCEPTED = 5 };
 
 static const char tls_sql[] =
     "INSERT INTO tls_sessions (run_id, flow_id, ts, ts_server, started_by, handshake_complete,"
@@ -26,6 +27,25 @@ static const char http_sql[] =
     " request_content_type, location, user_agent, auth_scheme, auth_user, form_field, url_user,"
     " url_param, cookie_names, request_body_bytes, response_body_bytes, flags)"
     " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)";
+
+static const char mail_sql[] =
+    "INSERT INTO mail_sessions (run_id, flow_id, ts, ts_end, protocol, client_ip, client_port, server_ip,"
+    " server_port, greeting, greeting_host, helo, capabilities, auth_mechs, starttls_offered,"
+    " starttls_requested, starttls_reply_code, starttls_reply, starttls_accepted, tls_started, auth_mech,"
+    " auth_user, auth_in_clear, auth_ok, plaintext_commands, rcpts, messages, message_bytes,"
+    " mail_in_clear, verdicts, flags)"
+    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,"
+    "?25,?26,?27,?28,?29,?30,?31)";
+
+static const char hist_sql[] =
+    "SELECT count(*), coalesce(sum(starttls_offered), 0), coalesce(sum(starttls_accepted), 0)"
+    " FROM mail_sessions WHERE server_ip = ?1 AND server_port = ?2 AND protocol = ?3 AND ts < ?4";
+static const char last_offered_sql[] =
+    "SELECT id, ts FROM mail_sessions WHERE server_ip = ?1 AND server_port = ?2 AND protocol = ?3"
+    " AND ts < ?4 AND starttls_offered = 1 ORDER BY ts DESC, id DESC LIMIT 1";
+static const char last_accepted_sql[] =
+    "SELECT id, ts FROM mail_sessions WHERE server_ip = ?1 AND server_port = ?2 AND protocol = ?3"
+    " AND ts < ?4 AND starttls_accepted = 1 ORDER BY ts DESC, id DESC LIMIT 1";
 
 /* Binds a NUL-terminated field of at most cap bytes; "" binds NULL ("not seen"). */
 static int bind_txt(sqlite3_stmt *st, int i, const char *v, size_t cap)
@@ -169,4 +189,112 @@ int store_http_request_add(struct store *s, int64_t run_id, int64_t flow_id, con
         return NZ_EDB;
     }
     return store_row_insert(s, st, "inserting an HTTP request", NULL);
+}
+
+int store_mail_session_add(struct store *s, int64_t run_id, int64_t flow_id, const struct store_endpoints *ep,
+                           const struct mail_session_rec *r)
+{
+    if (!s || !r || run_id <= 0)
+        return NZ_EUSAGE;
+    int rc = store_batch_begin(s);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = store_rec_stmt(s, REC_MAIL, mail_sql);
+    if (!st)
+        return NZ_EDB;
+    int b = 0;
+    b |= sqlite3_bind_int64(st, 1, run_id);
+    b |= bind_flow(st, 2, flow_id);
+    b |= bind_ts(st, 3, r->ts_usec);
+    b |= bind_ts(st, 4, r->ts_end_usec);
+    b |= bind_txt(st, 5, r->proto, sizeof r->proto);
+    b |= bind_txt(st, 6, ep ? ep->client_ip : NULL, 64);
+    b |= ep && ep->client_port ? sqlite3_bind_int(st, 7, ep->client_port) : sqlite3_bind_null(st, 7);
+    b |= bind_txt(st, 8, ep ? ep->server_ip : NULL, 64);
+    b |= ep && ep->server_port ? sqlite3_bind_int(st, 9, ep->server_port) : sqlite3_bind_null(st, 9);
+    b |= bind_txt(st, 10, r->greeting, sizeof r->greeting);
+    b |= bind_txt(st, 11, r->greeting_host, sizeof r->greeting_host);
+    b |= bind_txt(st, 12, r->helo, sizeof r->helo);
+    b |= bind_txt(st, 13, r->capabilities, sizeof r->capabilities);
+    b |= bind_txt(st, 14, r->auth_mechs, sizeof r->auth_mechs);
+    b |= sqlite3_bind_int(st, 15, r->starttls_offered);
+    b |= sqlite3_bind_int(st, 16, r->starttls_requested);
+    b |= r->starttls_reply_code ? sqlite3_bind_int(st, 17, r->starttls_reply_code) : sqlite3_bind_null(st, 17);
+    b |= bind_txt(st, 18, r->starttls_reply, sizeof r->starttls_reply);
+    b |= sqlite3_bind_int(st, 19, r->starttls_accepted);
+    b |= sqlite3_bind_int(st, 20, r->tls_started);
+    b |= bind_txt(st, 21, r->auth_mech, sizeof r->auth_mech);
+    b |= bind_txt(st, 22, r->auth_user, sizeof r->auth_user);
+    b |= sqlite3_bind_int(st, 23, r->auth_in_clear);
+    b |= sqlite3_bind_int(st, 24, r->auth_ok);
+    b |= sqlite3_bind_int64(st, 25, r->plaintext_commands);
+    b |= sqlite3_bind_int64(st, 26, r->rcpts);
+    b |= sqlite3_bind_int64(st, 27, r->messages);
+    b |= bind_u64(st, 28, r->message_bytes);
+    b |= sqlite3_bind_int(st, 29, r->mail_in_clear);
+    b |= sqlite3_bind_int64(st, 30, r->verdicts);
+    b |= sqlite3_bind_int64(st, 31, r->flags);
+    if (b != SQLITE_OK) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return NZ_EDB;
+    }
+    return store_row_insert(s, st, "inserting a mail session", NULL);
+}
+
+/* Binds the four history parameters. */
+static int bind_hist(sqlite3_stmt *st, const char *ip, uint16_t port, const char *proto, const char *before)
+{
+    int b = sqlite3_bind_text(st, 1, ip, -1, SQLITE_TRANSIENT);
+    b |= sqlite3_bind_int(st, 2, port);
+    b |= sqlite3_bind_text(st, 3, proto, -1, SQLITE_TRANSIENT);
+    b |= sqlite3_bind_text(st, 4, before, -1, SQLITE_TRANSIENT);
+    return b;
+}
+
+static int last_row(struct store *s, int slot, const char *sql, const char *ip, uint16_t port, const char *proto,
+                    const char *before, int64_t *id, char *ts, size_t tscap)
+{
+    sqlite3_stmt *st = store_rec_stmt(s, slot, sql);
+    if (!st || bind_hist(st, ip, port, proto, before) != SQLITE_OK)
+        return NZ_EDB;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(st, 0);
+        const unsigned char *t = sqlite3_column_text(st, 1);
+        snprintf(ts, tscap, "%s", t ? (const char *)t : "");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : NZ_EDB;
+}
+
+int store_mail_history_get(struct store *s, const char *server_ip, uint16_t server_port, const char *protocol,
+                           const char *before_ts, struct store_mail_history *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!s || !server_ip || !protocol || !before_ts)
+        return NZ_EUSAGE;
+    sqlite3_stmt *st = store_rec_stmt(s, REC_MAIL_HIST, hist_sql);
+    if (!st || bind_hist(st, server_ip, server_port, protocol, before_ts) != SQLITE_OK)
+        return NZ_EDB;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->sessions = sqlite3_column_int64(st, 0);
+        out->offered = sqlite3_column_int64(st, 1);
+        out->accepted = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_ROW)
+        return NZ_EDB;
+    if (out->offered && last_row(s, REC_MAIL_LAST_OFFERED, last_offered_sql, server_ip, server_port, protocol,
+                                 before_ts, &out->last_offered_id, out->last_offered_ts,
+                                 sizeof out->last_offered_ts))
+        return NZ_EDB;
+    if (out->accepted && last_row(s, REC_MAIL_LAST_ACCEPTED, last_accepted_sql, server_ip, server_port, protocol,
+                                  before_ts, &out->last_accepted_id, out->last_accepted_ts,
+                                  sizeof out->last_accepted_ts))
+        return NZ_EDB;
+    return 0;
 }

@@ -47,6 +47,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_RUN_DEL_FINDINGS] = "DELETE FROM findings WHERE run_id = ?1",
     [STMT_RUN_DEL_TLS] = "DELETE FROM tls_sessions WHERE run_id = ?1",
     [STMT_RUN_DEL_HTTP] = "DELETE FROM http_requests WHERE run_id = ?1",
+    [STMT_RUN_DEL_MAIL] = "DELETE FROM mail_sessions WHERE run_id = ?1",
     [STMT_RUN_DEL_FLOWS] = "DELETE FROM flows WHERE run_id = ?1",
     [STMT_RUN_DELETE] = "DELETE FROM runs WHERE id = ?1",
     /* Insert and update are one upsert keyed on the id we hand out. The WHERE keeps a
@@ -631,6 +632,7 @@ int store_file_forget(struct store *s, const char *sha256hex)
         {STMT_RUN_DEL_FINDINGS, "deleting the run's findings"},
         {STMT_RUN_DEL_TLS, "deleting the run's TLS sessions"},
         {STMT_RUN_DEL_HTTP, "deleting the run's HTTP requests"},
+        {STMT_RUN_DEL_MAIL, "deleting the run's mail sessions"},
         {STMT_RUN_DEL_FLOWS, "deleting the run's flows"},
         {STMT_RUN_DELETE, "deleting the run"},
     };

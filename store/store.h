@@ -87,6 +87,25 @@ struct tls_session_rec;
 struct http_request_rec;
 int store_tls_session_add(struct store *s, int64_t run_id, int64_t flow_id, const struct tls_session_rec *r);
 int store_http_request_add(struct store *s, int64_t run_id, int64_t flow_id, const struct http_request_rec *r);
+struct mail_session_rec;
+int store_mail_session_add(struct store *s, int64_t run_id, int64_t flow_id, const struct store_endpoints *ep,
+                           const struct mail_session_rec *r);
+
+/* What a mail server did in sessions before `before_ts` (ISO text), all runs of this database:
+ * the per-server history the STARTTLS stripping/refusal verdicts read. */
+struct store_mail_history {
+    int64_t sessions;          /* earlier sessions with this server (ip, port, protocol) */
+    int64_t offered;           /* ... in which STARTTLS/STLS was advertised */
+    int64_t accepted;          /* ... in which STARTTLS/STLS was accepted */
+    int64_t last_offered_id;   /* mail_sessions.id of the latest session that advertised it; 0 */
+    char last_offered_ts[40];  /* its ts; "" */
+    int64_t last_accepted_id;  /* latest session where it was accepted; 0 */
+    char last_accepted_ts[40];
+};
+int store_mail_history_get(struct store *s, const char *server_ip, uint16_t server_port, const char *protocol,
+                           const char *before_ts, struct store_mail_history *out /* OUT */);
+
+
 
 /* Commits the current batch now. */
 int store_commit(struct store *s);
@@ -124,6 +143,18 @@ int store_query_tls(struct store *s, const struct store_filter *f, store_row_fn 
 /* HTTP requests joined with their flow's endpoints, ordered by ts, id. Filters: http_host,
  * host (IP), since/until, run_id, limit. */
 int store_query_http(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud);
+/* HTTP hosts of run_id answered 200 for "/" in clear while the same name was an SNI of a TLS
+ * session in the database, and never redirected to https:// in that run: the sslstrip opening.
+ * fn gets columns host, flow_id, ts, client_ip, client_port, server_ip, server_port, tls_ts. */
+int store_query_no_https_redirect(struct store *s, int64_t run_id, store_row_fn fn, void *ud);
+
+/* Mail sessions joined with the TLS session that followed STARTTLS (version, cipher). Filters:
+ * host (server IP), since/until, run_id, limit. */
+int store_query_mail(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud);
+/* One row per mail server (ip, port, protocol): sessions, first/last seen, STARTTLS offered /
+ * requested / accepted / refused counts, TLS established, versions and ciphers negotiated,
+ * plaintext logins, findings at medium or above. Filters: host, run_id. */
+int store_query_servers(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud);
 /* counts[sev] = findings of run_id (0 = all) per severity. */
 int store_count_by_severity(struct store *s, int64_t run_id, uint64_t counts[5] /* OUT */);
 /* Runs any read-only SQL (for tests and `netzwacht sql`). */
