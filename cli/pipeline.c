@@ -377,8 +377,13 @@ static void detach(struct pipeline *pl, struct flow *f, const char *reason)
         pl->stats.dis_errors++;
         emit_finding(pl, f, &fd);
     }
-    if (fa->dis && fa->dis_st)
+    if (fa->dis && fa->dis_st) {
+        /* Let it emit what it has (a session record) before it goes. */
+        struct dis_ctx cctx;
+        fill_ctx(pl, f, &cctx);
+        fa->dis->on_close(fa->dis_st, &cctx);
         fa->dis->state_free(fa->dis_st);
+    }
     fa->dis_st = NULL;
     fa->ds = DS_NONE;
     stop_want(pl, fa, 0);
@@ -431,12 +436,20 @@ static void after_call(struct pipeline *pl, struct flow *f, int dir, enum dis_st
     case DIS_SWITCH: {
         const struct dissector *next = ctx->switch_to ? dis_find(ctx->switch_to) : NULL;
         snprintf(fa->started_by, sizeof fa->started_by, "%s", ctx->started_by ? ctx->started_by : "");
-        /* Copy the rest before the buffers it may point into are freed. */
-        uint8_t *copy = NULL;
+        /* Copy the rest before the buffers it may point into are freed, and keep the other
+         * direction's unconsumed tail: it arrived earlier (a ClientHello sent before the 220)
+         * and belongs to the next protocol too. */
+        uint8_t *copy = NULL, *other = NULL;
+        size_t other_len = fa->buf[1 - dir].len;
         if (rest_len) {
             copy = malloc(rest_len);
             if (copy)
                 memcpy(copy, rest, rest_len);
+        }
+        if (other_len) {
+            other = malloc(other_len);
+            if (other)
+                memcpy(other, fa->buf[1 - dir].p, other_len);
         }
         if (fa->dis && fa->dis_st) {
             struct dis_ctx cctx;
@@ -452,10 +465,14 @@ static void after_call(struct pipeline *pl, struct flow *f, int dir, enum dis_st
             fa->ds = DS_NONE;
             stop_want(pl, fa, 0);
             stop_want(pl, fa, 1);
-        } else if (copy) {
-            feed(pl, f, dir, copy, rest_len);
+        } else {
+            if (other)
+                feed(pl, f, 1 - dir, other, other_len);
+            if (copy && fa->ds == DS_ATTACHED)
+                feed(pl, f, dir, copy, rest_len);
         }
         free(copy);
+        free(other);
         break;
     }
     }

@@ -13,11 +13,14 @@
 
 enum dis_status {
     DIS_OK = 0,     /* consumed what it could; call again with more bytes */
-    DIS_SWITCH = 1, /* hand the flow to ctx->switch_to (e.g. SMTP → "tls" after STARTTLS/220);
-                       bytes after *consumed belong to the new dissector */
+    DIS_SWITCH = 1, /* hand the flow to ctx->switch_to (e.g. SMTP → "tls" after STARTTLS/220):
+                       the pipeline calls on_close, frees this state, then feeds the new
+                       dissector the other direction's unconsumed tail (it arrived first),
+                       then the bytes after *consumed of this call */
     DIS_DONE = 2,   /* needs nothing more from this flow in either direction */
     DIS_ERR = 3     /* malformed beyond recovery: the pipeline records dissect.malformed
-                       (reason in ctx->err_reason) and detaches the dissector */
+                       (reason in ctx->err_reason), calls on_close so pending records are
+                       emitted, and detaches the dissector */
 };
 
 enum dis_probe {

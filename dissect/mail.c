@@ -27,7 +27,8 @@
  * Secrets: SASL responses are decoded by a streaming base64 decoder that stops at the end of
  * the user name; a password response (LOGIN's second, PLAIN past the second NUL, PASS, the
  * second LOGIN argument) is stepped over without decoding or copying. Evidence quotes capability
- * and reply lines and injected bytes, never a client AUTH/LOGIN/PASS line.
+ * and reply lines and injected bytes; client bytes in evidence are cut at the first
+ * AUTH/PASS/APOP/LOGIN/AUTHENTICATE verb ("[redacted]").
  *
  * Every byte is read through struct rd. Lines are capped at SMTP_LINE_MAX; message bodies are
  * skipped with a memchr search for CRLF "." CRLF that keeps at most 4 bytes of match state
@@ -462,6 +463,47 @@ static void verdict_emit(const struct dis_ctx *ctx, struct finding *f, struct js
         ctx->sink->finding(ctx->sink->ud, f);
 }
 
+/* Client bytes quoted in evidence (injected plaintext, plaintext after an accepted STARTTLS)
+ * with credentials cut: from the first AUTH/PASS/APOP command (or IMAP LOGIN/AUTHENTICATE)
+ * on, only the text up to that verb is kept, then "[redacted]": what follows it (SASL
+ * responses, passwords) is never copied. Returns a slice of buf. */
+static struct bytes redact_client(struct bytes b, uint8_t *buf, size_t cap)
+{
+    static const char cut[] = " [redacted]";
+    struct rd r = rd_from(b);
+    size_t n = 0;
+    while (!rd_eof(&r)) {
+        size_t start = r.off;
+        struct bytes line;
+        if (rd_line(&r, rd_left(&r) + 1, &line) != 1) {
+            line = rd_rest(&r);
+            rd_skip(&r, line.len);
+        }
+        struct rd w = rd_from(line);
+        struct bytes w1 = next_word(&w);
+        size_t end1 = w.off;
+        struct bytes w2 = next_word(&w);
+        size_t keep = 0;
+        if (bytes_eq_nocase(w1, "AUTH") || bytes_eq_nocase(w1, "PASS") || bytes_eq_nocase(w1, "APOP"))
+            keep = end1;
+        else if (bytes_eq_nocase(w2, "LOGIN") || bytes_eq_nocase(w2, "AUTHENTICATE"))
+            keep = w.off;
+        struct bytes part = keep ? bytes_sub(line, 0, keep) : bytes_sub(b, start, r.off - start);
+        struct rd pr = rd_from(part);
+        size_t m = part.len < cap - n ? part.len : cap - n;
+        if (rd_copy(&pr, buf + n, m))
+            n += m;
+        if (keep) {
+            size_t k = sizeof cut - 1 < cap - n ? sizeof cut - 1 : cap - n;
+            memcpy(buf + n, cut, k);
+            n += k;
+            break;
+        }
+    }
+    struct bytes out = {buf, n};
+    return out;
+}
+
 static void emit_record(struct mail_state *st, const struct dis_ctx *ctx)
 {
     if (st->emitted)
@@ -535,8 +577,10 @@ static void v_failed(struct mail_state *st, const struct dis_ctx *ctx, const str
     finding_summary(&f, "%s %s accepted by %s but no TLS handshake followed: %s", proto_upper(st), tls_verb(st),
                     srv, after ? "the client went on in plaintext" : "the connection closed");
     json_strn(&j, "reply", kept_bytes(&st->tls_reply));
-    if (after)
-        json_strn(&j, "plaintext_after", bytes_sub(*after, 0, MAIL_EVIDENCE_MAX));
+    if (after) {
+        uint8_t red[MAIL_EVIDENCE_MAX + 16];
+        json_strn(&j, "plaintext_after", redact_client(bytes_sub(*after, 0, MAIL_EVIDENCE_MAX), red, sizeof red));
+    }
     else
         json_bool(&j, "closed", true);
     verdict_emit(ctx, &f, &j);
@@ -562,7 +606,8 @@ static void v_injection(struct mail_state *st, const struct dis_ctx *ctx, bool s
                         "reply of %s", proto_upper(st), tls_verb(st), (unsigned long long)k->total,
                         tls_verb(st), srv);
     json_str(&j, "side", server ? "server" : "client");
-    json_strn(&j, "injected", kept_bytes(k));
+    uint8_t red[MAIL_EVIDENCE_MAX + 16];
+    json_strn(&j, "injected", server ? kept_bytes(k) : redact_client(kept_bytes(k), red, sizeof red));
     json_uint(&j, "injected_bytes", k->total);
     if (st->tls_reply.len)
         json_strn(&j, "reply", kept_bytes(&st->tls_reply));

@@ -185,6 +185,15 @@ const char *tls_group_name(uint16_t g)
     return NULL;
 }
 
+/* TLS 1.3 and its pre-RFC code points: the IETF drafts 0x7f00 | n (draft-ietf-tls-tls13-n)
+ * and Facebook's experimental 0xfb00 | n (Fizz, based on draft 23/26). All share the 1.3
+ * handshake: everything after the ServerHello is encrypted, the session id is an echo, and
+ * resumption is by pre_shared_key. */
+static bool tls13_family(uint16_t v)
+{
+    return v == 0x0304 || (v & 0xff00) == 0x7f00 || (v & 0xff00) == 0xfb00;
+}
+
 static void group_text(uint16_t g, char *dst, size_t cap)
 {
     const char *n = tls_group_name(g);
@@ -589,9 +598,14 @@ static void set_cipher(struct tls_session_rec *r, uint32_t code, bool v2)
                  (unsigned long)code);
 }
 
+/* The text names the protocol; a 1.3 draft or experimental code point is named "TLSv1.3"
+ * (the record's 8-byte version field has no room for "TLSv1.3-draft23") and version_code
+ * keeps the exact value. */
 static void set_version(struct tls_session_rec *r, uint16_t v)
 {
     const char *n = tls_version_name(v);
+    if (!n && tls13_family(v))
+        n = "TLSv1.3";
     r->version_code = v;
     snprintf(r->version, sizeof r->version, "%s", n ? n : "");
 }
@@ -609,9 +623,15 @@ static void parse_server_hello(struct tls_state *st, struct bytes body)
     uint16_t legacy = rd_be16(&m);
     uint8_t random[32];
     bool have_random = rd_copy(&m, random, sizeof random);
-    struct rd sid = rd_vec8(&m);
+    /* TLS 1.3 drafts up to 21 put their version (0x7f00 | n) here and had neither
+     * session_id nor compression_method (draft-ietf-tls-tls13-21 §4.1.3); draft 22 restored
+     * both as legacy fields and moved the version into supported_versions. */
+    bool old_draft = (legacy & 0xff00) == 0x7f00;
+    struct rd sid = rd_init(NULL, 0);
+    if (!old_draft)
+        sid = rd_vec8(&m);
     uint16_t cipher = rd_be16(&m);
-    uint8_t comp = rd_u8(&m);
+    uint8_t comp = old_draft ? 0 : rd_u8(&m);
     if (!rd_ok(&m) || !have_random || rd_left(&sid) > 32) {
         r->hs_malformed++;
         return;
@@ -690,15 +710,15 @@ static void parse_server_hello(struct tls_state *st, struct bytes body)
     r->server_hello_seen = true;
     r->ts_server_usec = st->ts;
     r->server_legacy_version = legacy;
-    r->compression_set = true;
+    r->compression_set = !old_draft;
     r->compression = comp;
     size_t sid_len = rd_left(&sid);
     r->server_session_id = sid_len > 0;
     uint8_t sid_bytes[32];
     if (sid_len > 0 && rd_copy(&sid, sid_bytes, sid_len) && sid_len == st->ch_sid_len &&
-        memcmp(sid_bytes, st->ch_sid, sid_len) == 0 && version != 0x0304)
-        r->resumed = true; /* RFC 5246 §7.4.1.3: an echoed session id resumes */
-    if (version == 0x0304 && r->server_psk)
+        memcmp(sid_bytes, st->ch_sid, sid_len) == 0 && !tls13_family(version))
+        r->resumed = true; /* RFC 5246 §7.4.1.3: an echoed session id resumes (not in 1.3) */
+    if (tls13_family(version) && r->server_psk)
         r->resumed = true;
     if (memcmp(random + 24, downgrd, sizeof downgrd) == 0) {
         if (random[31] == 0x01)
@@ -715,7 +735,7 @@ static void parse_server_hello(struct tls_state *st, struct bytes body)
 static void parse_certificate(struct tls_state *st, int dir, struct bytes body)
 {
     struct tls_session_rec *r = &st->rec;
-    if (r->version_code == 0x0304) /* TLS 1.3 Certificate is never in clear */
+    if (tls13_family(r->version_code)) /* TLS 1.3 Certificate is never in clear */
         return;
     struct rd m = rd_from(body);
     struct rd list = rd_vec24(&m);
@@ -1057,7 +1077,7 @@ static void v2_record(struct tls_state *st, int dir, struct bytes rec, bool padd
 
 static bool is_tls13(const struct tls_state *st)
 {
-    return st->rec.version_code == 0x0304;
+    return tls13_family(st->rec.version_code);
 }
 
 static void tls_record(struct tls_state *st, int dir, uint8_t type, struct bytes frag)

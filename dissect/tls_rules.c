@@ -40,6 +40,12 @@ static uint64_t ts_server(const struct tls_session_rec *r)
     return r->ts_server_usec ? r->ts_server_usec : r->ts_usec;
 }
 
+/* TLS 1.3 or one of its draft (0x7fNN) / Facebook experimental (0xfbNN) code points. */
+static bool tls13_family(uint16_t v)
+{
+    return v == 0x0304 || (v & 0xff00) == 0x7f00 || (v & 0xff00) == 0xfb00;
+}
+
 static const char *vname(uint16_t v, char *buf, size_t cap)
 {
     const char *n = tls_version_name(v);
@@ -272,8 +278,9 @@ static void rule_no_forward_secrecy(struct ctx *c)
     if (!r->server_hello_seen || !r->cipher_set)
         return;
     const struct cipher_info *ci = lookup(r->cipher_code);
-    bool psk_ke = r->version_code == 0x0304 && r->server_psk && !r->server_key_share;
-    bool static_kx = ci && r->version_code != 0x0304 && !ci->fs && ci->auth != CAU_ANON &&
+    bool tls13 = tls13_family(r->version_code);
+    bool psk_ke = tls13 && r->server_psk && !r->server_key_share;
+    bool static_kx = ci && !tls13 && !ci->fs && ci->auth != CAU_ANON &&
                      ci->kx != CKX_NULL && ci->kx != CKX_UNKNOWN && ci->kx != CKX_TLS13;
     if (!psk_ke && !static_kx)
         return;

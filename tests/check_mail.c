@@ -336,6 +336,13 @@ static void assert_absent(const struct out *o, const char *secret)
     "250-mail.example.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-VRFY\r\n250-ETRN\r\n"     \
     "250-XXXXXXXA\r\n250-AUTH PLAIN LOGIN\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n"          \
     "250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n"
+#define IMAP_GREET                                                                                 \
+    "* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS "       \
+    "AUTH=PLAIN] Dovecot (Debian) ready.\r\n"
+#define IMAP_GREET_NOTLS                                                                           \
+    "* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN "     \
+    "AUTH=LOGIN] Dovecot (Debian) ready.\r\n"
+
 /* Start of a TLS 1.2/1.3 ClientHello record (record header + handshake header). */
 #define CH "\x16\x03\x01\x00\xf4\x01\x00\x00\xf0\x03\x03"
 #define SH "\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03"
@@ -1636,6 +1643,37 @@ START_TEST(test_smtp_auth_cram_xoauth)
 }
 END_TEST
 
+START_TEST(test_smtp_injection_redacted)
+{
+    /* credentials pipelined behind STARTTLS (or sent in clear after the 220) are not quoted */
+    static const struct msg m[] = {
+        S(GREET), C(EHLO), S(EHLO_TLS), C("STARTTLS\r\nNOOP\r\nAUTH PLAIN " PLAIN_B64 "\r\nQUIT\r\n"), S(READY),
+        C("AUTH LOGIN\r\n"), S("334 VXNlcm5hbWU6\r\n"), C(LOGIN_USER "\r\n"), S("334 UGFzc3dvcmQ6\r\n"),
+        C(LOGIN_PASS "\r\n"), S("235 2.7.0 Authentication successful\r\n"),
+    };
+    struct out o;
+    run_all(&smtp_dissector, m, NMSG(m), &o);
+    const struct finding *f = find_kind(&o, "smtp.starttls_injection");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(strstr(f->evidence, "\"injected\":\"NOOP\\r\\nAUTH [redacted]\""));
+    f = find_kind(&o, "smtp.starttls_failed");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(strstr(f->evidence, "\"plaintext_after\":\"AUTH [redacted]\""));
+    ck_assert_int_eq(count_kind(&o, "smtp.plaintext_auth"), 1);
+    assert_no_secret(&o);
+    free(o.dump);
+    static const struct msg m2[] = {
+        S(IMAP_GREET), C("a1 STARTTLS\r\na2 LOGIN alice Secr3tPw!\r\n"), S("a1 OK Begin TLS negotiation now.\r\n"),
+    };
+    run_all(&imap_dissector, m2, NMSG(m2), &o);
+    f = find_kind(&o, "imap.starttls_injection");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(strstr(f->evidence, "\"injected\":\"a2 LOGIN [redacted]\""));
+    assert_no_secret(&o);
+    free(o.dump);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------------------------ */
 /* SMTP: transactions, bodies, limits */
 
@@ -1839,13 +1877,6 @@ END_TEST
 
 /* ------------------------------------------------------------------------------------------ */
 /* IMAP */
-
-#define IMAP_GREET                                                                                 \
-    "* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS "       \
-    "AUTH=PLAIN] Dovecot (Debian) ready.\r\n"
-#define IMAP_GREET_NOTLS                                                                           \
-    "* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN "     \
-    "AUTH=LOGIN] Dovecot (Debian) ready.\r\n"
 
 START_TEST(test_imap_clean_starttls)
 {
@@ -2330,6 +2361,7 @@ static Suite *mail_suite(void)
     tcase_add_test(tc, test_smtp_auth_plain_334);
     tcase_add_test(tc, test_smtp_auth_login);
     tcase_add_test(tc, test_smtp_auth_cram_xoauth);
+    tcase_add_test(tc, test_smtp_injection_redacted);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("smtp_session");

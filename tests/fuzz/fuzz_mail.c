@@ -17,11 +17,14 @@
  * the chunked run emits exactly what the unchunked run (mode bits 3-5 = 0) emits: the
  * dissector's output must not depend on how the stream was cut.
  *
- * Build (from the repository root; see tests/fuzz/smtp.dict for the dictionary):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -Ibuild-mail/dissect \
- *     tests/fuzz/fuzz_mail.c dissect/mail.c dissect/reader.c dissect/json.c dissect/finding.c \
- *     dissect/nz.c -o fuzz_mail
- *   ./fuzz_mail -dict=tests/fuzz/smtp.dict -max_total_time=120 corpus/mail */
+ * Build: CC=clang meson setup build-fuzz -Dfuzz=true && ninja -C build-fuzz tests/fuzz/fuzz_mail
+ * (meson test --suite fuzz runs it via run_fuzz.sh), or by hand from the repository root:
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -I<builddir>/dissect \
+ *     tests/fuzz/fuzz_mail.c <every dissect .c file> -lwolfssl -o fuzz_mail
+ *   ./fuzz_mail -dict=tests/fuzz/smtp.dict -max_total_time=120 CORPUS_DIR
+ * Seeds: one file per TCP stream of each pcaps/mail capture (mode byte, then the stream's segments
+ * merged per direction and joined with the marker, TLS cut after 64 bytes), each in chunkings
+ * 0, 1 and 4. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
