@@ -6,6 +6,7 @@ pkgs=(
   build-essential meson ninja-build pkg-config python3      # build
   libpcap-dev libndpi-dev libwolfssl-dev libsqlite3-dev zlib1g-dev check   # libraries
   sqlite3 curl iproute2 procps                              # tests (live capture on lo, DB checks)
+  clang libclang-rt-14-dev                                  # fuzz targets (libFuzzer, sanitizers)
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../capture/flow.h"
 #include "../capture/limits.h"
@@ -832,9 +833,55 @@ void pipeline_packet(struct pipeline *pl, int dlt, uint64_t ts_usec, const uint8
 
 void pipeline_end_flows(struct pipeline *pl) { flow_end_all(pl->flows, FLOW_END_SHUTDOWN); }
 
+/* http.no_https_redirect: one finding per host, from the stored records (needs the TLS
+ * sessions' SNIs, which may come from other flows, files or earlier runs). */
+static int no_https_row(void *ud, int n, const char *const *names, const enum store_col_type *types,
+                        const char *const *vals)
+{
+    struct pipeline *pl = ud;
+    (void)names;
+    (void)types;
+    if (n < 8 || !vals[0])
+        return 0;
+    struct finding fd;
+    finding_init(&fd, FK_HTTP_NO_HTTPS_REDIRECT, 0);
+    snprintf(fd.summary, sizeof fd.summary, "%s answers 200 for / in clear without redirecting to https://, "
+             "although it is reached over TLS too (SNI seen %s)", vals[0], vals[7] ? vals[7] : "?");
+    struct json j;
+    json_init(&j, fd.evidence, sizeof fd.evidence);
+    json_str(&j, "host", vals[0]);
+    json_str(&j, "path", "/");
+    json_int(&j, "status", 200);
+    json_str(&j, "first_plaintext_ts", vals[2]);
+    json_str(&j, "tls_sni_first_seen", vals[7]);
+    json_finish(&j);
+    struct store_endpoints ep = {vals[3], vals[5], (uint16_t)(vals[4] ? atoi(vals[4]) : 0),
+                                 (uint16_t)(vals[6] ? atoi(vals[6]) : 0)};
+    int64_t fid = vals[1] ? atoll(vals[1]) : 0;
+    /* The finding's time is the plaintext request's; parse it back from the ISO text. */
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    unsigned usec = 0;
+    if (vals[2] && sscanf(vals[2], "%d-%d-%dT%d:%d:%d.%uZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                          &tm.tm_min, &tm.tm_sec, &usec) == 7) {
+        tm.tm_year -= 1900;
+        tm.tm_mon -= 1;
+        fd.ts_usec = (uint64_t)timegm(&tm) * 1000000u + usec;
+    }
+    pl->stats.findings++;
+    pl->stats.by_sev[fd.severity]++;
+    db_fail(pl, store_finding_add(pl->st, pl->run_id, fid, &fd, &ep), "a finding");
+    return pl->db_err ? 1 : 0;
+}
+
 int pipeline_finish(struct pipeline *pl)
 {
     flow_end_all(pl->flows, FLOW_END_SHUTDOWN);
+    if (!pl->db_err) {
+        int rc = store_query_no_https_redirect(pl->st, pl->run_id, no_https_row, pl);
+        if (rc && !pl->db_err)
+            db_fail(pl, rc == NZ_EDB ? rc : NZ_EDB, "the no_https_redirect rule");
+    }
     struct flow_stats fs;
     flow_table_stats(pl->flows, &fs);
     pl->stats.reasm_over_budget = pl->budget.over_budget;

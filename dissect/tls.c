@@ -15,6 +15,9 @@
  *     SCSV 0x00FF), RFC 7507 (TLS_FALLBACK_SCSV), RFC 6520 (heartbeat), RFC 5077
  *     (session_ticket), RFC 7627 (extended_master_secret), RFC 7366 (encrypt_then_mac),
  *     RFC 8701 (GREASE), draft-ietf-tls-esni (encrypted_client_hello 0xfe0d).
+ *   Pre-RFC TLS 1.3 (draft-ietf-tls-tls13-n, version 0x7f00 | n, and Facebook's 0xfb00 | n)
+ *     is handled as TLS 1.3: the ServerHello of drafts <= 21 has no session_id and no
+ *     compression_method (draft-21 §4.1.3), and key_share was extension 40 before draft 23.
  *
  * The pipeline hands in reassembled bytes per direction; both directions interleave in
  * packet order. Whole records are consumed; a partial record stays with the pipeline.
@@ -72,6 +75,7 @@ enum {
     EXT_ENCRYPT_THEN_MAC = 22,
     EXT_EXTENDED_MASTER_SECRET = 23,
     EXT_SESSION_TICKET = 35,
+    EXT_KEY_SHARE_DRAFT = 40, /* key_share in TLS 1.3 drafts before 23 (IANA: reserved) */
     EXT_PRE_SHARED_KEY = 41,
     EXT_SUPPORTED_VERSIONS = 43,
     EXT_PSK_KEY_EXCHANGE_MODES = 45,
@@ -455,7 +459,8 @@ static bool ch_extension(struct tls_state *st, struct fp_hello *fp, uint16_t typ
         }
         return rd_ok(&list) && rd_eof(&list);
     }
-    case EXT_KEY_SHARE: {
+    case EXT_KEY_SHARE:
+    case EXT_KEY_SHARE_DRAFT: {
         struct rd list = rd_vec16(e);
         while (rd_ok(&list) && !rd_eof(&list)) {
             uint16_t g = rd_be16(&list);
@@ -671,6 +676,7 @@ static void parse_server_hello(struct tls_state *st, struct bytes body)
                 selected_version = rd_be16(&e);
                 break;
             case EXT_KEY_SHARE: /* HRR: selected_group only; ServerHello: a KeyShareEntry */
+            case EXT_KEY_SHARE_DRAFT:
                 set_group(r, rd_be16(&e));
                 if (!hrr)
                     r->server_key_share = true;

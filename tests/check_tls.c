@@ -1990,6 +1990,129 @@ START_TEST(test_msg_hello_retry_request)
 }
 END_TEST
 
+/* Conformance (tests/integ/conformance.py, suricata-verify tls13-draft19/-draft28 and Zeek's
+ * tls13draft23 capture): pre-RFC TLS 1.3 code points are TLS 1.3. A draft >= 22 echoes the
+ * client's session id and sends the compatibility CCS: neither is a resumption. */
+START_TEST(test_tls13_draft_compat)
+{
+    const uint16_t codes[] = {0x7f17, 0x7f1c, 0xfb1a};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        struct conv cv = {0};
+        struct ch_spec c = {CH12, LIST(ciphers, uint16_t, 0x1301, 0x1302), .sid_len = 32,
+                            .versions = &codes[i], .nversions = 1, LIST(shares, uint16_t, 29)};
+        struct sh_spec sh = {.sv = codes[i], .cipher = 0x1301, .sid_len = 32, .ks_group = 29};
+        flow13(&cv, &c, &sh);
+        struct out *o = run(&cv);
+        const struct tls_session_rec *r = &o->rec;
+        ck_assert_int_eq(o->status, DIS_DONE);
+        ck_assert(r->server_hello_seen && r->handshake_complete);
+        ck_assert_uint_eq(r->version_code, codes[i]);
+        ck_assert_str_eq(r->version, "TLSv1.3");
+        ck_assert_msg(!r->resumed, "0x%04x: session id echo / compat CCS taken as resumption",
+                      codes[i]);
+        ck_assert_str_eq(r->cipher, "TLS_AES_128_GCM_SHA256");
+        ck_assert_msg(o->n_find == 0, "0x%04x: unexpected findings:\n%s", codes[i], o->dump.s);
+        out_free(o);
+        check_split_invariance(&cv, false);
+        conv_free(&cv);
+    }
+}
+END_TEST
+
+/* A draft <= 21 ServerHello: version 0x7f13, random, cipher_suite, extensions (no
+ * session_id, no compression_method); key_share is extension 40. */
+static void msg_sh_draft_old(struct b *b, uint16_t version, uint16_t cipher, bool key_share,
+                             bool psk)
+{
+    b_u8(b, 2);
+    size_t hs = b_open(b, 3);
+    b_u16(b, version);
+    b_fill(b, 0xa5, 32);
+    b_u16(b, cipher);
+    size_t exts = b_open(b, 2), e;
+    if (key_share) {
+        ext_begin(b, 40, &e);
+        b_u16(b, 29);
+        b_u16(b, 32);
+        b_fill(b, 0x55, 32);
+        b_close(b, e, 2);
+    }
+    if (psk) {
+        ext_begin(b, 41, &e);
+        b_u16(b, 0);
+        b_close(b, e, 2);
+    }
+    b_close(b, exts, 2);
+    b_close(b, hs, 3);
+}
+
+static void flow_draft_old(struct conv *cv, bool key_share, bool psk)
+{
+    /* client key_share (40): x25519 with a 32-byte key */
+    static const uint8_t ks40[] = {0x00, 0x28, 0x00, 0x26, 0x00, 0x24, 0x00, 0x1d, 0x00, 0x20,
+                                   0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44,
+                                   0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44,
+                                   0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44,
+                                   0x44, 0x44};
+    struct ch_spec c = {CH12, LIST(ciphers, uint16_t, 0x1302, 0x00ff),
+                        LIST(versions, uint16_t, 0x7f13), .raw_ext = ks40,
+                        .nraw_ext = sizeof ks40, .psk = psk, .psk_modes = psk ? 3 : 0};
+    struct b m = {0};
+    msg_ch(&m, &c);
+    add_msg_records(cv, 0, &m);
+    b_free(&m);
+    msg_sh_draft_old(&m, 0x7f13, 0x1302, key_share, psk);
+    add_msg_records(cv, 1, &m);
+    b_free(&m);
+    add_raw(cv, 1, app_rec, sizeof app_rec);
+    add_raw(cv, 0, app_rec, sizeof app_rec);
+}
+
+START_TEST(test_tls13_draft_old_server_hello)
+{
+    struct conv cv = {0};
+    flow_draft_old(&cv, true, false);
+    struct out *o = run(&cv);
+    const struct tls_session_rec *r = &o->rec;
+    ck_assert_int_eq(o->status, DIS_DONE);
+    ck_assert(r->server_hello_seen && r->handshake_complete && !r->resumed);
+    ck_assert_uint_eq(r->version_code, 0x7f13);
+    ck_assert_str_eq(r->version, "TLSv1.3");
+    ck_assert_uint_eq(r->server_legacy_version, 0x7f13);
+    ck_assert(r->cipher_set);
+    ck_assert_uint_eq(r->cipher_code, 0x1302);
+    ck_assert_str_eq(r->cipher, "TLS_AES_256_GCM_SHA384");
+    ck_assert(!r->compression_set); /* the field does not exist in this layout */
+    ck_assert(r->server_key_share);
+    ck_assert_str_eq(r->group_name, "x25519");
+    ck_assert_str_eq(r->key_share_groups, "x25519");
+    ck_assert_str_eq(r->server_exts, "40");
+    ck_assert_str_eq(r->ja3s_str, "32531,4866,40");
+    ck_assert_uint_eq(r->hs_malformed, 0);
+    /* no unknown-cipher, compression or offer/choice verdict from a misread hello */
+    ck_assert_msg(o->n_find == 0, "unexpected findings:\n%s", o->dump.s);
+    out_free(o);
+    check_split_invariance(&cv, true);
+    conv_free(&cv);
+
+    /* PSK resumption with (EC)DHE (draft key_share 40): resumed, forward secret */
+    flow_draft_old(&cv, true, true);
+    o = run(&cv);
+    ck_assert(o->rec.resumed && o->rec.server_psk && o->rec.server_key_share);
+    ck_assert_int_eq(count_kind(o, FK_TLS_NO_FORWARD_SECRECY), 0);
+    out_free(o);
+    conv_free(&cv);
+    /* ... and without a key share: psk_ke, no forward secrecy */
+    flow_draft_old(&cv, false, true);
+    o = run(&cv);
+    ck_assert(o->rec.resumed && !o->rec.server_key_share);
+    ck_assert_int_eq(count_kind(o, FK_TLS_NO_FORWARD_SECRECY), 1);
+    ck_assert_int_eq(find(o, FK_TLS_NO_FORWARD_SECRECY)->severity, NZ_SEV_LOW);
+    out_free(o);
+    conv_free(&cv);
+}
+END_TEST
+
 START_TEST(test_msg_spread_over_records)
 {
     /* One ClientHello in 7-byte records, and a server flight in 5-byte records. */
@@ -3074,6 +3197,8 @@ static Suite *tls_suite(void)
     tcase_add_test(tc, test_msg_server_flight);
     tcase_add_test(tc, test_msg_wrong_direction);
     tcase_add_test(tc, test_msg_hello_retry_request);
+    tcase_add_test(tc, test_tls13_draft_compat);
+    tcase_add_test(tc, test_tls13_draft_old_server_hello);
     tcase_add_test(tc, test_msg_spread_over_records);
     tcase_add_test(tc, test_msg_alerts);
     tcase_add_test(tc, test_msg_ske_variants);

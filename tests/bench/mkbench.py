@@ -396,7 +396,8 @@ def main(argv=None):
     ap.add_argument("--out", required=True, help="capture file to write")
     ap.add_argument("--size-mb", type=float, default=500.0, help="mix: file size target (MB, 1e6)")
     ap.add_argument("--bulk-share", type=float, default=0.8, help="mix: share of bytes in TLS bulk")
-    ap.add_argument("--bulk-flow-mb", type=float, default=20.0, help="mix: bulk bytes per bulk flow (MB)")
+    ap.add_argument("--bulk-flow-mb", type=float, default=0, help="mix: bulk bytes per bulk flow (MB; "
+                    "default: 20, smaller for small inputs so there are at least 10 bulk flows)")
     ap.add_argument("--upload-share", type=float, default=0.25, help="share of bulk flows that upload")
     ap.add_argument("--packets", type=int, default=300000, help="bulk/handshakes: packet count target")
     ap.add_argument("--bulk-pkt-share", type=float, default=0.95, help="bulk: share of packets that are bulk")
@@ -421,7 +422,8 @@ def main(argv=None):
         bt = BulkTemplate()
         tpls = short_templates()
         bulk_target = int(target * a.bulk_share)
-        flow_bytes = max(1, int(a.bulk_flow_mb * 1e6))
+        flow_mb = a.bulk_flow_mb or min(20.0, a.size_mb * a.bulk_share / 10)
+        flow_bytes = max(1, int(flow_mb * 1e6))
         nbulk = max(1, round(bulk_target / flow_bytes)) if a.bulk_share > 0 else 0
         starts = []
         copy_no = 0

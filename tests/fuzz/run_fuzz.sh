@@ -4,7 +4,7 @@
 # Exit 0 when nothing was found; a crash or sanitizer report fails the test and leaves the
 # reproducer in the scratch dir (printed).
 set -u
-exe=$1 src=$2 name=$3 secs=${FUZZ_SECONDS:-20}
+exe=$(realpath "$1") src=$(realpath "$2") name=$3 secs=${FUZZ_SECONDS:-20}
 work=$(mktemp -d "/tmp/nz-fuzz-$name.XXXXXX")
 mkdir -p "$work/corpus"
 [ -d "$src/corpus/$name" ] && cp -r "$src/corpus/$name/." "$work/corpus/" 2>/dev/null

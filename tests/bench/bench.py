@@ -1,0 +1,489 @@
+#!/usr/bin/env python3
+"""bench.py — netzwacht throughput, nDPI share, bulk bypass and memory, as RATIOS against a
+baseline measured in the same run (these machines are noisy; absolute numbers are printed
+too, but only the ratios are comparable between runs).
+
+Inputs are synthesised by mkbench.py (next to this file) into a temporary folder (on
+/dev/shm when it has room, so disk I/O is not measured) and deleted at the end.
+
+Measured (median of --reps repetitions, commands interleaved so load changes hit all alike):
+  throughput  mix input: tcpdump -r F -w /dev/null (baseline: libpcap read + write),
+              netzwacht analyze F (file: includes the SHA-256 pass over the file used for
+              dedup), netzwacht analyze - <F (stdin: no hash pass), the same with --no-ndpi;
+              optionally tshark -r F -q -z conv,tcp once as a full-dissector reference.
+              CPU time (user+sys of the child, from wait4) is the primary measure; wall time
+              is reported next to it.
+  nDPI        share of CPU: (default - no-ndpi) / default; packets fed: runs.counters
+              ndpi_packets / packets.
+  bypass      per-packet CPU on an input whose packets are 95 % TLS bulk after the handshake
+              vs the same number of packets of TLS handshakes only (startup cost, measured on
+              a one-flow capture, subtracted).
+  memory      peak RSS (wait4 ru_maxrss) of the default run on mix, and on the many-flows
+              input (all flows open at the end) with default caps and with --max-flows 10000.
+  callgrind   (when valgrind is installed) instruction counts on a small input: per packet
+              for netzwacht vs tcpdump, nDPI share, SHA-256 cost per input byte. Repeatable.
+
+Output: a table on stdout and a JSON file (--json, default ./bench-result.json).
+--quick: small inputs and one repetition, finishes in well under a minute (smoke check).
+
+Usage: python3 tests/bench/bench.py [--quick] [--netzwacht build-bench/cli/netzwacht]
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
+MKBENCH = os.path.join(HERE, "mkbench.py")
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------- running
+
+def run(cmd, stdin_path=None, check=True):
+    """Runs cmd; returns dict(wall, cpu, user, sys, maxrss_kb, rc, stderr)."""
+    fin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+    errf = tempfile.TemporaryFile()
+    try:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdin=fin, stdout=subprocess.DEVNULL, stderr=errf)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        errf.seek(0)
+        err = errf.read().decode(errors="replace")
+    finally:
+        if stdin_path:
+            fin.close()
+        errf.close()
+    if check and p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited with {p.returncode}:\n{err[-2000:]}")
+    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "user": ru.ru_utime, "sys": ru.ru_stime,
+            "maxrss_kb": ru.ru_maxrss, "rc": p.returncode, "stderr": err}
+
+
+def first_line(cmd):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        out = (r.stdout + r.stderr).strip().splitlines()
+        return " / ".join(out[:2]) if out else ""
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def tcpdump_read(path):
+    """The baseline: libpcap reads every packet, pcap_dump writes it to /dev/null. As root,
+    -Z root keeps tcpdump from switching to its own user (callgrind could not write its
+    output file, and it is the same work either way)."""
+    return ["tcpdump", *(["-Z", "root"] if os.geteuid() == 0 else []), "-r", path, "-w", "/dev/null"]
+
+
+def mkbench(tmp, name, *args):
+    path = os.path.join(tmp, name + ".pcap")
+    r = subprocess.run([sys.executable, MKBENCH, "--out", path, *args], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"mkbench {' '.join(args)} failed:\n{r.stderr}")
+    info = json.loads(r.stdout.strip().splitlines()[-1])
+    log(f"input {name}: {info['packets']} packets, {info['bytes'] / 1e6:.1f} MB, {info.get('flows')} flows")
+    return info
+
+
+class Netzwacht:
+    def __init__(self, exe, tmp):
+        self.exe = exe
+        self.tmp = tmp
+        self.n = 0
+
+    def db(self):
+        self.n += 1
+        path = os.path.join(self.tmp, f"run{self.n}.db")
+        for suf in ("", "-wal", "-shm", "-journal"):
+            if os.path.exists(path + suf):
+                os.unlink(path + suf)
+        return path
+
+    @staticmethod
+    def drop(db):
+        for suf in ("", "-wal", "-shm", "-journal"):
+            if os.path.exists(db + suf):
+                os.unlink(db + suf)
+
+    def cmd(self, db, infile, opts=(), stdin=False):
+        return [self.exe, "analyze", "--db", db, "-q", "--no-progress", *opts, "-" if stdin else infile]
+
+    def run(self, infile, opts=(), stdin=False, counters=False):
+        db = self.db()
+        r = run(self.cmd(db, infile, opts, stdin), stdin_path=infile if stdin else None)
+        if counters:
+            con = sqlite3.connect(db)
+            row = con.execute("SELECT packets, bytes, flows, flows_evicted, findings, counters FROM runs "
+                              "ORDER BY id DESC LIMIT 1").fetchone()
+            con.close()
+            r["run"] = {"packets": row[0], "bytes": row[1], "flows": row[2], "flows_evicted": row[3],
+                        "findings": row[4], "counters": json.loads(row[5]) if row[5] else {}}
+        self.drop(db)
+        return r
+
+
+def median_of(results, key):
+    return statistics.median(r[key] for r in results)
+
+
+def measure(variants, reps):
+    """variants: {name: callable() -> run dict}. Interleaves repetitions; returns
+    {name: {"runs": [...], "wall": median, "cpu": median, "maxrss_kb": max}}."""
+    res = {k: [] for k in variants}
+    for i in range(reps):
+        for k, fn in variants.items():
+            res[k].append(fn())
+    out = {}
+    for k, rs in res.items():
+        out[k] = {"wall": median_of(rs, "wall"), "cpu": median_of(rs, "cpu"),
+                  "user": median_of(rs, "user"), "sys": median_of(rs, "sys"),
+                  "maxrss_kb": max(r["maxrss_kb"] for r in rs),
+                  "walls": [round(r["wall"], 4) for r in rs], "cpus": [round(r["cpu"], 4) for r in rs]}
+        if "run" in rs[0]:
+            out[k]["run"] = rs[0]["run"]
+    return out
+
+
+# ---------------------------------------------------------------------------- callgrind
+
+def callgrind_ir(cmd, tmp, stdin_path=None):
+    out = os.path.join(tmp, "cg.out")
+    run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *cmd], stdin_path=stdin_path)
+    total = None
+    with open(out) as f:
+        for line in f:
+            if line.startswith("summary:") or line.startswith("totals:"):
+                total = int(line.split()[1])
+    os.unlink(out)
+    if total is None:
+        raise RuntimeError("callgrind: no totals in output")
+    return total
+
+
+# ---------------------------------------------------------------------------- main
+
+def ratio(a, b):
+    return a / b if b else float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small inputs, one repetition (< 60 s)")
+    ap.add_argument("--netzwacht", default=os.path.join(REPO, "build-bench", "cli", "netzwacht"))
+    ap.add_argument("--reps", type=int, default=None, help="repetitions (default 5, quick 1)")
+    ap.add_argument("--size-mb", type=float, default=None, help="mix input size (default 500, quick 40)")
+    ap.add_argument("--bypass-packets", type=int, default=None, help="bulk/handshake inputs (default 300000, quick 40000)")
+    ap.add_argument("--many-flows", type=int, default=None, help="many-flows input (default 500000, quick 20000)")
+    ap.add_argument("--small-mb", type=float, default=8, help="callgrind input size (MB)")
+    ap.add_argument("--no-tshark", action="store_true")
+    ap.add_argument("--no-callgrind", action="store_true")
+    ap.add_argument("--no-many", action="store_true", help="skip the many-flows memory runs")
+    ap.add_argument("--json", default="bench-result.json")
+    ap.add_argument("--tmpdir", default=None, help="where inputs go (default /dev/shm if it has room)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    a = ap.parse_args()
+    q = a.quick
+    reps = a.reps or (1 if q else 5)
+    size_mb = a.size_mb or (40 if q else 500)
+    byp = a.bypass_packets or (40000 if q else 300000)
+    many = a.many_flows or (20000 if q else 500000)
+    exe = os.path.abspath(a.netzwacht)
+    if not os.access(exe, os.X_OK):
+        sys.exit(f"bench: {exe} not found; build it: meson setup build-bench --buildtype=release && ninja -C build-bench")
+    if not shutil.which("tcpdump"):
+        sys.exit("bench: tcpdump is needed for the baseline (apt-get install tcpdump)")
+    tshark = None if a.no_tshark else shutil.which("tshark")
+    valgrind = None if a.no_callgrind else shutil.which("valgrind")
+
+    base_dir = a.tmpdir
+    if base_dir is None:
+        need = (size_mb * 1.1 + byp * 0.0015 + many * 0.0014 + 50) * 1e6
+        st = os.statvfs("/dev/shm") if os.path.isdir("/dev/shm") else None
+        base_dir = "/dev/shm" if st and st.f_bavail * st.f_frsize > 2 * need else None
+    tmp = tempfile.mkdtemp(prefix="nzbench-", dir=base_dir)
+    t_start = time.time()
+    R = {"date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "quick": q, "reps": reps,
+         "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "cpu": cpu_model(),
+                     "loadavg_start": os.getloadavg()},
+         "versions": {"netzwacht": first_line([exe, "--version"]), "tcpdump": first_line(["tcpdump", "--version"]),
+                      "tshark": first_line([tshark, "--version"]).split(" (")[0] if tshark else None,
+                      "valgrind": first_line(["valgrind", "--version"]) if valgrind else None,
+                      "python": platform.python_version()},
+         "tmpdir": tmp}
+    try:
+        bench(R, a, tmp, exe, reps, size_mb, byp, many, tshark, valgrind)
+    finally:
+        if a.keep:
+            log(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    R["machine"]["loadavg_end"] = os.getloadavg()
+    R["elapsed_sec"] = round(time.time() - t_start, 1)
+    with open(a.json, "w") as f:
+        json.dump(R, f, indent=1, sort_keys=False)
+    report(R)
+    log(f"JSON written to {a.json}; {R['elapsed_sec']} s")
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def bench(R, a, tmp, exe, reps, size_mb, byp, many, tshark, valgrind):
+    nz = Netzwacht(exe, tmp)
+    inp = {}
+    inp["tiny"] = mkbench(tmp, "tiny", "--kind", "tiny")
+    inp["mix"] = mkbench(tmp, "mix", "--kind", "mix", "--size-mb", str(size_mb))
+    inp["bulk"] = mkbench(tmp, "bulk", "--kind", "bulk", "--packets", str(byp))
+    inp["handshakes"] = mkbench(tmp, "handshakes", "--kind", "handshakes", "--packets", str(inp["bulk"]["packets"]))
+    R["inputs"] = {k: {x: y for x, y in v.items() if x != "path"} for k, v in inp.items()}
+    P = {k: v["path"] for k, v in inp.items()}
+
+    # -- startup cost (one TLS flow): subtracted from the bypass comparison
+    log("startup (one-flow capture)")
+    R["startup"] = measure({
+        "tcpdump": lambda: run(tcpdump_read(P["tiny"])),
+        "netzwacht": lambda: nz.run(P["tiny"], stdin=True),
+        "netzwacht_no_ndpi": lambda: nz.run(P["tiny"], ("--no-ndpi",), stdin=True),
+    }, max(3, reps))
+
+    # -- throughput on the mix input
+    log(f"throughput on mix ({reps} repetitions)")
+    first = {"done": False}
+
+    def nz_file():
+        c = not first["done"]
+        first["done"] = True
+        return nz.run(P["mix"], counters=c)
+
+    T = measure({
+        "tcpdump": lambda: run(tcpdump_read(P["mix"])),
+        "netzwacht_file": nz_file,
+        "netzwacht_stdin": lambda: nz.run(P["mix"], stdin=True),
+        "netzwacht_stdin_no_ndpi": lambda: nz.run(P["mix"], ("--no-ndpi",), stdin=True),
+    }, reps)
+    if tshark:
+        log("tshark reference (once)")
+        T["tshark_conv"] = measure({"t": lambda: run([tshark, "-n", "-r", P["mix"], "-q", "-z", "conv,tcp"])}, 1)["t"]
+    R["throughput"] = T
+    mix = inp["mix"]
+    run0 = T["netzwacht_file"]["run"]
+    if run0["packets"] != mix["packets"]:
+        R.setdefault("problems", []).append(f"netzwacht counted {run0['packets']} packets, input has {mix['packets']}")
+    base = T["tcpdump"]
+    ratios = {}
+    for k, v in T.items():
+        v["pps_cpu"] = mix["packets"] / v["cpu"] if v["cpu"] else None
+        v["MBps_cpu"] = mix["bytes"] / 1e6 / v["cpu"] if v["cpu"] else None
+        v["pps_wall"] = mix["packets"] / v["wall"]
+        v["MBps_wall"] = mix["bytes"] / 1e6 / v["wall"]
+        ratios[k] = {"cpu_vs_tcpdump": ratio(v["cpu"], base["cpu"]), "wall_vs_tcpdump": ratio(v["wall"], base["wall"])}
+    R["throughput_ratios"] = ratios
+    d, n = T["netzwacht_stdin"], T["netzwacht_stdin_no_ndpi"]
+    ctr = run0["counters"]
+    sd, sn = R["startup"]["netzwacht"]["cpu"], R["startup"]["netzwacht_no_ndpi"]["cpu"]
+    R["ndpi"] = {
+        "cpu_share": ratio(d["cpu"] - n["cpu"], d["cpu"]),
+        "cpu_share_net_of_startup": ratio((d["cpu"] - sd) - (n["cpu"] - sn), d["cpu"] - sd),
+        "startup_cpu": sd, "startup_cpu_no_ndpi": sn,
+        "wall_share": ratio(d["wall"] - n["wall"], d["wall"]),
+        "packets_fed": ctr.get("ndpi_packets"),
+        "packets_total": run0["packets"],
+        "fraction_fed": ratio(ctr.get("ndpi_packets", 0), run0["packets"]),
+        "fed_per_flow": ratio(ctr.get("ndpi_packets", 0), run0["flows"]),
+        "cpu_usec_per_fed_packet": ratio(((d["cpu"] - sd) - (n["cpu"] - sn)) * 1e6, ctr.get("ndpi_packets", 0)),
+    }
+    f, s = T["netzwacht_file"], T["netzwacht_stdin"]
+    R["hash_pass"] = {"cpu_share_of_file_run": ratio(f["cpu"] - s["cpu"], f["cpu"]),
+                      "cpu_ns_per_byte": ratio((f["cpu"] - s["cpu"]) * 1e9, mix["bytes"])}
+
+    # -- bulk bypass
+    log(f"bulk bypass ({reps} repetitions)")
+    B = measure({
+        "tcpdump_bulk": lambda: run(tcpdump_read(P["bulk"])),
+        "tcpdump_handshakes": lambda: run(tcpdump_read(P["handshakes"])),
+        "netzwacht_bulk": lambda: nz.run(P["bulk"], stdin=True),
+        "netzwacht_handshakes": lambda: nz.run(P["handshakes"], stdin=True),
+    }, reps)
+    su = R["startup"]["netzwacht"]["cpu"]
+    pb, ph = inp["bulk"]["packets"], inp["handshakes"]["packets"]
+    nb = (B["netzwacht_bulk"]["cpu"] - su) / pb
+    nh = (B["netzwacht_handshakes"]["cpu"] - su) / ph
+    tb = B["tcpdump_bulk"]["cpu"] / pb
+    th = B["tcpdump_handshakes"]["cpu"] / ph
+    B["per_packet_usec"] = {"netzwacht_bulk": nb * 1e6, "netzwacht_handshakes": nh * 1e6,
+                            "tcpdump_bulk": tb * 1e6, "tcpdump_handshakes": th * 1e6}
+    B["ratio_bulk_vs_handshakes"] = ratio(nb, nh)
+    B["ratio_bulk_vs_handshakes_net_of_read"] = ratio(nb - tb, nh - th)
+    B["bulk_packet_share"] = inp["bulk"].get("bulk_packet_share")
+    R["bypass"] = B
+
+    # -- memory
+    M = {"mix_default_kb": T["netzwacht_file"]["maxrss_kb"], "tcpdump_mix_kb": T["tcpdump"]["maxrss_kb"],
+         "startup_kb": R["startup"]["netzwacht"]["maxrss_kb"]}
+    if not a.no_many:
+        inp["many"] = mkbench(tmp, "many", "--kind", "manyflows", "--flows", str(many))
+        R["inputs"]["many"] = {x: y for x, y in inp["many"].items() if x != "path"}
+        log(f"memory: {many} open flows, default caps")
+        r1 = nz.run(inp["many"]["path"], stdin=True, counters=True)
+        log("memory: same, --max-flows 10000")
+        r2 = nz.run(inp["many"]["path"], ("--max-flows", "10000"), stdin=True, counters=True)
+        os.unlink(inp["many"]["path"])
+        for key, r in (("many_default", r1), ("many_max10000", r2)):
+            M[key + "_kb"] = r["maxrss_kb"]
+            M[key + "_cpu"] = r["cpu"]
+            M[key + "_wall"] = r["wall"]
+            M[key + "_max_active"] = r["run"]["counters"].get("flows", {}).get("max_active")
+            M[key + "_evicted"] = r["run"]["flows_evicted"]
+        M["bytes_per_open_flow"] = ratio((r1["maxrss_kb"] - M["startup_kb"]) * 1024, M["many_default_max_active"])
+        M["bytes_per_open_flow_capped"] = ratio((r2["maxrss_kb"] - M["startup_kb"]) * 1024, M["many_max10000_max_active"])
+        M["ratio_capped_vs_default"] = ratio(r2["maxrss_kb"], r1["maxrss_kb"])
+        M["usec_cpu_per_flow_default"] = ratio(r1["cpu"] * 1e6, many)
+        M["usec_cpu_per_flow_capped"] = ratio(r2["cpu"] * 1e6, many)
+    M["ratio_mix_vs_tcpdump"] = ratio(M["mix_default_kb"], M["tcpdump_mix_kb"])
+    R["memory"] = M
+
+    # -- callgrind
+    if valgrind:
+        inp["small"] = mkbench(tmp, "small", "--kind", "mix", "--size-mb", str(a.small_mb), "--bulk-flow-mb", "2")
+        R["inputs"]["small"] = {x: y for x, y in inp["small"].items() if x != "path"}
+        sp, tp = inp["small"]["path"], P["tiny"]
+        log("callgrind (small input)")
+        ir = {}
+        ir["tcpdump_small"] = callgrind_ir(tcpdump_read(sp), tmp)
+        ir["tcpdump_tiny"] = callgrind_ir(tcpdump_read(tp), tmp)
+        for name, inpath in (("small", sp), ("tiny", tp)):
+            for tag, opts in (("", ()), ("_no_ndpi", ("--no-ndpi",))):
+                db = nz.db()
+                ir[f"netzwacht_{name}{tag}"] = callgrind_ir(nz.cmd(db, inpath, opts, stdin=True), tmp, stdin_path=inpath)
+                nz.drop(db)
+        db = nz.db()
+        ir["netzwacht_small_file"] = callgrind_ir(nz.cmd(db, sp), tmp)
+        nz.drop(db)
+        r = nz.run(sp, counters=True)
+        nfed = r["run"]["counters"].get("ndpi_packets", 0)
+        dp = inp["small"]["packets"] - inp["tiny"]["packets"]
+
+        def per(prog, tag=""):
+            return (ir[f"{prog}_small{tag}"] - ir[f"{prog}_tiny{tag}"]) / dp
+
+        C = {"ir": ir, "packets": inp["small"]["packets"], "bytes": inp["small"]["bytes"],
+             "ir_per_packet": {"tcpdump": per("tcpdump"), "netzwacht": per("netzwacht"),
+                               "netzwacht_no_ndpi": per("netzwacht", "_no_ndpi")},
+             "startup_ir": {"netzwacht": ir["netzwacht_tiny"], "netzwacht_no_ndpi": ir["netzwacht_tiny_no_ndpi"],
+                            "tcpdump": ir["tcpdump_tiny"]}}
+        pp = C["ir_per_packet"]
+        C["ratio_netzwacht_vs_tcpdump"] = ratio(pp["netzwacht"], pp["tcpdump"])
+        C["ratio_no_ndpi_vs_tcpdump"] = ratio(pp["netzwacht_no_ndpi"], pp["tcpdump"])
+        C["ndpi_share"] = ratio(pp["netzwacht"] - pp["netzwacht_no_ndpi"], pp["netzwacht"])
+        C["ndpi_packets_fed"] = nfed
+        C["ndpi_ir_per_fed_packet"] = ratio((pp["netzwacht"] - pp["netzwacht_no_ndpi"]) * dp, nfed)
+        C["hash_ir_per_byte"] = ratio(ir["netzwacht_small_file"] - ir["netzwacht_small"], inp["small"]["bytes"])
+        C["hash_share_of_file_run"] = ratio(ir["netzwacht_small_file"] - ir["netzwacht_small"], ir["netzwacht_small_file"])
+        R["callgrind"] = C
+    R["inputs"] = {k: {x: y for x, y in v.items() if x != "path"} for k, v in inp.items()}
+
+
+def fmt(v, nd=2):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        if v != v:
+            return "nan"
+        if abs(v) >= 1000:
+            return f"{v:,.0f}"
+        return f"{v:.{nd}f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def report(R):
+    rows = []
+    T, TR = R["throughput"], R["throughput_ratios"]
+    mix = R["inputs"]["mix"]
+    rows.append(("== throughput", f"mix: {mix['packets']:,} packets, {mix['bytes'] / 1e6:.0f} MB, "
+                 f"{mix['flows']:,} flows; median of {R['reps']}", "", ""))
+    rows.append(("command", "CPU ratio vs tcpdump", "wall ratio", "CPU s / Mpkt/s / MB/s (CPU)"))
+    for k in T:
+        v = T[k]
+        rows.append((k, fmt(TR[k]["cpu_vs_tcpdump"]), fmt(TR[k]["wall_vs_tcpdump"]),
+                     f"{v['cpu']:.3f} / {v['pps_cpu'] / 1e6:.2f} / {v['MBps_cpu']:.0f}"))
+    N = R["ndpi"]
+    rows.append(("== nDPI", "", "", ""))
+    rows.append(("share of CPU (stdin default vs --no-ndpi)", fmt(N["cpu_share"], 3), "",
+                 f"{fmt(N['cpu_share_net_of_startup'], 3)} net of startup "
+                 f"({N['startup_cpu'] * 1e3:.0f} vs {N['startup_cpu_no_ndpi'] * 1e3:.0f} ms)"))
+    rows.append(("packets fed / total", fmt(N["fraction_fed"], 4),
+                 f"{N['packets_fed']:,} / {N['packets_total']:,}", f"{fmt(N['fed_per_flow'])} per flow"))
+    rows.append(("CPU µs per packet fed (net of startup)", fmt(N["cpu_usec_per_fed_packet"]), "", ""))
+    H = R["hash_pass"]
+    rows.append(("== SHA-256 dedup pass (file vs stdin)", "", "", ""))
+    rows.append(("share of the file run's CPU", fmt(H["cpu_share_of_file_run"], 3), "",
+                 f"{fmt(H['cpu_ns_per_byte'])} ns/byte"))
+    B = R["bypass"]
+    pp = B["per_packet_usec"]
+    rows.append(("== bulk bypass", f"{R['inputs']['bulk']['packets']:,} packets each, "
+                 f"{100 * (B['bulk_packet_share'] or 0):.0f} % bulk", "", ""))
+    rows.append(("per-packet CPU, bulk / handshakes", fmt(B["ratio_bulk_vs_handshakes"], 3), "",
+                 f"{pp['netzwacht_bulk']:.2f} / {pp['netzwacht_handshakes']:.2f} µs"))
+    rows.append(("same, net of tcpdump's read cost", fmt(B["ratio_bulk_vs_handshakes_net_of_read"], 3), "",
+                 f"tcpdump {pp['tcpdump_bulk']:.2f} / {pp['tcpdump_handshakes']:.2f} µs"))
+    M = R["memory"]
+    rows.append(("== memory (peak RSS)", "", "", ""))
+    rows.append(("mix, default / tcpdump", fmt(M["ratio_mix_vs_tcpdump"]), "",
+                 f"{M['mix_default_kb'] / 1024:.0f} / {M['tcpdump_mix_kb'] / 1024:.0f} MiB"))
+    if "many_default_kb" in M:
+        mf = R["inputs"]["many"]["flows"]
+        rows.append((f"{mf:,} open flows, default caps", "", "",
+                     f"{M['many_default_kb'] / 1024:.0f} MiB, {fmt(M['bytes_per_open_flow'], 0)} B/flow, "
+                     f"max_active {M['many_default_max_active']:,}, CPU {M['many_default_cpu']:.1f} s"))
+        rows.append(("same, --max-flows 10000 / default", fmt(M["ratio_capped_vs_default"], 3), "",
+                     f"{M['many_max10000_kb'] / 1024:.0f} MiB, evicted {M['many_max10000_evicted']:,}, "
+                     f"CPU {M['many_max10000_cpu']:.1f} s"))
+    if "callgrind" in R:
+        C = R["callgrind"]
+        ip = C["ir_per_packet"]
+        rows.append(("== callgrind", f"{C['packets']:,} packets, startup subtracted", "", ""))
+        rows.append(("instructions/packet vs tcpdump", fmt(C["ratio_netzwacht_vs_tcpdump"]), "",
+                     f"{ip['netzwacht']:,.0f} vs {ip['tcpdump']:,.0f}"))
+        rows.append(("same, --no-ndpi", fmt(C["ratio_no_ndpi_vs_tcpdump"]), "", f"{ip['netzwacht_no_ndpi']:,.0f}"))
+        rows.append(("nDPI share of instructions", fmt(C["ndpi_share"], 3), "",
+                     f"{C['ndpi_ir_per_fed_packet']:,.0f} per packet fed"))
+        rows.append(("SHA-256 pass share (file run)", fmt(C["hash_share_of_file_run"], 3), "",
+                     f"{C['hash_ir_per_byte']:.1f} instr/byte"))
+        rows.append(("startup instructions", "", "", f"{C['startup_ir']['netzwacht']:,} "
+                     f"({C['startup_ir']['netzwacht_no_ndpi']:,} without nDPI)"))
+    w0 = max(len(r[0]) for r in rows)
+    print(f"netzwacht benchmark {R['date_utc']}  {R['machine']['cores']} cores  {R['machine']['cpu']}")
+    print(f"baseline: {R['versions']['tcpdump']}")
+    for r in rows:
+        if r[0].startswith("=="):
+            print(f"\n{r[0]}  {r[1]}")
+        else:
+            print(f"  {r[0]:<{w0}}  {r[1]:>10}  {r[2]:>10}  {r[3]}")
+    for p in R.get("problems", []):
+        print(f"PROBLEM: {p}")
+
+
+if __name__ == "__main__":
+    main()
