@@ -6,7 +6,7 @@
 
 #include "../dissect/nz.h"
 
-#define CAP_ERRBUF 512 /* bytes for error texts (libpcap's PCAP_ERRBUF_SIZE is 256) */
+#define CAP_ERRBUF 1024 /* bytes for error texts (libpcap's PCAP_ERRBUF_SIZE is 256) */
 
 struct cap_source;
 

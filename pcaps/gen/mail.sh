@@ -13,7 +13,8 @@
 # Where the traffic runs: a network namespace this script creates (nzpcap-mail; only its "lo"
 # exists, deleted at exit), so the real mail ports 25/587/143/110 are used without touching the
 # host, and nothing can leave the machine. Addresses: 127.0.0.1 and ::1 (servers), 127.0.0.2
-# (mail_relay.py's listening side) and 127.0.0.3 (the relay's source address towards Postfix).
+# (mail_relay.py's listening side) and 127.0.0.3 (the relay's source address towards Postfix
+# or Dovecot).
 #
 # Servers (started here, tracked by PID, stopped by PID, also on error):
 #   Postfix 3.7 - "master -c DIR -s" with a config directory generated from gen/mail/main.cf and
@@ -24,12 +25,18 @@
 #     made by "postconf -c DIR -e" (pf_restart below).
 #   Dovecot 2.3 - "dovecot -F -c FILE" from gen/mail/dovecot.conf: IMAP 143, POP3 110, user
 #     alice / hunter2 (passwd-file), plaintext LOGIN/USER allowed, Maildir seeded with one
-#     message; its auth service is Postfix's SASL backend.
-# Clients: swaks, openssl s_client -starttls smtp|imap|pop3, python3 imaplib/poplib,
-# gen/mail_inject.py (raw socket: pipelined STARTTLS, plaintext after 220, close after 220) and
-# gen/mail_relay.py (rewriting relay: STARTTLS capability / command masking, injection after
-# the 220). Certificates: a throwaway CA and an RSA-2048 leaf "mail.netzwacht.test" made with
-# openssl in the temp dir on every run.
+#     message; its auth service is Postfix's SASL backend. For the last IMAP/POP3 groups it is
+#     restarted with settings appended to that file (dv_restart below): "ssl = no" plus
+#     "imap_capability = +STARTTLS" (IMAP keeps advertising STARTTLS but answers it "BAD TLS
+#     support isn't enabled."; POP3 has no such setting, so STLS is not in CAPA and is answered
+#     "-ERR TLS support isn't enabled."), then "ssl = no" alone (no STARTTLS/STLS at all).
+# Clients: swaks, openssl s_client -starttls smtp|imap|pop3, python3 imaplib/poplib (also as
+# opportunistic clients: upgrade when advertised, fall back to a cleartext login when the
+# upgrade is refused or not offered), gen/mail_inject.py (raw socket, --proto smtp|imap|pop3:
+# a command pipelined after STARTTLS/STLS, plaintext after the acceptance, close after it) and
+# gen/mail_relay.py (rewriting relay, --proto smtp|imap|pop3: STARTTLS/STLS capability and
+# command masking; SMTP injection after the 220). Certificates: a throwaway CA and an RSA-2048
+# leaf "mail.netzwacht.test" made with openssl in the temp dir on every run.
 #
 # Expectations, per capture <c> (file name with ".pcap", the common.sh convention, so that
 # nz_finish replaces them together with the capture; tshark is the independent reference):
@@ -69,6 +76,7 @@ TPL=$NZ_GEN/mail
 RELAY=("$NZ_PY" "$NZ_GEN/mail_relay.py")
 INJECT=("$NZ_PY" "$NZ_GEN/mail_inject.py")
 MAX_CAPTURE=51200          # bytes; the brief's limit per capture (< 50 KB)
+MAX_CAPTURE_MBOX=20480     # bytes; the IMAP/POP3 STARTTLS misuse captures (brief: < 20 KB)
 MAX_TOTAL=1048576          # bytes; pcaps/mail as a whole
 mkdir -p "$RUN" "$CERTS" "$PFCONF" "$RUN/postfix/queue" "$RUN/logs"
 chmod 755 "$RUN" "$CERTS" "$RUN/postfix" "$RUN/postfix/queue"
@@ -132,6 +140,41 @@ dovecot_start() {
     nz_wait_listen "$NS" 110
     nz_wait_log "$RUN/dovecot.log" 'starting up'
 }
+dv_stop() {
+    [ -n "$DV_PID" ] || return 0
+    nz_stop "$DV_PID" 10 || true   # see stop_quiet
+    DV_PID=
+    local i
+    for ((i = 0; i < 100; i++)); do
+        nz__listening "$NS" 143 || nz__listening "$NS" 110 || return 0
+        sleep 0.1
+    done
+    nz_die "dovecot children still hold the IMAP/POP3 ports after dovecot stopped"
+}
+# dv_restart ['KEY = VALUE' ...]: restart the instance with dovecot.conf = template + those
+# lines appended (a later setting overrides the template's). The log of the previous instance
+# is kept as dovecot.log.N.
+DV_GEN=0
+dv_restart() {
+    dv_stop
+    DV_GEN=$((DV_GEN + 1))
+    [ ! -e "$RUN/dovecot.log" ] || mv "$RUN/dovecot.log" "$RUN/dovecot.log.$DV_GEN"
+    fill_template "$TPL/dovecot.conf" "$RUN/dovecot.conf"
+    if [ $# -gt 0 ]; then
+        printf '\n# appended by mail.sh dv_restart\n' >>"$RUN/dovecot.conf"
+        printf '%s\n' "$@" >>"$RUN/dovecot.conf"
+    fi
+    doveconf -c "$RUN/dovecot.conf" -n >/dev/null 2>"$RUN/logs/doveconf.err" || {
+        cat "$RUN/logs/doveconf.err" >&2
+        nz_die "dovecot rejects its configuration (with: $*)"
+    }
+    nz_spawn DV_PID "$RUN/logs/dovecot-$DV_GEN.out" \
+        ip netns exec "$NS" dovecot -F -c "$RUN/dovecot.conf"
+    nz_wait_listen "$NS" 143
+    nz_wait_listen "$NS" 110
+    nz_wait_log "$RUN/dovecot.log" 'starting up'
+    nz_log "dovecot running${*:+ with: $*}"
+}
 
 # ---------------------------------------------------------------- postfix
 PF_PID=
@@ -187,12 +230,14 @@ cap_begin() {
     nz_capture_start CAP_PID "$NS" lo "$CAP_REL" "$2"
     sleep 0.2
 }
+# cap_end [MAX]: stop the capture; it must be smaller than MAX bytes (default MAX_CAPTURE).
 cap_end() {
+    local max=${1:-$MAX_CAPTURE}
     nz_capture_stop "$CAP_PID" 0.7
     CAP_PID=
     local size
     size=$(stat -c %s "$NZ_OUT/$CAP_REL")
-    [ "$size" -lt "$MAX_CAPTURE" ] || nz_die "$CAP_REL is $size bytes (limit $MAX_CAPTURE)"
+    [ "$size" -lt "$max" ] || nz_die "$CAP_REL is $size bytes (limit $max)"
     capinfos -c "$NZ_OUT/$CAP_REL" >/dev/null || nz_die "capinfos cannot read $CAP_REL"
 }
 # log_has REGEX [FILE]: the client transcript (default) shows what the capture is meant to show.
@@ -251,13 +296,15 @@ sclient_smtp() {
         "$@" >>"$CAP_LOG" 2>&1 || true
 }
 
-# relay_start MODE: mail_relay.py on 127.0.0.2:25 -> 127.0.0.1:25 from 127.0.0.3, one connection.
+# relay_start MODE [PORT [PROTO]]: mail_relay.py on 127.0.0.2:PORT -> 127.0.0.1:PORT from
+# 127.0.0.3, one connection; PORT 25 and PROTO smtp unless given (imap 143, pop3 110).
 RELAY_PID=
 relay_start() {
+    local port=${2:-25} proto=${3:-smtp}
     rm -f "$RUN/relay.ready"
-    nz_spawn RELAY_PID "$RUN/logs/relay-$1.log" ip netns exec "$NS" "${RELAY[@]}" \
-        --listen 127.0.0.2:25 --connect 127.0.0.1:25 --source 127.0.0.3 --mode "$1" \
-        --ready "$RUN/relay.ready" --log-tsv "$RUN/relay.tsv"
+    nz_spawn RELAY_PID "$RUN/logs/relay-$proto-$1.log" ip netns exec "$NS" "${RELAY[@]}" \
+        --listen "127.0.0.2:$port" --connect "127.0.0.1:$port" --source 127.0.0.3 \
+        --proto "$proto" --mode "$1" --ready "$RUN/relay.ready" --log-tsv "$RUN/relay.tsv"
     nz_wait_log "$RUN/relay.ready" '^ready'
 }
 relay_stop() {
@@ -332,6 +379,7 @@ expect() {
 }
 # relay_expect REL: copy what the relay changed next to the capture's expectations.
 relay_expect() {
+    mkdir -p "$(dirname "$NZ_OUT/expected/$1")"
     {
         printf '# mail_relay.py changes while recording %s: connection, direction, before, after (python repr)\n' "$1"
         cat "$RUN/relay.tsv"
@@ -655,9 +703,207 @@ log_has "Logged in"
 expect pop "$CAP_REL"
 nz_manifest_add "$CAP_REL" recorded "dovecot POP3 on 110 advertises STLS in CAPA; python poplib sends USER alice / PASS hunter2 in cleartext, then STAT, RETR 1, QUIT in plaintext"
 
+# ================================================================ IMAP and POP3 STARTTLS misuse
+# The clients below are opportunistic, like swaks --tls-optional: they ask for the upgrade when
+# it is advertised (pop3_session try-anyway: always), and when it is refused or not offered
+# they log in in cleartext (LOGIN / USER+PASS) and read the one message.
+
+# imap_session HOST PORT SEED: python imaplib; transcript in $CAP_LOG. imaplib draws its tag
+# prefix from random (seeded: the tags are the same on every run); starttls() refuses on its
+# own (no command sent) when STARTTLS is not in the capability list.
+imap_session() {
+    nz_ns "$NS" timeout 30 "$NZ_PY" - "$@" >>"$CAP_LOG" 2>&1 <<'EOF' \
+        || nz_die "$CAP_REL: imaplib client failed"
+import imaplib, random, ssl, sys
+random.seed(int(sys.argv[3]))
+m = imaplib.IMAP4(sys.argv[1], int(sys.argv[2]))
+print("greeting:", m.welcome)
+print("capabilities:", m.capabilities)
+if "STARTTLS" in m.capabilities:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE        # throwaway certificate
+    try:
+        print("starttls:", m.starttls(ssl_context=ctx))
+    except imaplib.IMAP4.error as e:
+        print("starttls refused:", e)
+        print("falling back to a cleartext login")
+else:
+    print("no STARTTLS advertised: cleartext login")
+print(m.login("alice", "hunter2"))
+print(m.select("INBOX", readonly=True))
+print(m.fetch("1", "(BODY.PEEK[])")[0])
+print(m.logout())
+EOF
+}
+
+# pop3_session HOST PORT POLICY: python poplib; POLICY opportunistic (STLS only if CAPA lists
+# it; poplib's stls() asks CAPA once more before sending STLS) or try-anyway (STLS even when
+# CAPA does not list it, as openssl s_client -starttls pop3 does; sent with poplib's internal
+# _shortcmd, since stls() refuses on its own). Transcript in $CAP_LOG.
+pop3_session() {
+    nz_ns "$NS" timeout 30 "$NZ_PY" - "$@" >>"$CAP_LOG" 2>&1 <<'EOF' \
+        || nz_die "$CAP_REL: poplib client failed"
+import poplib, ssl, sys
+p = poplib.POP3(sys.argv[1], int(sys.argv[2]))
+print("greeting:", p.getwelcome())
+caps = p.capa()
+print("capa:", caps)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE            # throwaway certificate
+try:
+    if "STLS" in caps:
+        print("stls:", p.stls(context=ctx))
+    elif sys.argv[3] == "try-anyway":
+        print("no STLS in CAPA, trying anyway")
+        print("stls:", p._shortcmd("STLS"))
+    else:
+        print("no STLS advertised: cleartext login")
+except poplib.error_proto as e:
+    print("stls refused:", e)
+    print("falling back to a cleartext login")
+print(p.user("alice"))
+print(p.pass_("hunter2"))
+print(p.stat())
+print(p.retr(1)[0])
+print(p.quit())
+EOF
+}
+
+# relay_mbox NAME PROTO MODE LEG SEED: one imap|pop3 session of the opportunistic client through
+# mail_relay.py --proto PROTO --mode MODE, recording LEG: client (client <-> 127.0.0.2, the
+# relay) or server (127.0.0.3, the relay, <-> 127.0.0.1, Dovecot).
+relay_mbox() {
+    local name=$1 proto=$2 mode=$3 leg=$4 seed=$5 port host
+    case $proto in imap) port=143 ;; pop3) port=110 ;; esac
+    case $leg in client) host=127.0.0.2 ;; server) host=127.0.0.3 ;; esac
+    relay_start "$mode" "$port" "$proto"
+    cap_begin "$name" "tcp port $port and host $host"
+    case $proto in
+        imap) imap_session 127.0.0.2 "$port" "$seed" ;;
+        pop3) pop3_session 127.0.0.2 "$port" opportunistic ;;
+    esac
+    cap_end "$MAX_CAPTURE_MBOX"
+    relay_stop
+    relay_expect "$CAP_REL"
+}
+
+# inject_mbox NAME PROTO MODE: mail_inject.py --proto PROTO --mode MODE against Dovecot.
+inject_mbox() {
+    local port
+    case $2 in imap) port=143 ;; pop3) port=110 ;; esac
+    cap_begin "$1" "tcp port $port"
+    nz_ns "$NS" timeout 30 "${INJECT[@]}" --connect "127.0.0.1:$port" --proto "$2" --mode "$3" \
+        >>"$CAP_LOG" 2>&1 || nz_die "mail_inject.py failed ($2 $3)"
+    cap_end "$MAX_CAPTURE_MBOX"
+}
+
+# mbox_plain NAME PROTO POLICY|SEED: the opportunistic client directly against Dovecot.
+mbox_plain() {
+    case $2 in
+        imap) cap_begin "$1" 'tcp port 143'; imap_session 127.0.0.1 143 "$3" ;;
+        pop3) cap_begin "$1" 'tcp port 110'; pop3_session 127.0.0.1 110 "$3" ;;
+    esac
+    cap_end "$MAX_CAPTURE_MBOX"
+}
+
+# ---------------------------------------------------------------- IMAP, dovecot ssl = yes
+relay_mbox imap-stripped-capability-rewritten-by-relay.pcap imap strip-capability client 11
+log_has '^greeting: .*XXXXXXXX'
+log_has '^no STARTTLS advertised'
+log_has 'Logged in'
+log_has 'XXXXXXXX' "$RUN/relay.tsv"
+expect imap "$CAP_REL"
+nz_manifest_add "$CAP_REL" rewritten "client leg of an opportunistic python imaplib client through mail_relay.py, which masks STARTTLS as XXXXXXXX in dovecot's greeting [CAPABILITY ...] and in the CAPABILITY response: the client sees no STARTTLS and sends LOGIN alice in cleartext, then EXAMINE, FETCH, LOGOUT"
+
+relay_mbox imap-stripped-command-rewritten-by-relay.pcap imap strip-command server 12
+log_has '^capabilities: .*STARTTLS'
+log_has '^starttls refused: .*BAD'
+log_has 'Logged in'
+expect imap "$CAP_REL"
+nz_manifest_add "$CAP_REL" rewritten "server leg of an opportunistic python imaplib client through mail_relay.py, which rewrites the client's '<tag> STARTTLS' to '<tag> XXXXXXXX': dovecot answers it with a tagged BAD (unknown command), the client falls back to LOGIN alice in cleartext, EXAMINE, FETCH, LOGOUT"
+
+inject_mbox imap-starttls-failed.pcap imap fail-plain
+log_has "^S: b'a OK Begin TLS negotiation now"
+log_has "^C: b'b CAPABILITY\\\\r\\\\n'"
+expect imap "$CAP_REL"
+nz_manifest_add "$CAP_REL" recorded "dovecot answers 'a STARTTLS' with 'a OK Begin TLS negotiation now.', then the client (mail_inject.py --proto imap) sends 'b CAPABILITY' in plaintext instead of a ClientHello; dovecot's TLS accept fails and it closes the connection"
+
+inject_mbox imap-starttls-injection.pcap imap inject
+log_has "^C: b'a STARTTLS\\\\r\\\\nb CAPABILITY\\\\r\\\\n'"
+log_has "^S: b'a OK Begin TLS negotiation now"
+log_has '^S\(before TLS\): <EOF>'
+log_lacks "^S: b'b "
+expect imap "$CAP_REL"
+nz_manifest_add "$CAP_REL" recorded "client-side STARTTLS command injection against dovecot IMAP: mail_inject.py --proto imap sends 'a STARTTLS\\r\\nb CAPABILITY\\r\\n' in one send()/one segment; dovecot answers only 'a OK Begin TLS negotiation now.', never answers the pipelined command, and closes the connection at once (the buffered plaintext is read as the start of the TLS handshake: SSL_accept() fails); no TLS handshake"
+
+# ---------------------------------------------------------------- POP3, dovecot ssl = yes
+relay_mbox pop3-stripped-capability-rewritten-by-relay.pcap pop3 strip-capability client -
+log_has "^capa: .*'XXXX'"
+log_has '^no STLS advertised'
+log_has 'Logged in'
+log_has 'XXXX' "$RUN/relay.tsv"
+expect pop "$CAP_REL"
+nz_manifest_add "$CAP_REL" rewritten "client leg of an opportunistic python poplib client through mail_relay.py, which masks the CAPA line STLS as XXXX: the client sees no STLS and sends USER alice / PASS in cleartext, then STAT, RETR 1, QUIT"
+
+relay_mbox pop3-stripped-command-rewritten-by-relay.pcap pop3 strip-command server -
+log_has "^capa: .*'STLS'"
+log_has '^stls refused: '
+log_has 'Logged in'
+expect pop "$CAP_REL"
+nz_manifest_add "$CAP_REL" rewritten "server leg of an opportunistic python poplib client through mail_relay.py, which rewrites the client's STLS to XXXX: dovecot answers -ERR (unknown command), the client falls back to USER alice / PASS in cleartext, STAT, RETR 1, QUIT"
+
+inject_mbox pop3-stls-failed.pcap pop3 fail-plain
+log_has "^S: b'\\+OK Begin TLS negotiation now"
+log_has "^C: b'CAPA\\\\r\\\\n'"
+expect pop "$CAP_REL"
+nz_manifest_add "$CAP_REL" recorded "dovecot answers STLS with '+OK Begin TLS negotiation now.', then the client (mail_inject.py --proto pop3) sends CAPA in plaintext instead of a ClientHello; dovecot's TLS accept fails and it closes the connection"
+
+inject_mbox pop3-stls-injection.pcap pop3 inject
+log_has "^C: b'STLS\\\\r\\\\nCAPA\\\\r\\\\n'"
+log_has "^S: b'\\+OK Begin TLS negotiation now"
+log_has '^S\(before TLS\): <EOF>'
+NOTE=("the client segment with STLS carries the pipelined CAPA too (bytes STLS\\r\\nCAPA\\r\\n); tshark 4.0's pop dissector shows only the first line of a segment, so CAPA has no row of its own")
+expect pop "$CAP_REL"
+nz_manifest_add "$CAP_REL" recorded "client-side STLS command injection against dovecot POP3: after CAPA, mail_inject.py --proto pop3 sends 'STLS\\r\\nCAPA\\r\\n' in one send()/one segment; dovecot answers only '+OK Begin TLS negotiation now.', never answers the pipelined CAPA, and closes the connection at once (the buffered plaintext is read as the start of the TLS handshake: SSL_accept() fails); no TLS handshake"
+
+# ---------------------------------------------------------------- dovecot ssl = no, STARTTLS still advertised
+dv_restart 'ssl = no' 'imap_capability = +STARTTLS'
+
+mbox_plain imap-starttls-refused.pcap imap 13
+log_has '^capabilities: .*STARTTLS'
+log_has "^starttls refused: .*TLS support isn't enabled"
+log_has 'Logged in'
+expect imap "$CAP_REL"
+nz_manifest_add "$CAP_REL" recorded "dovecot with ssl = no and imap_capability = +STARTTLS (a misconfiguration: STARTTLS is advertised, TLS is off) answers the opportunistic imaplib client's STARTTLS with 'BAD TLS support isn't enabled.' (dovecot's own refusal, no relay); the client falls back to LOGIN alice in cleartext, EXAMINE, FETCH, LOGOUT"
+
+mbox_plain pop3-stls-refused.pcap pop3 try-anyway
+log_lacks "^capa: .*'STLS'"
+log_has "^stls refused: .*TLS support isn't enabled"
+log_has 'Logged in'
+expect pop "$CAP_REL"
+nz_manifest_add "$CAP_REL" recorded "dovecot with ssl = no (CAPA has no STLS; dovecot has no setting that would advertise it): the client (python poplib) sends STLS anyway and dovecot answers '-ERR TLS support isn't enabled.'; the client falls back to USER alice / PASS in cleartext, STAT, RETR 1, QUIT"
+
+# ---------------------------------------------------------------- dovecot ssl = no
+dv_restart 'ssl = no'
+
+mbox_plain imap-no-starttls.pcap imap 14
+log_lacks '^capabilities: .*STARTTLS'
+log_has '^no STARTTLS advertised'
+log_has 'Logged in'
+expect imap "$CAP_REL"
+nz_manifest_add "$CAP_REL" recorded "dovecot with ssl = no: neither the greeting's [CAPABILITY ...] nor CAPABILITY lists STARTTLS; the opportunistic imaplib client sends LOGIN alice in cleartext, accepted, then EXAMINE, FETCH, LOGOUT"
+
+mbox_plain pop3-no-stls.pcap pop3 opportunistic
+log_lacks "^capa: .*'STLS'"
+log_has '^no STLS advertised'
+log_has 'Logged in'
+expect pop "$CAP_REL"
+nz_manifest_add "$CAP_REL" recorded "dovecot with ssl = no: CAPA has no STLS; the opportunistic poplib client sends USER alice / PASS in cleartext, accepted, then STAT, RETR 1, QUIT"
+
 # ---------------------------------------------------------------- done
-nz_stop "$DV_PID" 10 || true   # see stop_quiet
-DV_PID=
+dv_stop
 
 total=$(du -cb "$NZ_OUT"/mail/*.pcap | tail -1 | cut -f1)
 [ "$total" -lt "$MAX_TOTAL" ] || nz_die "pcaps/mail would be $total bytes (limit $MAX_TOTAL)"

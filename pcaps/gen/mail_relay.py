@@ -1,32 +1,46 @@
 #!/usr/bin/env python3
-"""mail_relay.py - a small SMTP-aware TCP relay that rewrites what middleboxes rewrite.
+"""mail_relay.py - a small SMTP/IMAP/POP3-aware TCP relay that rewrites what middleboxes rewrite.
 
 Used by pcaps/gen/mail.sh to record STARTTLS stripping and server-side injection between a real
-client (swaks) and a real server (Postfix). Python 3 standard library only.
+client (swaks, python imaplib/poplib) and a real server (Postfix, Dovecot). Python 3 standard
+library only.
 
-    mail_relay.py --listen HOST:PORT --connect HOST:PORT --mode MODE
+    mail_relay.py --listen HOST:PORT --connect HOST:PORT --mode MODE [--proto PROTO]
                   [--source ADDR] [--ready FILE] [--log-tsv FILE] [--connections N]
 
 HOST may be an IPv4 address or [IPv6]. --source binds the server leg to ADDR (so the two legs
 have different client addresses in a capture). The relay serves N connections one after the
-other (default 1) and exits.
+other (default 1) and exits. PROTO is smtp (default), imap or pop3; it decides what the upgrade
+command, the capability lines and the acceptance of the upgrade look like.
 
 MODE (what the relay changes; everything else is forwarded byte for byte):
   pass               nothing.
-  strip-capability   server to client: an EHLO reply line "250-STARTTLS" / "250 STARTTLS"
-                     becomes "250-XXXXXXXA" / "250 XXXXXXXA" (same length), the artefact of
-                     Cisco PIX/ASA ESMTP inspection (Cisco ESA doc 118550).
-  strip-command      client to server: the command line "STARTTLS" becomes "XXXXXXXX".
-  inject-after-220   server to client: the server's 220 reply to the client's STARTTLS is
-                     forwarded with "250 injected\\r\\n" appended in the same write, before the
-                     client starts TLS (the server-side form of the CVE-2011-0411 class,
-                     RFC 3207 section 5 / postfix.org/CVE-2011-0411.html).
+  strip-capability   server to client, the upgrade keyword masked, same length:
+                       smtp  an EHLO reply line "250-STARTTLS" / "250 STARTTLS" becomes
+                             "250-XXXXXXXA" / "250 XXXXXXXA", the artefact of Cisco PIX/ASA
+                             ESMTP inspection (Cisco ESA doc 118550);
+                       imap  the token STARTTLS in a "* CAPABILITY ..." response or in a
+                             "[CAPABILITY ...]" response code (greeting, tagged OK) becomes
+                             XXXXXXXX (RFC 9051 sections 7.1, 7.2.2; RFC 2595 section 3.1);
+                       pop3  the CAPA response line "STLS" becomes "XXXX" (RFC 2449 section 5,
+                             RFC 2595 section 4).
+  strip-command      client to server, the upgrade command masked, same length: smtp
+                     "STARTTLS" -> "XXXXXXXX"; imap "TAG STARTTLS" -> "TAG XXXXXXXX" (tag kept);
+                     pop3 "STLS" -> "XXXX".
+  inject-after-220   (smtp only) server to client: the server's 220 reply to the client's
+                     STARTTLS is forwarded with "250 injected\\r\\n" appended in the same write,
+                     before the client starts TLS (the server-side form of the CVE-2011-0411
+                     class, RFC 3207 section 5 / postfix.org/CVE-2011-0411.html).
 
 Forwarding: while the session is in plaintext, each direction is forwarded line by line (all the
 complete lines of one recv() in one send(), a partial line waits for its end), so rewriting
-never misses a line split across reads. Once the server answered a STARTTLS with 220, both
-directions are forwarded raw (TLS). TCP_NODELAY on both legs, so every forwarded write leaves
-as its own segment. Half-closes are passed on (shutdown(SHUT_WR)).
+never misses a line split across reads. Once the server accepted the upgrade (smtp: a 220 reply;
+imap: the tagged OK carrying the STARTTLS command's tag; pop3: +OK after STLS), both directions
+are forwarded raw (TLS). A masked command counts as the upgrade request for this, so a server
+that accepted it would still be relayed raw. TCP_NODELAY on both legs, so every forwarded write
+leaves as its own segment. Half-closes are passed on (shutdown(SHUT_WR)). Not handled: IMAP
+literals (no capture sends one before the upgrade), SMTP/POP3 multi-line bodies containing a
+line that looks like a capability or upgrade line (none of the captures does).
 
 --log-tsv writes one row per change: connection number, direction (c2s/s2c), the line before
 and after (Python repr of the bytes, CRLF shown as \\r\\n).
@@ -38,11 +52,19 @@ import socket
 import sys
 import threading
 
-LINE_MAX = 8192  # a "line" longer than this is forwarded as is (not SMTP text)
+LINE_MAX = 8192  # a "line" longer than this is forwarded as is (not mail protocol text)
 
 RE_CAP = re.compile(rb"^(250[- ])STARTTLS(\r?\n)$", re.IGNORECASE)
 RE_STARTTLS = re.compile(rb"^STARTTLS\r?\n$", re.IGNORECASE)
 INJECTED = b"250 injected\r\n"
+
+# IMAP: "TAG STARTTLS" (a tag is an atom: no SP, RFC 9051 section 2.2.1), the lines that carry a
+# capability list, and the STARTTLS token inside them (after SP or "[", before SP, "]" or EOL).
+RE_IMAP_STARTTLS = re.compile(rb"^([^ \r\n]+ )STARTTLS(\r?\n)$", re.IGNORECASE)
+RE_IMAP_CAPLINE = re.compile(rb"^(\* CAPABILITY |[^ \r\n]+ OK \[CAPABILITY )", re.IGNORECASE)
+RE_IMAP_CAPTOKEN = re.compile(rb"(?<=[ \[])STARTTLS(?=[ \]\r\n]|$)", re.IGNORECASE)
+# POP3: the STLS command line, which is also the CAPA response line (RFC 2595 section 4).
+RE_POP3_STLS = re.compile(rb"^STLS(\r?\n)$", re.IGNORECASE)
 
 
 def parse_addr(text):
@@ -57,12 +79,14 @@ def parse_addr(text):
 class Session:
     """State shared by the two directions of one relayed connection."""
 
-    def __init__(self, number, mode, log):
+    def __init__(self, number, mode, proto, log):
         self.number = number
         self.mode = mode
+        self.proto = proto           # "smtp", "imap" or "pop3"
         self.log = log
         self.lock = threading.Lock()
-        self.starttls_sent = False   # client sent STARTTLS, reply not seen yet
+        self.starttls_sent = False   # client sent STARTTLS/STLS, reply not seen yet
+        self.imap_tag = b""          # imap: "TAG " of that STARTTLS command
         self.raw = False             # TLS started: forward raw in both directions
 
     def note(self, direction, before, after):
@@ -75,6 +99,10 @@ class Session:
 
     def c2s_line(self, line):
         """Client line -> bytes to forward."""
+        if self.proto == "imap":
+            return self.c2s_imap(line)
+        if self.proto == "pop3":
+            return self.c2s_pop3(line)
         if RE_STARTTLS.match(line):
             with self.lock:
                 self.starttls_sent = True
@@ -86,6 +114,10 @@ class Session:
 
     def s2c_line(self, line):
         """Server line -> bytes to forward; may switch the session to raw."""
+        if self.proto == "imap":
+            return self.s2c_imap(line)
+        if self.proto == "pop3":
+            return self.s2c_pop3(line)
         if self.mode == "strip-capability":
             m = RE_CAP.match(line)
             if m:
@@ -102,6 +134,64 @@ class Session:
             if line.startswith(b"220") and self.mode == "inject-after-220":
                 self.note("s2c", line, line + INJECTED)
                 return line + INJECTED
+        return line
+
+
+    def c2s_imap(self, line):
+        """IMAP client line: note (and in strip-command mode mask) "TAG STARTTLS"."""
+        m = RE_IMAP_STARTTLS.match(line)
+        if not m:
+            return line
+        with self.lock:
+            self.starttls_sent = True
+            self.imap_tag = m.group(1)
+        if self.mode != "strip-command":
+            return line
+        new = m.group(1) + b"XXXXXXXX" + m.group(2)
+        self.note("c2s", line, new)
+        return new
+
+    def c2s_pop3(self, line):
+        """POP3 client line: note (and in strip-command mode mask) "STLS"."""
+        m = RE_POP3_STLS.match(line)
+        if not m:
+            return line
+        with self.lock:
+            self.starttls_sent = True
+        if self.mode != "strip-command":
+            return line
+        new = b"XXXX" + m.group(1)
+        self.note("c2s", line, new)
+        return new
+
+    def s2c_imap(self, line):
+        """IMAP server line: mask STARTTLS in capability lists; spot the tagged reply to it."""
+        if self.mode == "strip-capability" and RE_IMAP_CAPLINE.match(line):
+            new = RE_IMAP_CAPTOKEN.sub(b"XXXXXXXX", line)
+            if new != line:
+                self.note("s2c", line, new)
+                line = new
+        with self.lock:
+            if self.starttls_sent and self.imap_tag and line.startswith(self.imap_tag):
+                self.starttls_sent = False
+                status = line[len(self.imap_tag):].split(b" ", 1)[0].strip()
+                if status.upper() == b"OK":
+                    self.raw = True
+        return line
+
+    def s2c_pop3(self, line):
+        """POP3 server line: mask the CAPA line "STLS"; spot the status reply to STLS."""
+        if self.mode == "strip-capability":
+            m = RE_POP3_STLS.match(line)
+            if m:
+                new = b"XXXX" + m.group(1)
+                self.note("s2c", line, new)
+                return new
+        with self.lock:
+            if self.starttls_sent and line[:1] in (b"+", b"-"):
+                self.starttls_sent = False
+                if line[:3].upper() == b"+OK":
+                    self.raw = True
         return line
 
 
@@ -159,10 +249,13 @@ def main():
     ap.add_argument("--source", default=None)
     ap.add_argument("--mode", required=True,
                     choices=["pass", "strip-capability", "strip-command", "inject-after-220"])
+    ap.add_argument("--proto", default="smtp", choices=["smtp", "imap", "pop3"])
     ap.add_argument("--ready", default=None)
     ap.add_argument("--log-tsv", default=None)
     ap.add_argument("--connections", type=int, default=1)
     args = ap.parse_args()
+    if args.mode == "inject-after-220" and args.proto != "smtp":
+        ap.error("--mode inject-after-220 needs --proto smtp")
 
     lfam, lhost, lport = parse_addr(args.listen)
     cfam, chost, cport = parse_addr(args.connect)
@@ -174,7 +267,7 @@ def main():
     if args.ready:
         with open(args.ready, "w", encoding="ascii") as f:
             f.write("ready\n")
-    print("relay: %s -> %s mode %s" % (args.listen, args.connect, args.mode),
+    print("relay: %s -> %s proto %s mode %s" % (args.listen, args.connect, args.proto, args.mode),
           file=sys.stderr, flush=True)
 
     for number in range(1, args.connections + 1):
@@ -186,7 +279,7 @@ def main():
         for s in (cs, ss):
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         print("relay: connection %d from %s" % (number, peer[:2]), file=sys.stderr, flush=True)
-        sess = Session(number, args.mode, log)
+        sess = Session(number, args.mode, args.proto, log)
         threads = [threading.Thread(target=pump, args=(sess, cs, ss, "c2s")),
                    threading.Thread(target=pump, args=(sess, ss, cs, "s2c"))]
         for t in threads:

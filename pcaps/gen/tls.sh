@@ -378,6 +378,14 @@ c_sentinel_benign() {
   want 1 version=0x0303 ch_supported_versions=- downgrade=44:4f:57:4e:47:52:44:01
 }
 
+c_tls_to_plaintext() {
+  begin tls-client-to-plaintext-server 8080 "openssl s_client -> python3 http.server" \
+    "a TLS client talks to a plaintext HTTP server: the server answers the ClientHello with an HTTP 400 in clear, so the TLS stream turns malformed (dissect.malformed)"
+  serve "$NZ_PY" -m http.server 8080 --bind "$ADDR"
+  ossl -connect "$ADDR:8080" "${SNI[@]}"
+  finish
+}
+
 all_recorded() {
   c_tls13_sni_alpn
   c_tls12_ecdhe_aead
@@ -403,6 +411,7 @@ all_recorded() {
   c_heartbeat
   c_no_reneg_info
   c_sentinel_benign
+  c_tls_to_plaintext
 }
 
 # --- the synthetic captures ----------------------------------------------------------------
