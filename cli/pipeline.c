@@ -239,9 +239,11 @@ static void sink_mail(void *ud, const struct mail_session_rec *r)
                 store_mail_history_get(pl->st, fa->srv_ip, f->srv_port, r->proto, ts, &h) == 0 && h.offered > 0) {
                 struct finding fd;
                 finding_init(&fd, mail_kinds[i].stripped, r->ts_usec);
-                finding_summary(&fd, "%s server %s:%u no longer advertises STARTTLS (it did in %lld earlier session%s, last %s)",
-                                r->proto, fa->srv_ip, f->srv_port, (long long)h.offered, h.offered == 1 ? "" : "s",
-                                h.last_offered_ts);
+                bool pop3 = strcmp(r->proto, "pop3") == 0;
+                finding_summary(&fd, "%s server %s:%u no longer advertises %s (it did in %lld earlier session%s, last %s)",
+                                pop3 ? "POP3" : strcmp(r->proto, "imap") == 0 ? "IMAP" : "SMTP", fa->srv_ip,
+                                f->srv_port, pop3 ? "STLS" : "STARTTLS", (long long)h.offered,
+                                h.offered == 1 ? "" : "s", h.last_offered_ts);
                 struct json j;
                 json_init(&j, fd.evidence, sizeof fd.evidence);
                 json_str(&j, "basis", "history");

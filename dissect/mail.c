@@ -521,7 +521,22 @@ static void v_stripped(struct mail_state *st, const struct dis_ctx *ctx, const s
     if (!verdict_open(st, ctx, VI_STRIPPED, MAIL_V_STARTTLS_STRIPPED, &f, &j))
         return;
     char l[64], srv[80];
-    bytes_to_cstr(kept_bytes(line), l, sizeof l);
+    /* Quote the masked keyword itself (an IMAP greeting line is long; the line is in the
+     * evidence): the first token of the verb's length that has the masking shape. */
+    struct bytes all = kept_bytes(line), tok = all;
+    size_t vlen = strlen(tls_verb(st));
+    for (size_t i = 0, start = 0; i <= all.len; i++) {
+        int c = bytes_at(all, i);
+        if (c == -1 || c == ' ' || c == '[' || c == ']' || c == '-' || c == '(' || c == ')') {
+            struct bytes w = bytes_sub(all, start, i - start);
+            if (mail_is_masked(w, vlen)) {
+                tok = w;
+                break;
+            }
+            start = i + 1;
+        }
+    }
+    bytes_to_cstr(tok, l, sizeof l);
     server_str(ctx, srv, sizeof srv);
     finding_summary(&f, "%s %s capability masked as '%s' and not offered: stripped on the path to %s",
                     proto_upper(st), tls_verb(st), l, srv);

@@ -137,7 +137,7 @@ static const char v3_sql[] =
 /* v4: mail sessions (SMTP/IMAP/POP3 up to STARTTLS), with the server's endpoint kept in the row
  * so the per-server history the stripping verdicts read is one indexed lookup. */
 static const char v4_sql[] =
-    "CREATE TABLE mail_sessions ("
+    "CREATE TABLE smtp_sessions ("
     " id INTEGER PRIMARY KEY,"
     " run_id INTEGER NOT NULL REFERENCES runs(id),"
     " flow_id INTEGER REFERENCES flows(id),"
@@ -150,9 +150,9 @@ static const char v4_sql[] =
     " plaintext_commands INTEGER, rcpts INTEGER, messages INTEGER, message_bytes INTEGER,"
     " mail_in_clear INTEGER, verdicts INTEGER, flags INTEGER"
     ");"
-    "CREATE INDEX mail_sessions_server ON mail_sessions(server_ip, server_port, protocol, ts);"
-    "CREATE INDEX mail_sessions_flow ON mail_sessions(flow_id);"
-    "CREATE INDEX mail_sessions_run ON mail_sessions(run_id);";
+    "CREATE INDEX smtp_sessions_server ON smtp_sessions(server_ip, server_port, protocol, ts);"
+    "CREATE INDEX smtp_sessions_flow ON smtp_sessions(flow_id);"
+    "CREATE INDEX smtp_sessions_run ON smtp_sessions(run_id);";
 
 struct migration {
     const char *what; /* one line for the log */
@@ -164,7 +164,7 @@ static const struct migration steps[] = {
     {"initial schema: runs, flows, findings", v1_sql},
     {"files table; flows reassembly counters", v2_sql},
     {"tls_sessions and http_requests tables", v3_sql},
-    {"mail_sessions table", v4_sql},
+    {"smtp_sessions table", v4_sql},
 };
 
 #define N_STEPS ((int)(sizeof steps / sizeof steps[0]))

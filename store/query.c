@@ -377,7 +377,7 @@ int store_query_mail(struct store *s, const struct store_filter *f, store_row_fn
                " t.tls_started, tl.version AS tls_version, tl.cipher AS tls_cipher,"
                " tl.handshake_complete AS tls_established, t.auth_mech, t.auth_user, t.auth_in_clear,"
                " t.plaintext_commands, t.messages, t.mail_in_clear, t.verdicts"
-               " FROM mail_sessions t LEFT JOIN flows f ON f.id = t.flow_id"
+               " FROM smtp_sessions t LEFT JOIN flows f ON f.id = t.flow_id"
                " LEFT JOIN tls_sessions tl ON tl.flow_id = t.flow_id AND t.tls_started = 1 WHERE 1");
     int rc = qb_record_filter(&q, f);
     if (rc != 0)
@@ -406,7 +406,7 @@ int store_query_servers(struct store *s, const struct store_filter *f, store_row
                " sum(t.auth_in_clear) AS plaintext_logins, sum(t.mail_in_clear) AS sessions_in_clear,"
                " (SELECT count(*) FROM findings x WHERE x.server_ip = t.server_ip AND x.server_port = t.server_port"
                "  AND x.kind LIKE t.protocol || '.%' AND x.severity_rank >= 2) AS findings_medium_up"
-               " FROM mail_sessions t LEFT JOIN flows f ON f.id = t.flow_id"
+               " FROM smtp_sessions t LEFT JOIN flows f ON f.id = t.flow_id"
                " LEFT JOIN tls_sessions tl ON tl.flow_id = t.flow_id AND t.tls_started = 1 WHERE 1");
     int rc = qb_record_filter(&q, f);
     if (rc != 0)

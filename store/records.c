@@ -29,7 +29,7 @@ static const char http_sql[] =
     " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)";
 
 static const char mail_sql[] =
-    "INSERT INTO mail_sessions (run_id, flow_id, ts, ts_end, protocol, client_ip, client_port, server_ip,"
+    "INSERT INTO smtp_sessions (run_id, flow_id, ts, ts_end, protocol, client_ip, client_port, server_ip,"
     " server_port, greeting, greeting_host, helo, capabilities, auth_mechs, starttls_offered,"
     " starttls_requested, starttls_reply_code, starttls_reply, starttls_accepted, tls_started, auth_mech,"
     " auth_user, auth_in_clear, auth_ok, plaintext_commands, rcpts, messages, message_bytes,"
@@ -39,12 +39,12 @@ static const char mail_sql[] =
 
 static const char hist_sql[] =
     "SELECT count(*), coalesce(sum(starttls_offered), 0), coalesce(sum(starttls_accepted), 0)"
-    " FROM mail_sessions WHERE server_ip = ?1 AND server_port = ?2 AND protocol = ?3 AND ts < ?4";
+    " FROM smtp_sessions WHERE server_ip = ?1 AND server_port = ?2 AND protocol = ?3 AND ts < ?4";
 static const char last_offered_sql[] =
-    "SELECT id, ts FROM mail_sessions WHERE server_ip = ?1 AND server_port = ?2 AND protocol = ?3"
+    "SELECT id, ts FROM smtp_sessions WHERE server_ip = ?1 AND server_port = ?2 AND protocol = ?3"
     " AND ts < ?4 AND starttls_offered = 1 ORDER BY ts DESC, id DESC LIMIT 1";
 static const char last_accepted_sql[] =
-    "SELECT id, ts FROM mail_sessions WHERE server_ip = ?1 AND server_port = ?2 AND protocol = ?3"
+    "SELECT id, ts FROM smtp_sessions WHERE server_ip = ?1 AND server_port = ?2 AND protocol = ?3"
     " AND ts < ?4 AND starttls_accepted = 1 ORDER BY ts DESC, id DESC LIMIT 1";
 
 /* Binds a NUL-terminated field of at most cap bytes; "" binds NULL ("not seen"). */

@@ -47,7 +47,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_RUN_DEL_FINDINGS] = "DELETE FROM findings WHERE run_id = ?1",
     [STMT_RUN_DEL_TLS] = "DELETE FROM tls_sessions WHERE run_id = ?1",
     [STMT_RUN_DEL_HTTP] = "DELETE FROM http_requests WHERE run_id = ?1",
-    [STMT_RUN_DEL_MAIL] = "DELETE FROM mail_sessions WHERE run_id = ?1",
+    [STMT_RUN_DEL_MAIL] = "DELETE FROM smtp_sessions WHERE run_id = ?1",
     [STMT_RUN_DEL_FLOWS] = "DELETE FROM flows WHERE run_id = ?1",
     [STMT_RUN_DELETE] = "DELETE FROM runs WHERE id = ?1",
     /* Insert and update are one upsert keyed on the id we hand out. The WHERE keeps a

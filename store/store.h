@@ -97,7 +97,7 @@ struct store_mail_history {
     int64_t sessions;          /* earlier sessions with this server (ip, port, protocol) */
     int64_t offered;           /* ... in which STARTTLS/STLS was advertised */
     int64_t accepted;          /* ... in which STARTTLS/STLS was accepted */
-    int64_t last_offered_id;   /* mail_sessions.id of the latest session that advertised it; 0 */
+    int64_t last_offered_id;   /* smtp_sessions.id of the latest session that advertised it; 0 */
     char last_offered_ts[40];  /* its ts; "" */
     int64_t last_accepted_id;  /* latest session where it was accepted; 0 */
     char last_accepted_ts[40];

@@ -188,6 +188,8 @@ def main():
     ap.add_argument("--size-mb", type=float, default=None, help="mix input size (default 500, quick 40)")
     ap.add_argument("--bypass-packets", type=int, default=None, help="bulk/handshake inputs (default 300000, quick 40000)")
     ap.add_argument("--many-flows", type=int, default=None, help="many-flows input (default 500000, quick 20000)")
+    ap.add_argument("--background-flows", type=int, default=None, help="idle flows open during the "
+                    "flow-table measurement (default 100000, quick 10000)")
     ap.add_argument("--small-mb", type=float, default=8, help="callgrind input size (MB)")
     ap.add_argument("--no-tshark", action="store_true")
     ap.add_argument("--no-callgrind", action="store_true")
@@ -223,7 +225,7 @@ def main():
                       "tshark": first_line([tshark, "--version"]).split(" (")[0] if tshark else None,
                       "valgrind": first_line(["valgrind", "--version"]) if valgrind else None,
                       "python": platform.python_version()},
-         "tmpdir": tmp}
+         "tmpdir": tmp, "git": git_state()}
     try:
         bench(R, a, tmp, exe, reps, size_mb, byp, many, tshark, valgrind)
     finally:
@@ -237,6 +239,18 @@ def main():
         json.dump(R, f, indent=1, sort_keys=False)
     report(R)
     log(f"JSON written to {a.json}; {R['elapsed_sec']} s")
+
+
+def git_state():
+    """HEAD and the number of modified tracked files (read-only git commands)."""
+    try:
+        head = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=30).stdout.strip()
+        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=30).stdout.strip().splitlines()
+        return {"head": head, "modified_files": len(dirty)}
+    except (OSError, subprocess.TimeoutExpired):
+        return None
 
 
 def cpu_model():
@@ -338,6 +352,30 @@ def bench(R, a, tmp, exe, reps, size_mb, byp, many, tshark, valgrind):
     B["ratio_bulk_vs_handshakes_net_of_read"] = ratio(nb - tb, nh - th)
     B["bulk_packet_share"] = inp["bulk"].get("bulk_packet_share")
     R["bypass"] = B
+
+    # -- flow table: the same bulk packets with many idle flows open in the table
+    if not a.no_many:
+        nbg = a.background_flows or (10000 if a.quick else 100000)
+        inp["bulk_bg"] = mkbench(tmp, "bulk_bg", "--kind", "bulk", "--packets", str(byp),
+                                 "--background-flows", str(nbg))
+        inp["bg_only"] = mkbench(tmp, "bg_only", "--kind", "bulk", "--packets", str(byp),
+                                 "--background-flows", str(nbg), "--background-only")
+        log(f"flow table: bulk with {nbg} idle flows open ({reps} repetitions)")
+        F = measure({
+            "netzwacht_background_only": lambda: nz.run(inp["bg_only"]["path"], stdin=True),
+            "netzwacht_background_and_bulk": lambda: nz.run(inp["bulk_bg"]["path"], stdin=True),
+        }, reps)
+        dpk = inp["bulk_bg"]["packets"] - inp["bg_only"]["packets"]
+        with_bg = (F["netzwacht_background_and_bulk"]["cpu"] - F["netzwacht_background_only"]["cpu"]) / dpk
+        F["background_flows"] = nbg
+        F["bulk_per_packet_usec_with_background"] = with_bg * 1e6
+        F["bulk_per_packet_usec_alone"] = nb * 1e6
+        F["ratio_with_vs_without_open_flows"] = ratio(with_bg, nb)
+        F["bytes_per_syn_only_flow"] = ratio((F["netzwacht_background_only"]["maxrss_kb"]
+                                              - R["startup"]["netzwacht"]["maxrss_kb"]) * 1024, nbg)
+        R["flowtable"] = F
+        for k in ("bulk_bg", "bg_only"):
+            os.unlink(inp[k]["path"])
 
     # -- memory
     M = {"mix_default_kb": T["netzwacht_file"]["maxrss_kb"], "tcpdump_mix_kb": T["tcpdump"]["maxrss_kb"],
@@ -448,6 +486,12 @@ def report(R):
                  f"{pp['netzwacht_bulk']:.2f} / {pp['netzwacht_handshakes']:.2f} µs"))
     rows.append(("same, net of tcpdump's read cost", fmt(B["ratio_bulk_vs_handshakes_net_of_read"], 3), "",
                  f"tcpdump {pp['tcpdump_bulk']:.2f} / {pp['tcpdump_handshakes']:.2f} µs"))
+    if "flowtable" in R:
+        F = R["flowtable"]
+        rows.append(("== flow table", f"the bulk input's packets with {F['background_flows']:,} idle flows open", "", ""))
+        rows.append(("per-packet CPU, with / without open flows", fmt(F["ratio_with_vs_without_open_flows"]), "",
+                     f"{F['bulk_per_packet_usec_with_background']:.2f} / {F['bulk_per_packet_usec_alone']:.2f} µs"))
+        rows.append(("memory per idle flow (SYN only)", "", "", f"{fmt(F['bytes_per_syn_only_flow'], 0)} B"))
     M = R["memory"]
     rows.append(("== memory (peak RSS)", "", "", ""))
     rows.append(("mix, default / tcpdump", fmt(M["ratio_mix_vs_tcpdump"]), "",

@@ -35,6 +35,7 @@ Usage: mkbench.py --kind mix --out /dev/shm/x/mix.pcap [--size-mb 500] [--seed 1
 """
 import argparse
 import glob
+import hashlib
 import heapq
 import json
 import os
@@ -390,6 +391,16 @@ def short_templates():
     return tpls
 
 
+def templates_id(tpls):
+    """Short hash over the templates' names and bytes: equal ids mean equal inputs for a seed."""
+    h = hashlib.sha256()
+    for t in tpls:
+        h.update(t.name.encode() + b"\0")
+        for p in t.pkts:
+            h.update(p.frame)
+    return h.hexdigest()[:12]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--kind", choices=("mix", "bulk", "handshakes", "manyflows", "tiny"), default="mix")
@@ -401,6 +412,10 @@ def main(argv=None):
     ap.add_argument("--upload-share", type=float, default=0.25, help="share of bulk flows that upload")
     ap.add_argument("--packets", type=int, default=300000, help="bulk/handshakes: packet count target")
     ap.add_argument("--bulk-pkt-share", type=float, default=0.95, help="bulk: share of packets that are bulk")
+    ap.add_argument("--background-flows", type=int, default=0, help="bulk: first open this many flows "
+                    "(a SYN each, never closed) during --background-sec, then the bulk flows start")
+    ap.add_argument("--background-sec", type=float, default=10.0)
+    ap.add_argument("--background-only", action="store_true", help="bulk: write only the background flows")
     ap.add_argument("--flows", type=int, default=500000, help="manyflows: number of flows")
     ap.add_argument("--open-pkts", type=int, default=6, help="manyflows: packets kept per flow")
     ap.add_argument("--span-sec", type=float, default=0, help="packet-time span (default: mix 60, "
@@ -458,7 +473,7 @@ def main(argv=None):
                     yield st, (lambda st=st, cn=cn, t=x: replay(t, Copy(t, cn, a.servers, rng), st))
         merge_write(w, factories())
         info.update(bulk_flows=nbulk, bulk_bytes_per_flow=flow_bytes, short_flows=nshort,
-                    flows=nbulk + nshort, templates=len(tpls))
+                    flows=nbulk + nshort, templates=len(tpls), templates_id=templates_id(tpls))
     elif a.kind == "bulk":
         span = int((a.span_sec or 30) * 1e6)
         bt = BulkTemplate()
@@ -471,12 +486,28 @@ def main(argv=None):
         bulk_bytes = nrec * len(bt.record)
         per = bt.packets_for(bulk_bytes)
         nflows = max(1, round(a.packets / per))
-        starts = sorted(base + rng.randrange(span) for _ in range(nflows))
-        merge_write(w, ((st, (lambda st=st, cn=k + 1:
-                              bt.flow(Copy(bt.tpl, cn, a.servers, rng), st, bulk_bytes, 50, cn % 4 == 0)))
-                        for k, st in enumerate(starts)))
-        info.update(flows=nflows, bulk_bytes_per_flow=bulk_bytes, packets_per_flow=per,
-                    bulk_packet_share=1 - fixed / per)
+        nbg = a.background_flows
+        bg_span = int(a.background_sec * 1e6) if nbg else 0
+        starts = sorted(base + bg_span + rng.randrange(span) for _ in range(nflows))
+        syn = bt.tpl.pkts[0]
+        bg_rng = random.Random(a.seed + 1)
+
+        def factories():
+            # Background: a client SYN per flow (copy numbers above the bulk flows'), evenly
+            # spread over the first bg_span; identical with and without --background-only.
+            for k in range(nbg):
+                st = base + k * bg_span // nbg
+                yield st, (lambda st=st, cn=1000000 + k:
+                           iter(((st, Copy(bt.tpl, cn, a.servers, bg_rng).frame(syn)),)))
+            if a.background_only:
+                return
+            for k, st in enumerate(starts):
+                yield st, (lambda st=st, cn=k + 1:
+                           bt.flow(Copy(bt.tpl, cn, a.servers, rng), st, bulk_bytes, 50, cn % 4 == 0))
+        merge_write(w, factories())
+        info.update(flows=nbg + (0 if a.background_only else nflows), background_flows=nbg,
+                    bulk_flows=0 if a.background_only else nflows,
+                    bulk_bytes_per_flow=bulk_bytes, packets_per_flow=per, bulk_packet_share=1 - fixed / per)
     elif a.kind == "handshakes":
         span = int((a.span_sec or 30) * 1e6)
         tpls = [Template(p) for p in sorted(glob.glob(os.path.join(PCAPS, "tls", "*.pcap")))]

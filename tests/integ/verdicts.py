@@ -134,7 +134,7 @@ def main():
     nzt.analyze(db, [os.path.join(P, "mail", "smtp-history-1-offered.pcap")])
     nzt.analyze(db, [os.path.join(P, "mail", "smtp-history-2-not-offered.pcap")])
     st = nzt.findings(db, "smtp.starttls_stripped")
-    first = nzt.query(db, "SELECT id, ts FROM mail_sessions ORDER BY ts LIMIT 1")
+    first = nzt.query(db, "SELECT id, ts FROM smtp_sessions ORDER BY ts LIMIT 1")
     ok = len(st) == 1 and first
     ev = nzt.evidence(st[0]) if st else {}
     h.check("history: stripped raised once in the second session", ok, str(st))
@@ -177,7 +177,7 @@ def main():
     for sec in secrets:
         h.check(f"secret {sec[:12]!r}... appears nowhere in the database", sec not in blob)
     users = nzt.query(db, "SELECT auth_user FROM http_requests WHERE auth_user IS NOT NULL "
-                          "UNION SELECT auth_user FROM mail_sessions WHERE auth_user IS NOT NULL")
+                          "UNION SELECT auth_user FROM smtp_sessions WHERE auth_user IS NOT NULL")
     h.check("user names are recorded", any(u["auth_user"] == "alice" for u in users), str(users))
     h.finish()
 
