@@ -284,9 +284,12 @@ static void sink_http(void *ud, const struct http_request_rec *r)
 static void sink_label(void *ud, const char *proto)
 {
     struct pipeline *pl = ud;
+    /* The first label stays: a STARTTLS flow is SMTP (its TLS session row says
+     * started_by smtp-starttls), not TLS. */
     if (pl->cur && pl->cur->app) {
         struct fapp *fa = pl->cur->app;
-        snprintf(fa->app_label, sizeof fa->app_label, "%s", proto);
+        if (!fa->app_label[0])
+            snprintf(fa->app_label, sizeof fa->app_label, "%s", proto);
     }
 }
 
@@ -810,7 +813,9 @@ void pipeline_packet(struct pipeline *pl, int dlt, uint64_t ts_usec, const uint8
     pl->cur_ts = ts_usec;
     if (fa->ndpi) {
         if (fa->ds == DS_ATTACHED || fa->ds == DS_FINISHED) {
-            ndpi_finish(pl, fa, false); /* our dissector claimed the flow: its label wins */
+            /* Our dissector claimed the flow: its label wins and nDPI sees no more packets;
+             * its best guess so far is still kept in flows.ndpi_proto (giveup is cheap). */
+            ndpi_finish(pl, fa, true);
         } else {
             s->ndpi_pkts++;
             fa->ndpi_pkts++;
@@ -821,6 +826,8 @@ void pipeline_packet(struct pipeline *pl, int dlt, uint64_t ts_usec, const uint8
         }
     }
     uint64_t over = pl->budget.over_budget;
+    if (fa->rd[dir].done && p.payload_len)
+        s->bypassed++; /* the dissector has all it needs: header decoding only */
     reasm_push(&fa->rd[dir], dir, &pl->rcfg, &pl->budget, p.seq, p.tcp_flags, p.payload, p.payload_len,
                p.payload_wire_len, pl_rsink(pl));
     settle_want(pl, fa);
@@ -923,6 +930,7 @@ const char *pipeline_counters_json(const struct pipeline *pl, char *buf, size_t 
     json_uint(&j, "retransmissions", s->retrans);
     json_uint(&j, "cap_drops", s->reasm_cap_drops);
     json_uint(&j, "over_budget", pl->budget.over_budget);
+    json_uint(&j, "bypassed_segments", s->bypassed);
     json_obj_end(&j);
     json_obj_begin(&j, "dissectors");
     json_uint(&j, "attached", s->dis_attached);

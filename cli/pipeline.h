@@ -33,6 +33,7 @@ struct pipeline_stats {
     uint64_t dis_attached, dis_errors, dis_overflow, dis_switches;
     uint64_t gaps, gap_bytes, overlaps, overlap_diff, retrans, reasm_cap_drops, reasm_over_budget;
     uint64_t records;                  /* protocol records stored (tls/http/mail) */
+    uint64_t bypassed;                 /* payload segments skipped: their direction was done */
 };
 
 struct pipeline;

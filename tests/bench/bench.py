@@ -160,18 +160,38 @@ def measure(variants, reps):
 
 # ---------------------------------------------------------------------------- callgrind
 
-def callgrind_ir(cmd, tmp, stdin_path=None):
+ALLOC_FNS = ("malloc", "calloc", "realloc")
+
+
+def callgrind(cmd, tmp, stdin_path=None):
+    """Runs cmd under callgrind. Returns (instructions, calls to malloc/calloc/realloc from
+    anywhere: our code, nDPI, SQLite, libc)."""
     out = os.path.join(tmp, "cg.out")
     run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *cmd], stdin_path=stdin_path)
     total = None
+    names = {}
+    allocs = 0
+    callee = None
     with open(out) as f:
         for line in f:
             if line.startswith("summary:") or line.startswith("totals:"):
                 total = int(line.split()[1])
+            elif line.startswith(("fn=(", "cfn=(")):
+                # compressed names: "cfn=(12) malloc" defines id 12, later "cfn=(12)"
+                ref, _, name = line.partition("=")[2].strip().partition(" ")
+                if name:
+                    names[ref] = name
+                callee = names.get(ref) if line.startswith("cfn") else None
+            elif line.startswith("calls=") and callee in ALLOC_FNS:
+                allocs += int(line[6:].split()[0])
     os.unlink(out)
     if total is None:
         raise RuntimeError("callgrind: no totals in output")
-    return total
+    return total, allocs
+
+
+def callgrind_ir(cmd, tmp, stdin_path=None):
+    return callgrind(cmd, tmp, stdin_path)[0]
 
 
 # ---------------------------------------------------------------------------- main
@@ -437,6 +457,27 @@ def bench(R, a, tmp, exe, reps, size_mb, byp, many, tshark, valgrind):
         C["ndpi_share"] = ratio(pp["netzwacht"] - pp["netzwacht_no_ndpi"], pp["netzwacht"])
         C["ndpi_packets_fed"] = nfed
         C["ndpi_ir_per_fed_packet"] = ratio((pp["netzwacht"] - pp["netzwacht_no_ndpi"]) * dp, nfed)
+        # Allocations per bulk packet: two bulk inputs with the same flows, 0.4 MB vs 4 MB
+        # of application data each; the difference is bulk packets only.
+        nfl = 10 if a.quick else 20
+        for kb in (400, 4000):
+            inp[f"alloc{kb}"] = mkbench(tmp, f"alloc{kb}", "--kind", "bulk", "--bulk-flows", str(nfl),
+                                        "--bulk-kb", str(kb))
+        al = {}
+        for key, path in (("tiny", tp), ("small", sp), ("bulk400", inp["alloc400"]["path"]),
+                          ("bulk4000", inp["alloc4000"]["path"])):
+            db = nz.db()
+            al[key] = callgrind(nz.cmd(db, path, (), stdin=True), tmp, stdin_path=path)
+            nz.drop(db)
+        dpk = inp["alloc4000"]["packets"] - inp["alloc400"]["packets"]
+        C["allocs"] = {k: v[1] for k, v in al.items()}
+        C["allocs_per_bulk_packet"] = ratio(al["bulk4000"][1] - al["bulk400"][1], dpk)
+        C["ir_per_bulk_packet"] = ratio(al["bulk4000"][0] - al["bulk400"][0], dpk)
+        C["allocs_per_flow_bulk400"] = ratio(al["bulk400"][1] - al["tiny"][1], nfl)
+        C["allocs_per_packet_small_mix"] = ratio(al["small"][1] - al["tiny"][1], dp)
+        C["allocs_per_flow_small_mix"] = ratio(al["small"][1] - al["tiny"][1], inp["small"]["flows"])
+        C["startup_allocs"] = al["tiny"][1]
+        C["bulk_extra_packets"] = dpk
         C["hash_ir_per_byte"] = ratio(ir["netzwacht_small_file"] - ir["netzwacht_small"], inp["small"]["bytes"])
         C["hash_share_of_file_run"] = ratio(ir["netzwacht_small_file"] - ir["netzwacht_small"], ir["netzwacht_small_file"])
         R["callgrind"] = C
@@ -515,6 +556,11 @@ def report(R):
                      f"{C['ndpi_ir_per_fed_packet']:,.0f} per packet fed"))
         rows.append(("SHA-256 pass share (file run)", fmt(C["hash_share_of_file_run"], 3), "",
                      f"{C['hash_ir_per_byte']:.1f} instr/byte"))
+        rows.append(("malloc/calloc/realloc per bulk packet", fmt(C["allocs_per_bulk_packet"], 4), "",
+                     f"{C['ir_per_bulk_packet']:,.0f} instr per bulk packet ({C['bulk_extra_packets']:,} packets)"))
+        rows.append(("allocations per flow (small mix / TLS bulk)", "", "",
+                     f"{C['allocs_per_flow_small_mix']:.0f} / {C['allocs_per_flow_bulk400']:.0f} "
+                     f"({C['allocs_per_packet_small_mix']:.2f} per packet on the mix)"))
         rows.append(("startup instructions", "", "", f"{C['startup_ir']['netzwacht']:,} "
                      f"({C['startup_ir']['netzwacht_no_ndpi']:,} without nDPI)"))
     w0 = max(len(r[0]) for r in rows)

@@ -412,6 +412,9 @@ def main(argv=None):
     ap.add_argument("--upload-share", type=float, default=0.25, help="share of bulk flows that upload")
     ap.add_argument("--packets", type=int, default=300000, help="bulk/handshakes: packet count target")
     ap.add_argument("--bulk-pkt-share", type=float, default=0.95, help="bulk: share of packets that are bulk")
+    ap.add_argument("--bulk-flows", type=int, default=0, help="bulk: number of flows (overrides --packets)")
+    ap.add_argument("--bulk-kb", type=float, default=0, help="bulk: bulk KB (1e3) per flow "
+                    "(overrides --bulk-pkt-share)")
     ap.add_argument("--background-flows", type=int, default=0, help="bulk: first open this many flows "
                     "(a SYN each, never closed) during --background-sec, then the bulk flows start")
     ap.add_argument("--background-sec", type=float, default=10.0)
@@ -481,11 +484,11 @@ def main(argv=None):
         # bulk packets per flow so that they are bulk_pkt_share of the flow's packets
         want_bulk_pkts = fixed * a.bulk_pkt_share / (1 - a.bulk_pkt_share)
         segs = max(2, int(want_bulk_pkts * 2 / 3))
-        bulk_bytes = segs * MSS
+        bulk_bytes = int(a.bulk_kb * 1000) if a.bulk_kb else segs * MSS
         nrec = -(-bulk_bytes // len(bt.record))
         bulk_bytes = nrec * len(bt.record)
         per = bt.packets_for(bulk_bytes)
-        nflows = max(1, round(a.packets / per))
+        nflows = a.bulk_flows or max(1, round(a.packets / per))
         nbg = a.background_flows
         bg_span = int(a.background_sec * 1e6) if nbg else 0
         starts = sorted(base + bg_span + rng.randrange(span) for _ in range(nflows))

@@ -283,6 +283,20 @@ def check_caps_determinism():
     c = json.loads(nzt.query(db, "SELECT counters FROM runs")[0]["counters"])
     h.check("tiny reassembly memory: completes, drops counted",
             r.returncode == 0 and (c["reassembly"]["over_budget"] > 0 or c["reassembly"]["cap_drops"] > 0), str(c))
+    # nDPI sees only a flow's first packets; encrypted bulk after a handshake is bypassed.
+    db = h.db()
+    r = nzt.analyze(db, loss + [os.path.join(P, "tls")])
+    run = nzt.query(db, "SELECT packets, flows, counters FROM runs")[0]
+    c = json.loads(run["counters"])
+    h.check("nDPI fed at most 12 packets per flow", c["ndpi_packets"] <= 12 * run["flows"],
+            f"{c['ndpi_packets']} for {run['flows']} flows")
+    h.check("nDPI fed a small share of a bulk download", c["ndpi_packets"] * 5 < run["packets"],
+            f"{c['ndpi_packets']} of {run['packets']}")
+    h.check("TLS application data after the handshake is bypassed", c["reassembly"]["bypassed_segments"] > 0, str(c))
+    db = h.db()
+    nzt.analyze(db, ["--no-ndpi", loss[0]])
+    c = json.loads(nzt.query(db, "SELECT counters FROM runs")[0]["counters"])
+    h.check("--no-ndpi: nDPI sees nothing", c["ndpi_packets"] == 0, str(c))
     r = nzt.analyze(h.db(), ["--max-flows", "0", loss[0]])
     h.check("--max-flows 0 refused (exit 2)", r.returncode == 2)
 
