@@ -160,7 +160,63 @@ static int parse_query(struct cli_global *g, int argc, char **argv, struct qargs
     return 0;
 }
 
-static const char findings_help[] =
+typedef int (*query_fn)(struct store *, const struct store_filter *, store_row_fn, void *);
+
+/* One listing command: its filters, its help, the store query and the table columns. */
+struct qcmd {
+    enum qmode mode;
+    const char *help;
+    query_fn fn;
+    const char *const *show; /* columns of the table format; json/csv show all */
+    const char *noun;        /* "(N findings)" under a table */
+};
+
+static int run_qcmd(struct cli_global *g, int argc, char **argv, const struct qcmd *c)
+{
+    struct qargs q;
+    int r = parse_query(g, argc, argv, &q, c->mode);
+    if (r) {
+        fputs(c->help, r > 0 ? stdout : stderr);
+        return r > 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    struct nz_log log = cli_log(g);
+    struct store *st = open_existing(g, &log);
+    if (!st)
+        return EXIT_RUNTIME;
+    struct out *o = out_new(q.fmt, stdout, c->show);
+    int rc = c->fn(st, &q.f, out_row, o);
+    long rows = out_finish(o);
+    if (rc) {
+        fprintf(stderr, "%s: query failed: %s\n", g->prog, store_errmsg(st));
+        store_close(st);
+        return EXIT_RUNTIME;
+    }
+    if (q.fmt == OUT_TABLE)
+        printf("(%ld %s)\n", rows, c->noun);
+    store_close(st);
+    return EXIT_OK;
+}
+
+static const char *const findings_cols[] = {"ts", "severity", "kind", "client_ip", "server_ip", "server_port",
+                                             "summary", NULL};
+static const char *const flows_cols[] = {"id", "first_ts", "client_ip", "client_port", "server_ip", "server_port",
+                                         "app_proto", "pkts_c2s", "pkts_s2c", "bytes_c2s", "bytes_s2c",
+                                         "end_reason", NULL};
+static const char *const tls_cols[] = {"ts", "client_ip", "server_ip", "server_port", "started_by", "sni",
+                                       "version", "cipher", "ja3", "ja4", NULL};
+static const char *const http_cols[] = {"ts", "client_ip", "server_ip", "server_port", "method", "host", "path",
+                                        "status", "content_type", "location", NULL};
+static const char *const mail_cols[] = {"ts", "protocol", "client_ip", "server_ip", "server_port", "greeting_host",
+                                        "starttls_offered", "starttls_requested", "starttls_reply_code",
+                                        "tls_version", "auth_mech", "auth_user", "messages", NULL};
+static const char *const servers_cols[] = {"server_ip", "server_port", "protocol", "sessions", "first_seen",
+                                           "last_seen", "starttls_offered", "starttls_accepted", "starttls_refused",
+                                           "tls_established", "tls_versions", "plaintext_logins",
+                                           "findings_medium_up", NULL};
+
+int cmd_findings(struct cli_global *g, int argc, char **argv)
+{
+    static const struct qcmd c = {Q_FINDINGS,
     "usage: netzwacht findings [options]\n"
     "Lists findings, oldest first.\n\n"
     "  --kind K           exact kind (tls.weak_cipher) or a prefix ending in '.' (tls.)\n"
@@ -170,177 +226,72 @@ static const char findings_help[] =
     "  --run ID           only this run\n"
     "  --limit N          at most N rows\n"
     "  --format F         table (default), json (one object per line), csv\n"
-    "  --db PATH          database (default ./netzwacht.db)\n";
-
-int cmd_findings(struct cli_global *g, int argc, char **argv)
-{
-    struct qargs q;
-    int r = parse_query(g, argc, argv, &q, Q_FINDINGS);
-    if (r) {
-        fputs(findings_help, r > 0 ? stdout : stderr);
-        return r > 0 ? EXIT_OK : EXIT_USAGE;
-    }
-    struct nz_log log = cli_log(g);
-    struct store *st = open_existing(g, &log);
-    if (!st)
-        return EXIT_RUNTIME;
-    static const char *const show[] = {"ts", "severity", "kind", "client_ip", "server_ip", "server_port",
-                                       "summary", NULL};
-    struct out *o = out_new(q.fmt, stdout, show);
-    int rc = store_query_findings(st, &q.f, out_row, o);
-    long rows = out_finish(o);
-    if (rc) {
-        fprintf(stderr, "%s: query failed: %s\n", g->prog, store_errmsg(st));
-        store_close(st);
-        return EXIT_RUNTIME;
-    }
-    if (q.fmt == OUT_TABLE)
-        printf("(%ld finding%s)\n", rows, rows == 1 ? "" : "s");
-    store_close(st);
-    return EXIT_OK;
+    "  --db PATH          database (default ./netzwacht.db)\n",
+        store_query_findings, findings_cols, "findings"};
+    return run_qcmd(g, argc, argv, &c);
 }
 
-static const char flows_help[] =
+int cmd_flows(struct cli_global *g, int argc, char **argv)
+{
+    static const struct qcmd c = {Q_FLOWS,
     "usage: netzwacht flows [options]\n"
     "Lists TCP flows, oldest first.\n\n"
     "  --host IP          client or server address\n"
     "  --proto P          application protocol label (TLS, HTTP, SMTP, ...)\n"
     "  --since T, --until T  ISO-8601 UTC bounds on the flow start (packet time)\n"
-    "  --run ID, --limit N, --format table|json|csv, --db PATH\n";
-
-int cmd_flows(struct cli_global *g, int argc, char **argv)
-{
-    struct qargs q;
-    int r = parse_query(g, argc, argv, &q, Q_FLOWS);
-    if (r) {
-        fputs(flows_help, r > 0 ? stdout : stderr);
-        return r > 0 ? EXIT_OK : EXIT_USAGE;
-    }
-    struct nz_log log = cli_log(g);
-    struct store *st = open_existing(g, &log);
-    if (!st)
-        return EXIT_RUNTIME;
-    static const char *const show[] = {"id", "first_ts", "client_ip", "client_port", "server_ip", "server_port",
-                                       "app_proto", "pkts_c2s", "pkts_s2c", "bytes_c2s", "bytes_s2c",
-                                       "end_reason", NULL};
-    struct out *o = out_new(q.fmt, stdout, show);
-    int rc = store_query_flows(st, &q.f, out_row, o);
-    long rows = out_finish(o);
-    if (rc) {
-        fprintf(stderr, "%s: query failed: %s\n", g->prog, store_errmsg(st));
-        store_close(st);
-        return EXIT_RUNTIME;
-    }
-    if (q.fmt == OUT_TABLE)
-        printf("(%ld flow%s)\n", rows, rows == 1 ? "" : "s");
-    store_close(st);
-    return EXIT_OK;
+    "  --run ID, --limit N, --format table|json|csv, --db PATH\n",
+        store_query_flows, flows_cols, "flows"};
+    return run_qcmd(g, argc, argv, &c);
 }
 
-typedef int (*query_fn)(struct store *, const struct store_filter *, store_row_fn, void *);
-
-static int run_query(struct cli_global *g, struct qargs *q, query_fn fn, const char *const *show, const char *noun)
+int cmd_tls(struct cli_global *g, int argc, char **argv)
 {
-    struct nz_log log = cli_log(g);
-    struct store *st = open_existing(g, &log);
-    if (!st)
-        return EXIT_RUNTIME;
-    struct out *o = out_new(q->fmt, stdout, show);
-    int rc = fn(st, &q->f, out_row, o);
-    long rows = out_finish(o);
-    if (rc) {
-        fprintf(stderr, "%s: query failed: %s\n", g->prog, store_errmsg(st));
-        store_close(st);
-        return EXIT_RUNTIME;
-    }
-    if (q->fmt == OUT_TABLE)
-        printf("(%ld %s)\n", rows, noun);
-    store_close(st);
-    return EXIT_OK;
-}
-
-static const char tls_help[] =
+    static const struct qcmd c = {Q_TLS,
     "usage: netzwacht tls [options]\n"
     "Lists TLS handshakes (also those started by STARTTLS), oldest first.\n\n"
     "  --sni NAME         server name (SNI) equals\n"
     "  --version V        negotiated version: SSLv2 SSLv3 TLSv1.0 TLSv1.1 TLSv1.2 TLSv1.3\n"
     "  --ip IP            client or server address\n"
-    "  --since T, --until T, --run ID, --limit N, --format table|json|csv, --db PATH\n";
-
-int cmd_tls(struct cli_global *g, int argc, char **argv)
-{
-    struct qargs q;
-    int r = parse_query(g, argc, argv, &q, Q_TLS);
-    if (r) {
-        fputs(tls_help, r > 0 ? stdout : stderr);
-        return r > 0 ? EXIT_OK : EXIT_USAGE;
-    }
-    static const char *const show[] = {"ts", "client_ip", "server_ip", "server_port", "started_by", "sni",
-                                       "version", "cipher", "ja3", "ja4", NULL};
-    return run_query(g, &q, store_query_tls, show, "TLS sessions");
+    "  --since T, --until T, --run ID, --limit N, --format table|json|csv, --db PATH\n",
+        store_query_tls, tls_cols, "TLS sessions"};
+    return run_qcmd(g, argc, argv, &c);
 }
 
-static const char http_help[] =
+int cmd_http(struct cli_global *g, int argc, char **argv)
+{
+    static const struct qcmd c = {Q_HTTP,
     "usage: netzwacht http [options]\n"
     "Lists plaintext HTTP requests (paths without query strings), oldest first.\n\n"
     "  --host NAME        HTTP Host equals\n"
     "  --ip IP            client or server address\n"
-    "  --since T, --until T, --run ID, --limit N, --format table|json|csv, --db PATH\n";
-
-int cmd_http(struct cli_global *g, int argc, char **argv)
-{
-    struct qargs q;
-    int r = parse_query(g, argc, argv, &q, Q_HTTP);
-    if (r) {
-        fputs(http_help, r > 0 ? stdout : stderr);
-        return r > 0 ? EXIT_OK : EXIT_USAGE;
-    }
-    static const char *const show[] = {"ts", "client_ip", "server_ip", "server_port", "method", "host", "path",
-                                       "status", "content_type", "location", NULL};
-    return run_query(g, &q, store_query_http, show, "HTTP requests");
+    "  --since T, --until T, --run ID, --limit N, --format table|json|csv, --db PATH\n",
+        store_query_http, http_cols, "HTTP requests"};
+    return run_qcmd(g, argc, argv, &c);
 }
 
-static const char mail_help[] =
+int cmd_mail(struct cli_global *g, int argc, char **argv)
+{
+    static const struct qcmd c = {Q_MAIL,
     "usage: netzwacht mail [options]\n"
     "Lists SMTP/IMAP/POP3 sessions: STARTTLS offered/requested/reply, the TLS that followed,\n"
     "logins in clear (user names only), oldest first.\n\n"
     "  --server IP        server address (also --ip: client or server)\n"
-    "  --since T, --until T, --run ID, --limit N, --format table|json|csv, --db PATH\n";
-
-int cmd_mail(struct cli_global *g, int argc, char **argv)
-{
-    struct qargs q;
-    int r = parse_query(g, argc, argv, &q, Q_MAIL);
-    if (r) {
-        fputs(mail_help, r > 0 ? stdout : stderr);
-        return r > 0 ? EXIT_OK : EXIT_USAGE;
-    }
-    static const char *const show[] = {"ts", "protocol", "client_ip", "server_ip", "server_port", "greeting_host",
-                                       "starttls_offered", "starttls_requested", "starttls_reply_code",
-                                       "tls_version", "auth_mech", "auth_user", "messages", NULL};
-    return run_query(g, &q, store_query_mail, show, "mail sessions");
+    "  --since T, --until T, --run ID, --limit N, --format table|json|csv, --db PATH\n",
+        store_query_mail, mail_cols, "mail sessions"};
+    return run_qcmd(g, argc, argv, &c);
 }
 
-static const char servers_help[] =
+int cmd_servers(struct cli_global *g, int argc, char **argv)
+{
+    static const struct qcmd c = {Q_MAIL,
     "usage: netzwacht servers [options]\n"
     "One line per mail server (address, port, protocol): sessions seen, first and last seen,\n"
     "STARTTLS offered / requested / accepted / refused, TLS established, versions and ciphers\n"
     "negotiated, logins in clear, findings at medium or above.\n\n"
     "  --server IP        this server only\n"
-    "  --run ID, --format table|json|csv, --db PATH\n";
-
-int cmd_servers(struct cli_global *g, int argc, char **argv)
-{
-    struct qargs q;
-    int r = parse_query(g, argc, argv, &q, Q_MAIL);
-    if (r) {
-        fputs(servers_help, r > 0 ? stdout : stderr);
-        return r > 0 ? EXIT_OK : EXIT_USAGE;
-    }
-    static const char *const show[] = {"server_ip", "server_port", "protocol", "sessions", "first_seen", "last_seen",
-                                       "starttls_offered", "starttls_accepted", "starttls_refused", "tls_established",
-                                       "tls_versions", "plaintext_logins", "findings_medium_up", NULL};
-    return run_query(g, &q, store_query_servers, show, "servers");
+    "  --run ID, --format table|json|csv, --db PATH\n",
+        store_query_servers, servers_cols, "servers"};
+    return run_qcmd(g, argc, argv, &c);
 }
 
 static int run_sql(struct cli_global *g, const char *sql, enum out_fmt fmt, const char *const *show)

@@ -287,21 +287,6 @@ bool http_name_is_password(struct bytes name)
 
 /* ---- base64 (RFC 4648 §4; '-' '_' of §5 accepted too) ---- */
 
-static int b64_val(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (is_digit(c))
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
 /* Decodes the user-id of a Basic token ("user:password" in base64) into user (cap incl. NUL).
  * Decoding is bit by bit and stops at the first ':' so no byte of the password is ever produced.
  * Returns true if a ':' was found; otherwise user is "" (the blob might be all secret). */
@@ -313,7 +298,7 @@ static bool basic_user(struct bytes tok, char *user, size_t cap)
     size_t n = 0;
     bool found = false;
     while (!rd_eof(&r)) {
-        int v = b64_val(rd_u8(&r));
+        int v = b64_digit(rd_u8(&r), true);
         if (v < 0)
             break; /* '=' padding or garbage: end */
         acc = ((acc << 6) | (uint32_t)v) & 0xfffu;

@@ -367,21 +367,6 @@ struct b64 {
     bool done;
 };
 
-static int b64_val(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (is_digit(c))
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
 static struct b64 b64_init(struct bytes in)
 {
     struct b64 b = {rd_from(in), 0, 0, false};
@@ -400,7 +385,7 @@ static int b64_next(struct b64 *b)
             b->done = true;
             return -1;
         }
-        int v = b64_val(rd_u8(&b->r));
+        int v = b64_digit(rd_u8(&b->r), false);
         if (v < 0) {
             b->done = true;
             return -1;

@@ -211,3 +211,18 @@ char *bytes_to_cstr(struct bytes b, char *dst, size_t cap)
     dst[n] = '\0';
     return dst;
 }
+
+int b64_digit(int c, bool urlsafe)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+' || (urlsafe && c == '-'))
+        return 62;
+    if (c == '/' || (urlsafe && c == '_'))
+        return 63;
+    return -1;
+}

@@ -68,6 +68,11 @@ struct bytes bytes_sub(struct bytes b, size_t from, size_t n);
 int bytes_at(struct bytes b, size_t i);
 /* Trims ASCII spaces/tabs at both ends. */
 struct bytes bytes_trim(struct bytes b);
+/* Value of a base64 digit (RFC 4648 §4 alphabet; with urlsafe also the §5 '-' and '_'),
+ * or -1 for any other byte. The decoders (HTTP Basic, SASL) decode bit by bit with it so
+ * they can stop before a secret is produced. */
+int b64_digit(int c, bool urlsafe);
+
 /* Copies at most cap-1 bytes into dst as a NUL-terminated string, replacing bytes outside
  * printable ASCII by '?'. Returns dst. */
 char *bytes_to_cstr(struct bytes b, char *dst, size_t cap);

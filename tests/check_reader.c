@@ -150,6 +150,23 @@ START_TEST(test_bytes_helpers)
 }
 END_TEST
 
+START_TEST(test_b64_digit)
+{
+    static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < 64; i++) {
+        ck_assert_int_eq(b64_digit(std[i], false), i);
+        ck_assert_int_eq(b64_digit(std[i], true), i);
+    }
+    ck_assert_int_eq(b64_digit('-', false), -1);
+    ck_assert_int_eq(b64_digit('_', false), -1);
+    ck_assert_int_eq(b64_digit('-', true), 62);
+    ck_assert_int_eq(b64_digit('_', true), 63);
+    ck_assert_int_eq(b64_digit('=', true), -1);
+    ck_assert_int_eq(b64_digit(-1, true), -1);
+    ck_assert_int_eq(b64_digit(0xff, false), -1);
+}
+END_TEST
+
 static Suite *reader_suite(void)
 {
     Suite *s = suite_create("reader");
@@ -164,6 +181,7 @@ static Suite *reader_suite(void)
     tc = tcase_create("text");
     tcase_add_test(tc, test_lines);
     tcase_add_test(tc, test_bytes_helpers);
+    tcase_add_test(tc, test_b64_digit);
     suite_add_tcase(s, tc);
     return s;
 }

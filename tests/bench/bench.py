@@ -23,7 +23,7 @@ Measured (median of --reps repetitions, commands interleaved so load changes hit
   callgrind   (when valgrind is installed) instruction counts on a small input: per packet
               for netzwacht vs tcpdump, nDPI share, SHA-256 cost per input byte. Repeatable.
 
-Output: a table on stdout and a JSON file (--json, default ./bench-result.json).
+Output: a table on stdout and a JSON file (--json, default /tmp/netzwacht-bench.json).
 --quick: small inputs and one repetition, finishes in well under a minute (smoke check).
 
 Usage: python3 tests/bench/bench.py [--quick] [--netzwacht build-bench/cli/netzwacht]
@@ -33,6 +33,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -214,7 +215,7 @@ def main():
     ap.add_argument("--no-tshark", action="store_true")
     ap.add_argument("--no-callgrind", action="store_true")
     ap.add_argument("--no-many", action="store_true", help="skip the many-flows memory runs")
-    ap.add_argument("--json", default="bench-result.json")
+    ap.add_argument("--json", default="/tmp/netzwacht-bench.json", help="result file (default %(default)s)")
     ap.add_argument("--tmpdir", default=None, help="where inputs go (default /dev/shm if it has room)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     a = ap.parse_args()
@@ -233,10 +234,13 @@ def main():
 
     base_dir = a.tmpdir
     if base_dir is None:
-        need = (size_mb * 1.1 + byp * 0.0015 + many * 0.0014 + 50) * 1e6
+        need = (size_mb * 1.1 + byp * 0.0025 + many * 0.0014 + 100) * 1e6
         st = os.statvfs("/dev/shm") if os.path.isdir("/dev/shm") else None
         base_dir = "/dev/shm" if st and st.f_bavail * st.f_frsize > 2 * need else None
     tmp = tempfile.mkdtemp(prefix="nzbench-", dir=base_dir)
+    # SIGTERM/SIGHUP unwind through the finally below, so the inputs are removed.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
     t_start = time.time()
     R = {"date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "quick": q, "reps": reps,
          "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "cpu": cpu_model(),

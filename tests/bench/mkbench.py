@@ -297,7 +297,7 @@ class BulkTemplate:
             if n % 2 == 0 or off >= total:     # delayed ACK: one per two segments
                 a = bytearray(abase)
                 struct.pack_into("!II", a, ah.tcp + 4, ack_const, (seq0 + off) & 0xFFFFFFFF)
-                yield t + 20, a
+                yield t + min(20, seg_gap_usec // 2), a
         t0 = self.tail[0].ts
         t += 1000
         for p in self.tail:
@@ -532,7 +532,6 @@ def main(argv=None):
         span = int((a.span_sec or 120) * 1e6)
         tpls = [t for t in short_templates() if len(t.flows) == 1]
         nf = a.flows
-        flows = []
 
         def factories():
             for k in range(nf):
@@ -542,7 +541,6 @@ def main(argv=None):
                            replay(t, Copy(t, cn, a.servers, rng), st, limit=a.open_pkts))
         merge_write(w, factories())
         info.update(flows=nf, open_pkts=a.open_pkts)
-        del flows
     w.close()
     info.update(packets=w.packets, bytes=w.bytes)
     if a.kind == "mix":
