@@ -18,7 +18,7 @@ Measured (median of --reps repetitions, commands interleaved so load changes hit
   bypass      per-packet CPU on an input whose packets are 95 % TLS bulk after the handshake
               vs the same number of packets of TLS handshakes only (startup cost, measured on
               a one-flow capture, subtracted).
-  memory      peak RSS (wait4 ru_maxrss) of the default run on mix, and on the many-flows
+  memory      peak RSS (GNU time %M) of the default run on mix, and on the many-flows
               input (all flows open at the end) with default caps and with --max-flows 10000.
   callgrind   (when valgrind is installed) instruction counts on a small input: per packet
               for netzwacht vs tcpdump, nDPI share, SHA-256 cost per input byte. Repeatable.
@@ -52,10 +52,23 @@ def log(msg):
 
 # ---------------------------------------------------------------------------- running
 
-def run(cmd, stdin_path=None, check=True):
-    """Runs cmd; returns dict(wall, cpu, user, sys, maxrss_kb, rc, stderr)."""
+GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+
+
+def run(cmd, stdin_path=None, check=True, rss=True):
+    """Runs cmd; returns dict(wall, cpu, user, sys, maxrss_kb, rc, stderr).
+
+    CPU and wall time come from wait4 on the child. Peak RSS does not: a child forked from
+    this Python process inherits Python's RSS high-water mark across exec (about 18 MiB,
+    which would hide small programs), so with rss=True the command runs under GNU time
+    and its %M (the grandchild's own ru_maxrss) is used; time's own CPU is < 1 ms."""
     fin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
     errf = tempfile.TemporaryFile()
+    rssf = None
+    if rss and GNU_TIME:
+        fd, rssf = tempfile.mkstemp(prefix="nzbench-rss-")
+        os.close(fd)
+        cmd = [GNU_TIME, "-f", "%M", "-o", rssf, *cmd]
     try:
         t0 = time.perf_counter()
         p = subprocess.Popen(cmd, stdin=fin, stdout=subprocess.DEVNULL, stderr=errf)
@@ -64,14 +77,21 @@ def run(cmd, stdin_path=None, check=True):
         p.returncode = os.waitstatus_to_exitcode(status)
         errf.seek(0)
         err = errf.read().decode(errors="replace")
+        maxrss = ru.ru_maxrss
+        if rssf:
+            with open(rssf) as f:
+                lines = f.read().split()
+            maxrss = int(lines[-1]) if lines and lines[-1].isdigit() else None
     finally:
         if stdin_path:
             fin.close()
         errf.close()
+        if rssf:
+            os.unlink(rssf)
     if check and p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited with {p.returncode}:\n{err[-2000:]}")
     return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "user": ru.ru_utime, "sys": ru.ru_stime,
-            "maxrss_kb": ru.ru_maxrss, "rc": p.returncode, "stderr": err}
+            "maxrss_kb": maxrss, "rc": p.returncode, "stderr": err}
 
 
 def first_line(cmd):
@@ -152,7 +172,7 @@ def measure(variants, reps):
     for k, rs in res.items():
         out[k] = {"wall": median_of(rs, "wall"), "cpu": median_of(rs, "cpu"),
                   "user": median_of(rs, "user"), "sys": median_of(rs, "sys"),
-                  "maxrss_kb": max(r["maxrss_kb"] for r in rs),
+                  "maxrss_kb": max((r["maxrss_kb"] or 0) for r in rs),
                   "walls": [round(r["wall"], 4) for r in rs], "cpus": [round(r["cpu"], 4) for r in rs]}
         if "run" in rs[0]:
             out[k]["run"] = rs[0]["run"]
@@ -168,7 +188,7 @@ def callgrind(cmd, tmp, stdin_path=None):
     """Runs cmd under callgrind. Returns (instructions, calls to malloc/calloc/realloc from
     anywhere: our code, nDPI, SQLite, libc)."""
     out = os.path.join(tmp, "cg.out")
-    run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *cmd], stdin_path=stdin_path)
+    run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *cmd], stdin_path=stdin_path, rss=False)
     total = None
     names = {}
     allocs = 0
@@ -242,6 +262,8 @@ def main():
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
     t_start = time.time()
+    if not GNU_TIME:
+        log("/usr/bin/time not found (apt-get install time): peak RSS includes Python's ~18 MiB")
     R = {"date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "quick": q, "reps": reps,
          "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "cpu": cpu_model(),
                      "loadavg_start": os.getloadavg()},
@@ -540,7 +562,11 @@ def report(R):
     M = R["memory"]
     rows.append(("== memory (peak RSS)", "", "", ""))
     rows.append(("mix, default / tcpdump", fmt(M["ratio_mix_vs_tcpdump"]), "",
-                 f"{M['mix_default_kb'] / 1024:.0f} / {M['tcpdump_mix_kb'] / 1024:.0f} MiB"))
+                 f"{M['mix_default_kb'] / 1024:.1f} / {M['tcpdump_mix_kb'] / 1024:.1f} MiB"))
+    S = R["startup"]
+    rows.append(("startup (one flow)", "", "", f"{S['netzwacht']['maxrss_kb'] / 1024:.1f} MiB, "
+                 f"{S['netzwacht_no_ndpi']['maxrss_kb'] / 1024:.1f} without nDPI; "
+                 f"tcpdump {S['tcpdump']['maxrss_kb'] / 1024:.1f}"))
     if "many_default_kb" in M:
         mf = R["inputs"]["many"]["flows"]
         rows.append((f"{mf:,} open flows, default caps", "", "",
