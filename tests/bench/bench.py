@@ -157,6 +157,17 @@ class Netzwacht:
         return r
 
 
+def once_counters(fn):
+    """Wraps fn(counters: bool) so that only its first call reads runs.counters."""
+    state = {"first": True}
+
+    def call():
+        c = state["first"]
+        state["first"] = False
+        return fn(c)
+    return call
+
+
 def median_of(results, key):
     return statistics.median(r[key] for r in results)
 
@@ -268,7 +279,7 @@ def main():
          "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "cpu": cpu_model(),
                      "loadavg_start": os.getloadavg()},
          "versions": {"netzwacht": first_line([exe, "--version"]), "tcpdump": first_line(["tcpdump", "--version"]),
-                      "tshark": first_line([tshark, "--version"]).split(" (")[0] if tshark else None,
+                      "tshark": first_line([tshark, "--version"]).split(" / ")[0] if tshark else None,
                       "valgrind": first_line(["valgrind", "--version"]) if valgrind else None,
                       "python": platform.python_version()},
          "tmpdir": tmp, "git": git_state()}
@@ -330,16 +341,9 @@ def bench(R, a, tmp, exe, reps, size_mb, byp, many, tshark, valgrind):
 
     # -- throughput on the mix input
     log(f"throughput on mix ({reps} repetitions)")
-    first = {"done": False}
-
-    def nz_file():
-        c = not first["done"]
-        first["done"] = True
-        return nz.run(P["mix"], counters=c)
-
     T = measure({
         "tcpdump": lambda: run(tcpdump_read(P["mix"])),
-        "netzwacht_file": nz_file,
+        "netzwacht_file": once_counters(lambda c: nz.run(P["mix"], counters=c)),
         "netzwacht_stdin": lambda: nz.run(P["mix"], stdin=True),
         "netzwacht_stdin_no_ndpi": lambda: nz.run(P["mix"], ("--no-ndpi",), stdin=True),
     }, reps)
@@ -383,8 +387,8 @@ def bench(R, a, tmp, exe, reps, size_mb, byp, many, tshark, valgrind):
     B = measure({
         "tcpdump_bulk": lambda: run(tcpdump_read(P["bulk"])),
         "tcpdump_handshakes": lambda: run(tcpdump_read(P["handshakes"])),
-        "netzwacht_bulk": lambda: nz.run(P["bulk"], stdin=True),
-        "netzwacht_handshakes": lambda: nz.run(P["handshakes"], stdin=True),
+        "netzwacht_bulk": once_counters(lambda c: nz.run(P["bulk"], stdin=True, counters=c)),
+        "netzwacht_handshakes": once_counters(lambda c: nz.run(P["handshakes"], stdin=True, counters=c)),
     }, reps)
     su = R["startup"]["netzwacht"]["cpu"]
     pb, ph = inp["bulk"]["packets"], inp["handshakes"]["packets"]
@@ -397,6 +401,13 @@ def bench(R, a, tmp, exe, reps, size_mb, byp, many, tshark, valgrind):
     B["ratio_bulk_vs_handshakes"] = ratio(nb, nh)
     B["ratio_bulk_vs_handshakes_net_of_read"] = ratio(nb - tb, nh - th)
     B["bulk_packet_share"] = inp["bulk"].get("bulk_packet_share")
+    for k in ("bulk", "handshakes"):
+        rr = B[f"netzwacht_{k}"]["run"]
+        # runs.counters.reassembly.bypassed_segments: payload segments that reached no
+        # dissector because it had said it needs nothing more of that direction
+        byps = rr["counters"].get("reassembly", {}).get("bypassed_segments")
+        B[f"bypassed_segments_{k}"] = byps
+        B[f"bypassed_fraction_{k}"] = ratio(byps, rr["packets"]) if byps is not None else None
     R["bypass"] = B
 
     # -- flow table: the same bulk packets with many idle flows open in the table
@@ -553,6 +564,9 @@ def report(R):
                  f"{pp['netzwacht_bulk']:.2f} / {pp['netzwacht_handshakes']:.2f} µs"))
     rows.append(("same, net of tcpdump's read cost", fmt(B["ratio_bulk_vs_handshakes_net_of_read"], 3), "",
                  f"tcpdump {pp['tcpdump_bulk']:.2f} / {pp['tcpdump_handshakes']:.2f} µs"))
+    if B.get("bypassed_fraction_bulk") is not None:
+        rows.append(("packets bypassed (counters), bulk / handshakes", fmt(B["bypassed_fraction_bulk"], 3), "",
+                     f"{B['bypassed_segments_bulk']:,} / {B['bypassed_segments_handshakes']:,} segments"))
     if "flowtable" in R:
         F = R["flowtable"]
         rows.append(("== flow table", f"the bulk input's packets with {F['background_flows']:,} idle flows open", "", ""))
