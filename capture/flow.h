@@ -57,6 +57,7 @@ struct flow {
     /* internal links, owned by flow.c */
     struct flow *hnext;
     struct flow *lru_prev, *lru_next;
+    struct flow *close_prev, *close_next; /* closing list (FIFO by closing_usec) */
     uint32_t hash;
 };
 

@@ -417,6 +417,21 @@ static bool attach(struct pipeline *pl, struct flow *f, const struct dissector *
 
 static void feed(struct pipeline *pl, struct flow *f, int dir, const uint8_t *p, size_t n);
 
+/* The dissector needs nothing more: let it emit what is pending and free its state now, not
+ * at the end of the flow (a TLS state is ~20 KB; a long bulk flow should not keep it). */
+static void finish_dissector(struct pipeline *pl, struct flow *f)
+{
+    struct fapp *fa = f->app;
+    fa->ds = DS_FINISHED;
+    if (fa->dis && fa->dis_st) {
+        struct dis_ctx cctx;
+        fill_ctx(pl, f, &cctx);
+        fa->dis->on_close(fa->dis_st, &cctx);
+        fa->dis->state_free(fa->dis_st);
+        fa->dis_st = NULL;
+    }
+}
+
 /* Applies the status and OUT fields of a dissector call. `rest`/`rest_len`: bytes after
  * the consumed ones in this call's input (for DIS_SWITCH). */
 static void after_call(struct pipeline *pl, struct flow *f, int dir, enum dis_status rc, struct dis_ctx *ctx,
@@ -429,12 +444,12 @@ static void after_call(struct pipeline *pl, struct flow *f, int dir, enum dis_st
             if (fa->want[d] && !ctx->want[d])
                 stop_want(pl, fa, d);
         if (!fa->want[0] && !fa->want[1])
-            fa->ds = DS_FINISHED;
+            finish_dissector(pl, f);
         break;
     case DIS_DONE:
-        fa->ds = DS_FINISHED;
         stop_want(pl, fa, 0);
         stop_want(pl, fa, 1);
+        finish_dissector(pl, f);
         break;
     case DIS_ERR:
         detach(pl, f, ctx->err_reason ? ctx->err_reason : "unspecified");
@@ -811,6 +826,15 @@ void pipeline_packet(struct pipeline *pl, int dlt, uint64_t ts_usec, const uint8
     struct fapp *fa = f->app;
     pl->cur = f;
     pl->cur_ts = ts_usec;
+    uint64_t over = pl->budget.over_budget;
+    if (fa->rd[dir].done && p.payload_len)
+        s->bypassed++; /* the dissector has all it needs: header decoding only */
+    reasm_push(&fa->rd[dir], dir, &pl->rcfg, &pl->budget, p.seq, p.tcp_flags, p.payload, p.payload_len,
+               p.payload_wire_len, pl_rsink(pl));
+    settle_want(pl, fa);
+    /* nDPI after reassembly: if this very packet let our dissector claim the flow (the
+     * ClientHello, request line or greeting, the most expensive packet for nDPI to parse),
+     * nDPI never sees it. */
     if (fa->ndpi) {
         if (fa->ds == DS_ATTACHED || fa->ds == DS_FINISHED) {
             /* Our dissector claimed the flow: its label wins and nDPI sees no more packets;
@@ -825,12 +849,6 @@ void pipeline_packet(struct pipeline *pl, int dlt, uint64_t ts_usec, const uint8
                 ndpi_finish(pl, fa, true);
         }
     }
-    uint64_t over = pl->budget.over_budget;
-    if (fa->rd[dir].done && p.payload_len)
-        s->bypassed++; /* the dissector has all it needs: header decoding only */
-    reasm_push(&fa->rd[dir], dir, &pl->rcfg, &pl->budget, p.seq, p.tcp_flags, p.payload, p.payload_len,
-               p.payload_wire_len, pl_rsink(pl));
-    settle_want(pl, fa);
     if (pl->budget.over_budget != over) {
         /* Global reassembly memory is exhausted: evict least recently seen flows (their
          * queued data is flushed to the dissectors first) until a quarter is free again. */
