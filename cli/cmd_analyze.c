@@ -458,36 +458,56 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
     for (size_t i = 0; i < in.n && !pipeline_error(pl); i++) {
         const char *path = in.v[i];
         bool is_stdin = strcmp(path, "-") == 0;
-        char sha[65] = "";
+        char sha[65] = "", quick[65] = "";
         uint64_t fsize = 0;
+        bool have_sha = false;
         if (!is_stdin) {
-            if (cap_file_sha256(path, sha, &fsize) != 0) {
+            /* Dedup without a second read of every file: a pre-key (size, first and last
+             * 64 KiB) that was never seen proves the file new, and its SHA-256 is then computed
+             * while it is analysed. Only a known pre-key costs a full hashing pass first. */
+            bool seen = false;
+            if (cap_file_quickkey(path, quick, &fsize) != 0) {
                 fprintf(stderr, "%s: %s: cannot read: %s\n", g->prog, path, strerror(errno));
                 files_failed++;
                 exit_code = EXIT_RUNTIME;
                 continue;
             }
-            int64_t prev = 0;
-            if (store_file_lookup(st, sha, &prev) != 0) {
+            if (store_file_quick_seen(st, quick, &seen) != 0) {
                 fprintf(stderr, "%s: database error: %s\n", g->prog, store_errmsg(st));
                 exit_code = EXIT_RUNTIME;
                 break;
             }
-            if (prev && !force) {
-                fprintf(stderr, "%s: %s: already analysed in run %lld (same SHA-256); skipped, use --force to redo\n",
-                        g->prog, path, (long long)prev);
-                files_skipped++;
-                pg.done += fsize;
-                continue;
-            }
-            if (prev && force && store_file_forget(st, sha) != 0) {
-                fprintf(stderr, "%s: database error: %s\n", g->prog, store_errmsg(st));
-                exit_code = EXIT_RUNTIME;
-                break;
+            if (seen) {
+                if (cap_file_sha256(path, sha, &fsize) != 0) {
+                    fprintf(stderr, "%s: %s: cannot read: %s\n", g->prog, path, strerror(errno));
+                    files_failed++;
+                    exit_code = EXIT_RUNTIME;
+                    continue;
+                }
+                have_sha = true;
+                int64_t prev = 0;
+                if (store_file_lookup(st, sha, &prev) != 0) {
+                    fprintf(stderr, "%s: database error: %s\n", g->prog, store_errmsg(st));
+                    exit_code = EXIT_RUNTIME;
+                    break;
+                }
+                if (prev && !force) {
+                    fprintf(stderr, "%s: %s: already analysed in run %lld (same SHA-256); skipped, use --force to redo\n",
+                            g->prog, path, (long long)prev);
+                    files_skipped++;
+                    pg.done += fsize;
+                    continue;
+                }
+                if (prev && force && store_file_forget(st, sha) != 0) {
+                    fprintf(stderr, "%s: database error: %s\n", g->prog, store_errmsg(st));
+                    exit_code = EXIT_RUNTIME;
+                    break;
+                }
             }
         }
         char eb[CAP_ERRBUF] = "";
-        struct cap_source *src = cap_open_file(path, filter, eb, &err);
+        struct cap_source *src = is_stdin || have_sha ? cap_open_file(path, filter, eb, &err)
+                                                      : cap_open_file_hashed(path, filter, eb, &err);
         if (!src) {
             fprintf(stderr, "%s: %s\n", g->prog, eb);
             files_failed++;
@@ -527,10 +547,30 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
             files_ok++;
         }
         pg.done += is_stdin ? cap_pos(src) : cap_size(src);
+        int hrc = have_sha || is_stdin ? 0 : cap_hash_finish(src, sha, &fsize);
         cap_close(src);
         if (!continuous)
             pipeline_end_flows(pl);
-        if (!is_stdin && store_file_add(st, run_id, path, sha, fsize) != 0) {
+        if (is_stdin)
+            continue;
+        if (hrc == NZ_EUNSUPPORTED) /* gzip: hash its raw bytes now */
+            hrc = cap_file_sha256(path, sha, &fsize);
+        if (hrc != 0) {
+            fprintf(stderr, "%s: %s: cannot hash for deduplication: %s\n", g->prog, path, nz_strerror(hrc));
+            exit_code = EXIT_RUNTIME;
+            continue;
+        }
+        int arc = store_file_add(st, run_id, path, sha, fsize);
+        if (arc == NZ_EUSAGE) {
+            /* Same content recorded by a netzwacht that kept no pre-key (database from before
+             * schema v5): it was analysed again; say so and remember the pre-key now. */
+            int64_t prev = 0;
+            store_file_lookup(st, sha, &prev);
+            fprintf(stderr, "%s: %s: same content as a file of run %lld (recorded before pre-keys); analysed again\n",
+                    g->prog, path, (long long)prev);
+            arc = 0;
+        }
+        if (arc != 0 || store_file_set_quick(st, sha, quick) != 0) {
             fprintf(stderr, "%s: database error: %s\n", g->prog, store_errmsg(st));
             exit_code = EXIT_RUNTIME;
             break;

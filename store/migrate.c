@@ -154,6 +154,13 @@ static const char v4_sql[] =
     "CREATE INDEX smtp_sessions_flow ON smtp_sessions(flow_id);"
     "CREATE INDEX smtp_sessions_run ON smtp_sessions(run_id);";
 
+/* v5: a cheap pre-key for input files (size + SHA-256 of the first and last 64 KiB), so a new
+ * file is hashed in the same pass that analyses it and only a file whose pre-key is already
+ * known costs a separate full hashing pass. */
+static const char v5_sql[] =
+    "ALTER TABLE files ADD COLUMN quick TEXT;"
+    "CREATE INDEX files_quick ON files(quick);";
+
 struct migration {
     const char *what; /* one line for the log */
     const char *sql;  /* one or more statements, run with sqlite3_exec() */
@@ -165,6 +172,7 @@ static const struct migration steps[] = {
     {"files table; flows reassembly counters", v2_sql},
     {"tls_sessions and http_requests tables", v3_sql},
     {"smtp_sessions table", v4_sql},
+    {"files.quick pre-key", v5_sql},
 };
 
 #define N_STEPS ((int)(sizeof steps / sizeof steps[0]))

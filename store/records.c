@@ -10,7 +10,7 @@
 #include "migrate.h"
 #include "store.h"
 
-enum { REC_TLS = 0, REC_HTTP = 1, REC_MAIL = 2, REC_MAIL_HIST = 3, REC_MAIL_LAST_OFFERED = 4, REC_MAIL_LAST_ACCEPTED = 5 };
+enum { REC_TLS = 0, REC_HTTP = 1, REC_MAIL = 2, REC_MAIL_HIST = 3, REC_MAIL_LAST_OFFERED = 4, REC_MAIL_LAST_ACCEPTED = 5, REC_QUICK_SEEN = 6, REC_QUICK_SET = 7 };
 
 static const char tls_sql[] =
     "INSERT INTO tls_sessions (run_id, flow_id, ts, ts_server, started_by, handshake_complete,"
@@ -297,4 +297,38 @@ int store_mail_history_get(struct store *s, const char *server_ip, uint16_t serv
                                   sizeof out->last_accepted_ts))
         return NZ_EDB;
     return 0;
+}
+
+int store_file_quick_seen(struct store *s, const char *quick, bool *seen)
+{
+    *seen = false;
+    if (!s || !quick)
+        return NZ_EUSAGE;
+    sqlite3_stmt *st = store_rec_stmt(s, REC_QUICK_SEEN, "SELECT 1 FROM files WHERE quick = ?1 LIMIT 1");
+    if (!st || sqlite3_bind_text(st, 1, quick, -1, SQLITE_TRANSIENT) != SQLITE_OK)
+        return NZ_EDB;
+    int rc = sqlite3_step(st);
+    *seen = rc == SQLITE_ROW;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : NZ_EDB;
+}
+
+int store_file_set_quick(struct store *s, const char *sha256hex, const char *quick)
+{
+    if (!s || !sha256hex || !quick)
+        return NZ_EUSAGE;
+    int rc = store_batch_begin(s);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = store_rec_stmt(s, REC_QUICK_SET, "UPDATE files SET quick = ?2 WHERE sha256 = ?1");
+    if (!st)
+        return NZ_EDB;
+    if (sqlite3_bind_text(st, 1, sha256hex, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_text(st, 2, quick, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return NZ_EDB;
+    }
+    return store_row_insert(s, st, "recording a file's pre-key", NULL);
 }

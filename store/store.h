@@ -56,6 +56,9 @@ int store_run_update(struct store *s, int64_t run_id, const struct store_run_sta
 int store_file_lookup(struct store *s, const char *sha256hex, int64_t *run_id /* OUT */);
 int store_file_add(struct store *s, int64_t run_id, const char *path, const char *sha256hex,
                    uint64_t size);
+/* The pre-key (64 hex chars) of a file: is it known (*seen)? / record it on the file's row. */
+int store_file_quick_seen(struct store *s, const char *quick, bool *seen /* OUT */);
+int store_file_set_quick(struct store *s, const char *sha256hex, const char *quick);
 /* Removes an earlier analysis of this hash (its run's rows for that file) for --force. */
 int store_file_forget(struct store *s, const char *sha256hex);
 

@@ -160,6 +160,18 @@ def check_inputs():
     h.check("dedup: --force re-analyses without duplicating rows", r3.returncode == 0 and n3 == n1, f"{n1} -> {n3}")
     h.check("dedup: --force replaced the old run", runs[0]["n"] == 1, str(runs))
     h.check("dedup: first analysis ok", r1.returncode == 0)
+    # the SHA-256 computed while reading (plain) or before (gzip) is the file's
+    db = h.db()
+    gz = nzt.pcap("http-get-ipv4.pcap.gz")
+    damaged = os.path.join(P, "bad", "truncated-record-data.pcap")
+    nzt.analyze(db, [base, gz, damaged])
+    rows = {r["path"]: r["sha256"] for r in nzt.query(db, "SELECT path, sha256 FROM files")}
+    for f in (base, gz, damaged):
+        h.check(f"files.sha256 of {os.path.basename(f)} is the file's SHA-256",
+                rows.get(f) == hashlib.sha256(open(f, "rb").read()).hexdigest(), str(rows.get(f)))
+    r = nzt.analyze(db, [gz, damaged])
+    h.check("dedup: gzip and damaged files are skipped the second time",
+            nzt.text(r.stderr).count("already analysed") == 2, nzt.text(r.stderr))
 
 
 # ---- 3. damaged inputs ----
