@@ -17,18 +17,8 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
-/* Hashing reader: libpcap reads through it, every byte goes into the SHA-256. */
-struct hash_reader {
-    FILE *raw;         /* the file (owned: closed by the cookie's close) */
-    wc_Sha256 sha;
-    uint64_t pos;      /* bytes read so far */
-    bool ok;           /* hashing state valid */
-    bool closed;       /* libpcap closed the FILE (pcap_close) */
-};
-
 struct cap_source {
     pcap_t *pc;
-    struct hash_reader *hr; /* non-NULL when hashing in the same pass */
     FILE *fp;          /* plain file read by libpcap (owned by pc) or NULL */
     gzFile gz;         /* gzip/stdin stream behind a fopencookie FILE (owned by pc) or NULL */
     uint64_t size;     /* input size in bytes, 0 if unknown */
@@ -60,37 +50,6 @@ static FILE *gz_fopen(gzFile gz)
 {
     cookie_io_functions_t io = {.read = gz_read, .write = NULL, .seek = NULL, .close = gz_close};
     return fopencookie(gz, "r", io);
-}
-
-static ssize_t hr_read(void *cookie, char *buf, size_t n)
-{
-    struct hash_reader *hr = cookie;
-    size_t got = fread(buf, 1, n, hr->raw);
-    if (got == 0 && ferror(hr->raw)) {
-        errno = EIO;
-        return -1;
-    }
-    if (got && wc_Sha256Update(&hr->sha, (const byte *)buf, (word32)got) != 0)
-        hr->ok = false;
-    hr->pos += got;
-    return (ssize_t)got;
-}
-
-static int hr_close(void *cookie)
-{
-    struct hash_reader *hr = cookie;
-    hr->closed = true; /* the raw FILE and the hash live on until cap_close */
-    return 0;
-}
-
-static void hr_free(struct hash_reader *hr)
-{
-    if (!hr)
-        return;
-    if (hr->raw)
-        fclose(hr->raw);
-    wc_Sha256Free(&hr->sha);
-    free(hr);
 }
 
 static void to_hex(const unsigned char *dig, size_t n, char *hex)
@@ -316,8 +275,6 @@ const char *cap_datalink_name(int dlt, char *buf, size_t cap)
 
 uint64_t cap_pos(const struct cap_source *s)
 {
-    if (s->hr)
-        return s->hr->pos;
     if (s->gz) {
         z_off_t o = gzoffset(s->gz);
         return o > 0 ? (uint64_t)o : 0;
@@ -357,7 +314,6 @@ void cap_close(struct cap_source *s)
         return;
     if (s->pc)
         pcap_close(s->pc); /* closes the FILE (and through it the gzFile) */
-    hr_free(s->hr);
     free(s);
 }
 
@@ -419,96 +375,8 @@ int cap_file_sha256(const char *path, char hex[65], uint64_t *size)
     fclose(f);
     if (rc)
         return rc;
-    static const char hx[] = "0123456789abcdef";
-    for (int i = 0; i < WC_SHA256_DIGEST_SIZE; i++) {
-        hex[2 * i] = hx[dig[i] >> 4];
-        hex[2 * i + 1] = hx[dig[i] & 15];
-    }
-    hex[64] = '\0';
-    *size = total;
-    return 0;
-}
-
-struct cap_source *cap_open_file_hashed(const char *path, const char *filter, char errbuf[CAP_ERRBUF], int *err)
-{
-    char pe[PCAP_ERRBUF_SIZE] = "";
-    unsigned char magic[2] = {0, 0};
-    struct stat stt;
-    FILE *raw = strcmp(path, "-") == 0 ? NULL : fopen(path, "rb");
-    if (!raw || fstat(fileno(raw), &stt) != 0 || !S_ISREG(stt.st_mode) || fread(magic, 1, 2, raw) != 2 ||
-        (magic[0] == 0x1f && magic[1] == 0x8b)) {
-        /* stdin, gzip, folders and tiny files take the ordinary path (hash separately). */
-        if (raw)
-            fclose(raw);
-        return cap_open_file(path, filter, errbuf, err);
-    }
-    rewind(raw);
-    struct cap_source *s = calloc(1, sizeof *s);
-    struct hash_reader *hr = calloc(1, sizeof *hr);
-    if (!s || !hr || wc_InitSha256(&hr->sha) != 0) {
-        free(s);
-        free(hr);
-        fclose(raw);
-        *err = NZ_ENOMEM;
-        snprintf(errbuf, CAP_ERRBUF, "%s: out of memory", path);
-        return NULL;
-    }
-    hr->raw = raw;
-    hr->ok = true;
-    setvbuf(raw, NULL, _IOFBF, 256 * 1024);
-    s->hr = hr;
-    s->fd = -1;
-    s->size = (uint64_t)stt.st_size;
-    snprintf(s->name, sizeof s->name, "%s", path);
-    cookie_io_functions_t io = {.read = hr_read, .write = NULL, .seek = NULL, .close = hr_close};
-    FILE *fp = fopencookie(hr, "r", io);
-    if (!fp) {
-        snprintf(errbuf, CAP_ERRBUF, "%s: cannot set up reader", path);
-        *err = NZ_EIO;
-        cap_close(s);
-        return NULL;
-    }
-    s->pc = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, pe);
-    if (!s->pc) {
-        fclose(fp);
-        snprintf(errbuf, CAP_ERRBUF, "%s: not a readable pcap/pcapng capture: %s", s->name,
-                 pe[0] ? pe : "unknown format");
-        *err = NZ_EMALFORMED;
-        cap_close(s);
-        return NULL;
-    }
-    int rc = apply_filter(s, filter, errbuf);
-    if (rc) {
-        *err = rc;
-        cap_close(s);
-        return NULL;
-    }
-    *err = 0;
-    return s;
-}
-
-int cap_hash_finish(struct cap_source *s, char hex[65], uint64_t *size)
-{
-    if (!s || !s->hr)
-        return NZ_EUNSUPPORTED;
-    struct hash_reader *hr = s->hr;
-    /* libpcap buffers ahead, but what it never asked for is still in the raw FILE. */
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, hr->raw)) > 0) {
-        if (wc_Sha256Update(&hr->sha, (const byte *)buf, (word32)n) != 0)
-            hr->ok = false;
-        hr->pos += n;
-    }
-    if (ferror(hr->raw) || !hr->ok)
-        return NZ_EIO;
-    unsigned char dig[WC_SHA256_DIGEST_SIZE];
-    wc_Sha256 copy;
-    if (wc_Sha256Copy(&hr->sha, &copy) != 0 || wc_Sha256Final(&copy, dig) != 0)
-        return NZ_EIO;
-    wc_Sha256Free(&copy);
     to_hex(dig, sizeof dig, hex);
-    *size = hr->pos;
+    *size = total;
     return 0;
 }
 

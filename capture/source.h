@@ -30,16 +30,6 @@ struct cap_live_cfg {
  * errbuf holds a message naming the file. */
 struct cap_source *cap_open_file(const char *path, const char *filter, char errbuf[CAP_ERRBUF], int *err);
 
-/* Like cap_open_file, and also computes the SHA-256 of the file's raw bytes in the same pass
- * as libpcap reads them, so a new file is read once. Only plain files are hashed this way;
- * gzip files and stdin are opened as by cap_open_file (cap_hash_finish then says
- * NZ_EUNSUPPORTED and the caller hashes with cap_file_sha256). */
-struct cap_source *cap_open_file_hashed(const char *path, const char *filter, char errbuf[CAP_ERRBUF], int *err);
-
-/* Reads whatever libpcap left unread (a damaged tail) into the hash and writes the file's
- * SHA-256 (64 hex + NUL) and size. Returns 0, NZ_EUNSUPPORTED (not hashing) or NZ_EIO. */
-int cap_hash_finish(struct cap_source *s, char hex[65] /* OUT */, uint64_t *size /* OUT */);
-
 /* A cheap pre-key of a file: SHA-256 over its size (8 bytes, big-endian), its first and its last
  * CAP_QUICK_SPAN bytes. Equal files have equal keys; a key not seen before proves a file new
  * without reading it whole. Returns 0 or NZ_EIO. */
