@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/blake2.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
 struct cap_source {
@@ -342,13 +343,15 @@ int cap_drop_privs(const char *user, char errbuf[CAP_ERRBUF])
     return 0;
 }
 
-int cap_file_sha256(const char *path, char hex[65], uint64_t *size)
+/* Hashes a whole file with SHA-256 or BLAKE2b-256 (1 MiB reads). */
+static int hash_file(const char *path, bool blake, char hex[65], uint64_t *size)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return NZ_EIO;
     wc_Sha256 sha;
-    if (wc_InitSha256(&sha) != 0) {
+    Blake2b b2;
+    if ((blake ? wc_InitBlake2b(&b2, WC_SHA256_DIGEST_SIZE) : wc_InitSha256(&sha)) != 0) {
         fclose(f);
         return NZ_EIO;
     }
@@ -359,7 +362,8 @@ int cap_file_sha256(const char *path, char hex[65], uint64_t *size)
     while (rc == 0) {
         size_t n = fread(buf, 1, chunk, f);
         if (n > 0) {
-            wc_Sha256Update(&sha, buf, (word32)n);
+            if ((blake ? wc_Blake2bUpdate(&b2, buf, (word32)n) : wc_Sha256Update(&sha, buf, (word32)n)) != 0)
+                rc = NZ_EIO;
             total += n;
         }
         if (n < chunk) {
@@ -369,8 +373,13 @@ int cap_file_sha256(const char *path, char hex[65], uint64_t *size)
         }
     }
     unsigned char dig[WC_SHA256_DIGEST_SIZE];
-    wc_Sha256Final(&sha, dig);
-    wc_Sha256Free(&sha);
+    if (blake) {
+        if (wc_Blake2bFinal(&b2, dig, WC_SHA256_DIGEST_SIZE) != 0)
+            rc = rc ? rc : NZ_EIO;
+    } else {
+        wc_Sha256Final(&sha, dig);
+        wc_Sha256Free(&sha);
+    }
     free(buf);
     fclose(f);
     if (rc)
@@ -379,6 +388,10 @@ int cap_file_sha256(const char *path, char hex[65], uint64_t *size)
     *size = total;
     return 0;
 }
+
+int cap_file_sha256(const char *path, char hex[65], uint64_t *size) { return hash_file(path, false, hex, size); }
+
+int cap_file_blake2b(const char *path, char hex[65], uint64_t *size) { return hash_file(path, true, hex, size); }
 
 int cap_file_quickkey(const char *path, char hex[65], uint64_t *size)
 {

@@ -73,5 +73,8 @@ int cap_drop_privs(const char *user, char errbuf[CAP_ERRBUF]);
 
 /* SHA-256 of a file's bytes as 64 lowercase hex chars + NUL, and its size. Returns 0 or NZ_EIO. */
 int cap_file_sha256(const char *path, char hex[65] /* OUT */, uint64_t *size /* OUT */);
+/* BLAKE2b-256 (RFC 7693, unkeyed, 32-byte digest) of a file, same convention: the dedup key,
+ * about 2.2x faster than SHA-256 with Debian's wolfSSL. */
+int cap_file_blake2b(const char *path, char hex[65] /* OUT */, uint64_t *size /* OUT */);
 
 #endif

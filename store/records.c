@@ -10,7 +10,7 @@
 #include "migrate.h"
 #include "store.h"
 
-enum { REC_TLS = 0, REC_HTTP = 1, REC_MAIL = 2, REC_MAIL_HIST = 3, REC_MAIL_LAST_OFFERED = 4, REC_MAIL_LAST_ACCEPTED = 5, REC_QUICK_SEEN = 6, REC_QUICK_SET = 7 };
+enum { REC_TLS = 0, REC_HTTP = 1, REC_MAIL = 2, REC_MAIL_HIST = 3, REC_MAIL_LAST_OFFERED = 4, REC_MAIL_LAST_ACCEPTED = 5, REC_QUICK_SEEN = 6, REC_QUICK_SET = 7, REC_LEGACY = 8 };
 
 static const char tls_sql[] =
     "INSERT INTO tls_sessions (run_id, flow_id, ts, ts_server, started_by, handshake_complete,"
@@ -321,7 +321,7 @@ int store_file_set_quick(struct store *s, const char *sha256hex, const char *qui
     int rc = store_batch_begin(s);
     if (rc)
         return rc;
-    sqlite3_stmt *st = store_rec_stmt(s, REC_QUICK_SET, "UPDATE files SET quick = ?2 WHERE sha256 = ?1");
+    sqlite3_stmt *st = store_rec_stmt(s, REC_QUICK_SET, "UPDATE files SET quick = ?2 WHERE content_hash = ?1");
     if (!st)
         return NZ_EDB;
     if (sqlite3_bind_text(st, 1, sha256hex, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
@@ -331,4 +331,19 @@ int store_file_set_quick(struct store *s, const char *sha256hex, const char *qui
         return NZ_EDB;
     }
     return store_row_insert(s, st, "recording a file's pre-key", NULL);
+}
+
+int store_file_legacy_count(struct store *s, int64_t *n)
+{
+    *n = 0;
+    if (!s)
+        return NZ_EUSAGE;
+    sqlite3_stmt *st = store_rec_stmt(s, REC_LEGACY, "SELECT count(*) FROM files WHERE hash_alg IS NULL");
+    if (!st)
+        return NZ_EDB;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *n = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : NZ_EDB;
 }

@@ -40,9 +40,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
         "UPDATE runs SET first_ts = ?2, last_ts = ?3, packets = ?4, bytes = ?5, tcp_packets = ?6,"
         " malformed = ?7, pcap_recv = ?8, pcap_drop = ?9, pcap_ifdrop = ?10, flows = ?11,"
         " flows_evicted = ?12, findings = ?13, counters = ?14, finished = ?15 WHERE id = ?1",
-    [STMT_FILE_LOOKUP] = "SELECT run_id FROM files WHERE sha256 = ?1",
-    [STMT_FILE_INSERT] = "INSERT INTO files(run_id, path, sha256, size) VALUES(?1, ?2, ?3, ?4)",
-    [STMT_FILE_DELETE] = "DELETE FROM files WHERE sha256 = ?1",
+    [STMT_FILE_LOOKUP] = "SELECT run_id FROM files WHERE content_hash = ?1",
+    [STMT_FILE_INSERT] = "INSERT INTO files(run_id, path, content_hash, size, hash_alg) VALUES(?1, ?2, ?3, ?4, 'blake2b-256')",
+    [STMT_FILE_DELETE] = "DELETE FROM files WHERE content_hash = ?1",
     [STMT_FILE_COUNT_RUN] = "SELECT count(*) FROM files WHERE run_id = ?1",
     [STMT_RUN_DEL_FINDINGS] = "DELETE FROM findings WHERE run_id = ?1",
     [STMT_RUN_DEL_TLS] = "DELETE FROM tls_sessions WHERE run_id = ?1",

@@ -52,13 +52,17 @@ struct store_run_stats {
 /* Updates the run row (called periodically and at the end). */
 int store_run_update(struct store *s, int64_t run_id, const struct store_run_stats *st);
 
-/* Content-hash dedup of input files. *run_id = run that analysed it, 0 if never. */
+/* Content-hash dedup of input files: the hash is BLAKE2b-256 as 64 hex digits (rows written
+ * before schema v5 hold SHA-256; see store_file_legacy_count). *run_id = run that analysed
+ * it, 0 if never. */
 int store_file_lookup(struct store *s, const char *sha256hex, int64_t *run_id /* OUT */);
 int store_file_add(struct store *s, int64_t run_id, const char *path, const char *sha256hex,
                    uint64_t size);
 /* The pre-key (64 hex chars) of a file: is it known (*seen)? / record it on the file's row. */
 int store_file_quick_seen(struct store *s, const char *quick, bool *seen /* OUT */);
 int store_file_set_quick(struct store *s, const char *sha256hex, const char *quick);
+/* Rows whose content hash is a SHA-256 (written before schema v5). */
+int store_file_legacy_count(struct store *s, int64_t *n /* OUT */);
 /* Removes an earlier analysis of this hash (its run's rows for that file) for --force. */
 int store_file_forget(struct store *s, const char *sha256hex);
 

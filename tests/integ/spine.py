@@ -160,15 +160,27 @@ def check_inputs():
     h.check("dedup: --force re-analyses without duplicating rows", r3.returncode == 0 and n3 == n1, f"{n1} -> {n3}")
     h.check("dedup: --force replaced the old run", runs[0]["n"] == 1, str(runs))
     h.check("dedup: first analysis ok", r1.returncode == 0)
-    # the SHA-256 computed while reading (plain) or before (gzip) is the file's
+    # the content hash (BLAKE2b-256) computed beside the analysis is the file's
     db = h.db()
     gz = nzt.pcap("http-get-ipv4.pcap.gz")
     damaged = os.path.join(P, "bad", "truncated-record-data.pcap")
     nzt.analyze(db, [base, gz, damaged])
-    rows = {r["path"]: r["sha256"] for r in nzt.query(db, "SELECT path, sha256 FROM files")}
+    rows = {r["path"]: (r["content_hash"], r["hash_alg"]) for r in
+            nzt.query(db, "SELECT path, content_hash, hash_alg FROM files")}
     for f in (base, gz, damaged):
-        h.check(f"files.sha256 of {os.path.basename(f)} is the file's SHA-256",
-                rows.get(f) == hashlib.sha256(open(f, "rb").read()).hexdigest(), str(rows.get(f)))
+        want = hashlib.blake2b(open(f, "rb").read(), digest_size=32).hexdigest()
+        h.check(f"files.content_hash of {os.path.basename(f)} is its BLAKE2b-256",
+                rows.get(f) == (want, "blake2b-256"), str(rows.get(f)))
+    # a row from before schema v5 (SHA-256, no pre-key) still deduplicates
+    db2 = h.db("legacy.db")
+    nzt.analyze(db2, [nzt.pcap("snaplen-96.pcap")])
+    con = sqlite3.connect(db2)
+    con.execute("INSERT INTO files(run_id, path, content_hash, size, hash_alg, quick) VALUES(1, 'old', ?, 1, NULL, NULL)",
+                (hashlib.sha256(open(base, "rb").read()).hexdigest(),))
+    con.commit()
+    con.close()
+    r = nzt.analyze(db2, [base])
+    h.check("dedup: a pre-v5 SHA-256 row is honoured", "same SHA-256" in nzt.text(r.stderr), nzt.text(r.stderr))
     r = nzt.analyze(db, [gz, damaged])
     h.check("dedup: gzip and damaged files are skipped the second time",
             nzt.text(r.stderr).count("already analysed") == 2, nzt.text(r.stderr))
