@@ -8,7 +8,7 @@ Inputs are synthesised by mkbench.py (next to this file) into a temporary folder
 
 Measured (median of --reps repetitions, commands interleaved so load changes hit all alike):
   throughput  mix input: tcpdump -r F -w /dev/null (baseline: libpcap read + write),
-              netzwacht analyze F (file: includes the SHA-256 pass over the file used for
+              netzwacht analyze F (file: includes the content-hash (BLAKE2b) pass over the file used for
               dedup), netzwacht analyze - <F (stdin: no hash pass), the same with --no-ndpi;
               optionally tshark -r F -q -z conv,tcp once as a full-dissector reference.
               CPU time (user+sys of the child, from wait4) is the primary measure; wall time
@@ -21,7 +21,7 @@ Measured (median of --reps repetitions, commands interleaved so load changes hit
   memory      peak RSS (GNU time %M) of the default run on mix, and on the many-flows
               input (all flows open at the end) with default caps and with --max-flows 10000.
   callgrind   (when valgrind is installed) instruction counts on a small input: per packet
-              for netzwacht vs tcpdump, nDPI share, SHA-256 cost per input byte. Repeatable.
+              for netzwacht vs tcpdump, nDPI share, content-hash cost per input byte. Repeatable.
 
 Output: a table on stdout and a JSON file (--json, default /tmp/netzwacht-bench.json).
 --quick: small inputs and one repetition, finishes in well under a minute (smoke check).
@@ -553,7 +553,7 @@ def report(R):
                  f"{N['packets_fed']:,} / {N['packets_total']:,}", f"{fmt(N['fed_per_flow'])} per flow"))
     rows.append(("CPU µs per packet fed (net of startup)", fmt(N["cpu_usec_per_fed_packet"]), "", ""))
     H = R["hash_pass"]
-    rows.append(("== SHA-256 dedup pass (file vs stdin)", "", "", ""))
+    rows.append(("== content-hash dedup (file vs stdin; hashed on the second core)", "", "", ""))
     rows.append(("share of the file run's CPU", fmt(H["cpu_share_of_file_run"], 3), "",
                  f"{fmt(H['cpu_ns_per_byte'])} ns/byte"))
     B = R["bypass"]
@@ -598,7 +598,7 @@ def report(R):
         rows.append(("same, --no-ndpi", fmt(C["ratio_no_ndpi_vs_tcpdump"]), "", f"{ip['netzwacht_no_ndpi']:,.0f}"))
         rows.append(("nDPI share of instructions", fmt(C["ndpi_share"], 3), "",
                      f"{C['ndpi_ir_per_fed_packet']:,.0f} per packet fed"))
-        rows.append(("SHA-256 pass share (file run)", fmt(C["hash_share_of_file_run"], 3), "",
+        rows.append(("hash pass share (file run)", fmt(C["hash_share_of_file_run"], 3), "",
                      f"{C['hash_ir_per_byte']:.1f} instr/byte"))
         rows.append(("malloc/calloc/realloc per bulk packet", fmt(C["allocs_per_bulk_packet"], 4), "",
                      f"{C['ir_per_bulk_packet']:,.0f} instr per bulk packet ({C['bulk_extra_packets']:,} packets)"))
