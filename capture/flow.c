@@ -25,7 +25,7 @@
  * between SYN and FIN, a SYN on a flow that is not closing (treated as a retransmission). */
 #include "flow.h"
 
-#include "limits.h"
+#include "cap_limits.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -14,11 +14,11 @@
 #include <time.h>
 
 #include "../capture/flow.h"
-#include "../capture/limits.h"
+#include "../capture/cap_limits.h"
 #include "../capture/reasm.h"
 #include "../dissect/dissector.h"
 #include "../dissect/json.h"
-#include "../dissect/limits.h"
+#include "../dissect/dis_limits.h"
 #include "../dissect/mail.h"
 #include "ndpi_glue.h"
 

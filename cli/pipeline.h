@@ -18,7 +18,7 @@ struct pipeline_cfg {
     const char *dump_dir;      /* write reassembled streams here (debug/tests); NULL = off */
 };
 
-/* Fills cfg with the defaults from capture/limits.h. */
+/* Fills cfg with the defaults from capture/cap_limits.h. */
 void pipeline_cfg_defaults(struct pipeline_cfg *cfg);
 
 struct pipeline_stats {

@@ -28,8 +28,9 @@
  *
  * Deliberately ignored: anything encrypted (TLS 1.3 EncryptedExtensions, Certificate and
  * Finished; everything after ChangeCipherSpec in <= 1.2), DTLS, QUIC, heartbeat message
- * contents, the certificates' contents (only the DER chain count and sizes are kept until
- * the certificate module exists), SSLv2 ERROR messages. */
+ * contents, SSLv2 ERROR messages, the SSLv2 SERVER-HELLO certificate's contents and the
+ * client's certificates' contents (counted only). The server's leaf certificate (and the
+ * chain's last one, for self-issued) is decoded by x509.c. */
 #include "tls.h"
 
 #include <stdio.h>
@@ -746,22 +747,38 @@ static void parse_certificate(struct tls_state *st, int dir, struct bytes body)
     struct rd m = rd_from(body);
     struct rd list = rd_vec24(&m);
     uint32_t n = 0;
-    if (dir == 1)
+    struct bytes last = {NULL, 0};
+    if (dir == 1) {
         r->cert_sizes[0] = '\0';
+        r->leaf_parsed = false;
+        r->chain_last_self_issued = false;
+        memset(&r->leaf, 0, sizeof r->leaf);
+    }
     while (rd_ok(&list) && !rd_eof(&list)) {
         struct rd cert = rd_vec24(&list);
         if (!rd_ok(&list))
             break;
         n++;
-        if (dir == 1)
+        if (dir == 1) {
             text_add_uint(r->cert_sizes, sizeof r->cert_sizes, rd_left(&cert));
+            last = rd_rest(&cert);
+            if (n == 1) /* the leaf (RFC 5246 §7.4.2: sender's certificate first) */
+                r->leaf_parsed = x509_parse(last, st->ts, &r->leaf) == 0;
+        }
     }
     if (!rd_ok(&m) || !rd_ok(&list) || !rd_eof(&m))
         r->hs_malformed++;
-    if (dir == 1)
+    if (dir == 1) {
         r->cert_count = n;
-    else
+        if (n == 1) {
+            r->chain_last_self_issued = r->leaf_parsed && r->leaf.self_issued;
+        } else if (n > 1) {
+            struct cert_info ci; /* one more wolfSSL parse, once per handshake */
+            r->chain_last_self_issued = x509_parse(last, st->ts, &ci) == 0 && ci.self_issued;
+        }
+    } else {
         r->client_cert_count = n;
+    }
 }
 
 /* Bit length of a big-endian unsigned integer (leading zero bytes ignored). */

@@ -9,6 +9,7 @@
 
 #include "dissector.h"
 #include "fingerprint.h"
+#include "x509.h"
 
 /* Largest handshake message the dissector buffers per direction (bytes of body). 64 KiB
  * holds a ClientHello with every extension and a certificate chain of several 4096-bit RSA
@@ -90,6 +91,12 @@ struct tls_session_rec {
     uint32_t cert_count;              /* certificates in the server's Certificate (clear) */
     char cert_sizes[TLS_TEXT_MAX];    /* their DER sizes in bytes, chain order */
     uint32_t client_cert_count;       /* certificates the client sent (clear, <= 1.2) */
+    bool leaf_parsed;                 /* leaf holds the server's first certificate (x509_parse
+                                         accepted it; judged at ServerHello time) */
+    struct cert_info leaf;            /* the server's leaf certificate; zeroed if not parsed */
+    bool chain_last_self_issued;      /* the chain's last certificate parsed and is
+                                         self-issued (a root sent along, or a chain of one
+                                         self-issued leaf) */
 
     /* --- the client's offer --- */
     uint16_t client_version;          /* ClientHello.legacy_version (SSLv2 hello: version) */

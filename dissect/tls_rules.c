@@ -7,6 +7,11 @@
  * testssl.sh severity families; RFC 5746 (secure renegotiation), RFC 7507 (FALLBACK_SCSV,
  * alert 86), RFC 8446 §4.1.3 (downgrade sentinel), RFC 6520 (heartbeat), RFC 7457 §2.6
  * (CRIME), RFC 7568 / CVE-2014-3566 (SSLv3, POODLE), RFC 6176 (SSLv2), RFC 8996 (TLS 1.0/1.1).
+ * Certificate verdicts (§3c; the leaf as decoded by x509.c): validity judged at the ServerHello
+ * packet time, never the wall clock (RFC 5280 §4.1.2.5; Zeek expiring-certs), self-signed =
+ * a chain of one self-issued certificate (Zeek validate-certs; no trust store is consulted),
+ * key size (Zeek weak-keys, Mozilla rsa_key_size 2048 / ecdh 256), MD5/SHA-1 signatures
+ * (Mozilla 6.0 accepts no SHA-1), SNI vs SAN/CN (RFC 6125 §6.4, CN only without SANs).
  *
  * The negotiated version and suite are judged from the ServerHello only; the client's offer is
  * judged separately and one level lower. Unknown suites are reported as unknown, never as
@@ -504,6 +509,133 @@ static void rule_offer_choice_mismatch(struct ctx *c)
     end(c);
 }
 
+/* --- certificate verdicts (REFERENCE.md §3c) ------------------------------------------ */
+
+/* Evidence common to the certificate findings: the leaf's facts. */
+static void ev_cert(struct ctx *c)
+{
+    const struct cert_info *ci = &c->r->leaf;
+    char t[32];
+    json_str(&c->j, "subject_cn", ci->subject_cn);
+    json_str(&c->j, "issuer_cn", ci->issuer_cn);
+    json_bool(&c->j, "self_issued", ci->self_issued);
+    if (ci->dates_valid) {
+        json_str(&c->j, "not_before", x509_iso_time(ci->not_before, t, sizeof t));
+        json_str(&c->j, "not_after", x509_iso_time(ci->not_after, t, sizeof t));
+    }
+    json_str(&c->j, "key_type", x509_key_type_name(ci->key_type));
+    json_uint(&c->j, "key_bits", ci->key_bits);
+    json_str(&c->j, "signature_algorithm", ci->sig_alg);
+    json_str(&c->j, "san_dns", ci->san_dns);
+    json_uint(&c->j, "cert_count", c->r->cert_count);
+    json_str(&c->j, "sha256", ci->sha256_hex);
+}
+
+/* Capture time the certificate is judged at: the ServerHello (else ClientHello) packet. */
+static int64_t cert_now(const struct tls_session_rec *r)
+{
+    return (int64_t)(ts_server(r) / 1000000u);
+}
+
+static void rule_cert_expired(struct ctx *c)
+{
+    const struct tls_session_rec *r = c->r;
+    const struct cert_info *ci = &r->leaf;
+    if (!r->leaf_parsed || !ci->dates_valid || !ts_server(r))
+        return;
+    int64_t now = cert_now(r);
+    const char *state = ci->not_after < now ? "expired" : ci->not_before > now ? "not_yet_valid"
+                                                                                 : NULL;
+    if (!state)
+        return;
+    char t[32], when[32];
+    begin(c, FK_TLS_CERT_EXPIRED, NZ_SEV_HIGH, ts_server(r));
+    json_str(&c->j, "state", state);
+    json_str(&c->j, "capture_time", x509_iso_time(now, t, sizeof t));
+    ev_cert(c);
+    x509_iso_time(state[0] == 'e' ? ci->not_after : ci->not_before, when, sizeof when);
+    finding_summary(&c->f, "certificate of %s %s %s", c->where,
+                    state[0] == 'e' ? "expired" : "not valid before", when);
+    end(c);
+}
+
+static void rule_cert_self_signed(struct ctx *c)
+{
+    const struct tls_session_rec *r = c->r;
+    if (!r->leaf_parsed || !r->leaf.self_issued || r->cert_count != 1)
+        return;
+    begin(c, FK_TLS_CERT_SELF_SIGNED, NZ_SEV_MEDIUM, ts_server(r));
+    json_bool(&c->j, "signature_checked", r->leaf.self_sig_checked);
+    json_bool(&c->j, "signature_verifies", r->leaf.self_sig_ok);
+    ev_cert(c);
+    finding_summary(&c->f, "self-signed certificate \"%s\" from %s", r->leaf.subject_cn,
+                    c->where);
+    end(c);
+}
+
+static void rule_cert_weak_key(struct ctx *c)
+{
+    const struct tls_session_rec *r = c->r;
+    const struct cert_info *ci = &r->leaf;
+    if (!r->leaf_parsed || !ci->key_bits)
+        return;
+    enum nz_severity s = NZ_SEV_INFO;
+    unsigned min = 0;
+    if (ci->key_type == X509_KEY_RSA || ci->key_type == X509_KEY_DSA) {
+        min = 2048;
+        s = ci->key_bits < 1024 ? NZ_SEV_HIGH : ci->key_bits < 2048 ? NZ_SEV_MEDIUM : NZ_SEV_INFO;
+    } else if (ci->key_type == X509_KEY_EC) {
+        min = 256;
+        s = ci->key_bits < 256 ? NZ_SEV_MEDIUM : NZ_SEV_INFO;
+    }
+    if (s == NZ_SEV_INFO)
+        return;
+    begin(c, FK_TLS_CERT_WEAK_KEY, s, ts_server(r));
+    json_uint(&c->j, "minimum_bits", min);
+    ev_cert(c);
+    finding_summary(&c->f, "%u-bit %s certificate key from %s", (unsigned)ci->key_bits,
+                    x509_key_type_name(ci->key_type), c->where);
+    end(c);
+}
+
+static void rule_cert_weak_signature(struct ctx *c)
+{
+    const struct tls_session_rec *r = c->r;
+    const struct cert_info *ci = &r->leaf;
+    if (!r->leaf_parsed)
+        return;
+    enum nz_severity s;
+    switch (ci->sig_hash) {
+    case X509_HASH_MD2:
+    case X509_HASH_MD5: s = NZ_SEV_HIGH; break;
+    case X509_HASH_SHA1: s = NZ_SEV_MEDIUM; break;
+    default: return;
+    }
+    begin(c, FK_TLS_CERT_WEAK_SIGNATURE, s, ts_server(r));
+    ev_cert(c);
+    finding_summary(&c->f, "certificate of %s signed with %s", c->where, ci->sig_alg);
+    end(c);
+}
+
+static void rule_cert_name_mismatch(struct ctx *c)
+{
+    const struct tls_session_rec *r = c->r;
+    const struct cert_info *ci = &r->leaf;
+    if (!r->leaf_parsed || !r->sni[0])
+        return;
+    bool by_san = ci->n_san_dns > 0;
+    if (by_san ? x509_list_matches(ci->san_dns, r->sni) : x509_name_matches(ci->subject_cn, r->sni))
+        return;
+    if (by_san && ci->san_truncated)
+        return; /* some SANs were not kept: a match may be among them */
+    begin(c, FK_TLS_CERT_NAME_MISMATCH, NZ_SEV_MEDIUM, ts_server(r));
+    json_str(&c->j, "matched_against", by_san ? "san_dns" : "subject_cn");
+    ev_cert(c);
+    finding_summary(&c->f, "SNI not among the certificate names (%s) of %s",
+                    by_san ? ci->san_dns : ci->subject_cn, c->where);
+    end(c);
+}
+
 size_t tls_rules_eval(const struct tls_session_rec *r, int policy, const char *srv_ip,
                       uint16_t srv_port, void (*emit)(void *ud, const struct finding *f),
                       void *ud)
@@ -537,5 +669,10 @@ size_t tls_rules_eval(const struct tls_session_rec *r, int policy, const char *s
     rule_inappropriate_fallback(&c);
     rule_downgrade_sentinel(&c);
     rule_offer_choice_mismatch(&c);
+    rule_cert_expired(&c);
+    rule_cert_self_signed(&c);
+    rule_cert_weak_key(&c);
+    rule_cert_weak_signature(&c);
+    rule_cert_name_mismatch(&c);
     return c.count;
 }

@@ -164,6 +164,19 @@ static const char v5_sql[] =
     "ALTER TABLE files ADD COLUMN quick TEXT;"
     "CREATE INDEX files_quick ON files(quick);";
 
+/* v6: the server's leaf certificate on each TLS session (what the tls.cert_* verdicts read). */
+static const char v6_sql[] =
+    "ALTER TABLE tls_sessions ADD COLUMN cert_subject TEXT;"
+    "ALTER TABLE tls_sessions ADD COLUMN cert_issuer TEXT;"
+    "ALTER TABLE tls_sessions ADD COLUMN cert_not_before TEXT;"
+    "ALTER TABLE tls_sessions ADD COLUMN cert_not_after TEXT;"
+    "ALTER TABLE tls_sessions ADD COLUMN cert_key TEXT;"
+    "ALTER TABLE tls_sessions ADD COLUMN cert_sig_alg TEXT;"
+    "ALTER TABLE tls_sessions ADD COLUMN cert_san TEXT;"
+    "ALTER TABLE tls_sessions ADD COLUMN cert_self_signed INTEGER;"
+    "ALTER TABLE tls_sessions ADD COLUMN cert_sha256 TEXT;"
+    "CREATE INDEX tls_sessions_cert ON tls_sessions(cert_sha256);";
+
 struct migration {
     const char *what; /* one line for the log */
     const char *sql;  /* one or more statements, run with sqlite3_exec() */
@@ -176,6 +189,7 @@ static const struct migration steps[] = {
     {"tls_sessions and http_requests tables", v3_sql},
     {"smtp_sessions table", v4_sql},
     {"files: BLAKE2b content hash, pre-key", v5_sql},
+    {"tls_sessions: leaf certificate columns", v6_sql},
 };
 
 #define N_STEPS ((int)(sizeof steps / sizeof steps[0]))

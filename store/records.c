@@ -7,6 +7,7 @@
 #include "../dissect/http.h"
 #include "../dissect/mail.h"
 #include "../dissect/tls.h"
+#include "../dissect/x509.h"
 #include "migrate.h"
 #include "store.h"
 
@@ -18,9 +19,10 @@ static const char tls_sql[] =
     " sni, alpn_offered, alpn_chosen, groups_offered, key_share_groups, group_chosen, dhe_bits,"
     " resumed, downgrade_sentinel, fallback_scsv, renegotiation_info, heartbeat, ech,"
     " ja3, ja3_string, ja3s, ja3s_string, ja4, ja4_r, alerts, cert_count, cert_sizes,"
-    " client_extensions, server_extensions, ciphers_offered)"
+    " client_extensions, server_extensions, ciphers_offered, cert_subject, cert_issuer, cert_not_before,"
+    " cert_not_after, cert_key, cert_sig_alg, cert_san, cert_self_signed, cert_sha256)"
     " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,"
-    "?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36,?37,?38)";
+    "?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,?36,?37,?38,?39,?40,?41,?42,?43,?44,?45,?46,?47)";
 
 static const char http_sql[] =
     "INSERT INTO http_requests (run_id, flow_id, ts, method, host, port, path, status, content_type,"
@@ -143,6 +145,25 @@ int store_tls_session_add(struct store *s, int64_t run_id, int64_t flow_id, cons
     b |= bind_txt(st, 36, r->client_exts, sizeof r->client_exts);
     b |= bind_txt(st, 37, r->server_exts, sizeof r->server_exts);
     b |= bind_txt(st, 38, ciphers, sizeof ciphers);
+    if (r->leaf_parsed) {
+        const struct cert_info *c = &r->leaf;
+        char key[40];
+        snprintf(key, sizeof key, "%s-%u", x509_key_type_name(c->key_type), c->key_bits);
+        b |= bind_txt(st, 39, c->subject_cn, sizeof c->subject_cn);
+        b |= bind_txt(st, 40, c->issuer_cn, sizeof c->issuer_cn);
+        b |= c->dates_valid && c->not_before >= 0 ? bind_ts(st, 41, (uint64_t)c->not_before * 1000000u)
+                                                   : sqlite3_bind_null(st, 41);
+        b |= c->dates_valid && c->not_after >= 0 ? bind_ts(st, 42, (uint64_t)c->not_after * 1000000u)
+                                                  : sqlite3_bind_null(st, 42);
+        b |= sqlite3_bind_text(st, 43, key, -1, SQLITE_TRANSIENT);
+        b |= bind_txt(st, 44, c->sig_alg, sizeof c->sig_alg);
+        b |= bind_txt(st, 45, c->san_dns, sizeof c->san_dns);
+        b |= sqlite3_bind_int(st, 46, c->self_issued && r->cert_count == 1);
+        b |= bind_txt(st, 47, c->sha256_hex, sizeof c->sha256_hex);
+    } else {
+        for (int i = 39; i <= 47; i++)
+            b |= sqlite3_bind_null(st, i);
+    }
     if (b != SQLITE_OK) {
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);

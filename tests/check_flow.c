@@ -5,7 +5,7 @@
  * can assert "exactly once" and the reason. */
 #include "capture/flow.h"
 
-#include "capture/limits.h"
+#include "capture/cap_limits.h"
 #include "testutil.h"
 
 #include <check.h>

@@ -16,7 +16,7 @@
 
 #include "dissect/finding.h"
 #include "dissect/http.h"
-#include "dissect/limits.h"
+#include "dissect/dis_limits.h"
 #include "testutil.h"
 
 /* ---- harness ---- */

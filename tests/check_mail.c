@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "dissect/finding.h"
-#include "dissect/limits.h"
+#include "dissect/dis_limits.h"
 #include "dissect/mail.h"
 #include "testutil.h"
 

@@ -64,6 +64,8 @@ struct flight {
 struct conv {
     struct flight f[CONV_MAX];
     size_t n;
+    uint64_t ts_base; /* µs added to every flight's packet time (0: flights at 1 s, 2 s, ...);
+                         real certificates need their capture's time to be judged */
 };
 
 static void conv_add(struct conv *c, int dir, const void *p, size_t len)
@@ -197,6 +199,13 @@ static void dump_rec(struct sb *b, const struct tls_session_rec *r)
     for (size_t i = 0; i < r->n_alerts; i++)
         sb_printf(b, " [%llu %d %u %u]", (unsigned long long)r->alerts[i].ts_usec,
                   r->alerts[i].from_server, r->alerts[i].level, r->alerts[i].desc);
+    const struct cert_info *c = &r->leaf;
+    sb_printf(b, "\n leaf: parsed=%d last_self=%d cn=%s issuer=%s self=%d/%d/%d dates=%d:%lld-%lld "
+                 "key=%u/%u sig=%s sans=%u:%s:%d fp=%s",
+              r->leaf_parsed, r->chain_last_self_issued, c->subject_cn, c->issuer_cn,
+              c->self_issued, c->self_sig_checked, c->self_sig_ok, c->dates_valid,
+              (long long)c->not_before, (long long)c->not_after, c->key_type, c->key_bits,
+              c->sig_alg, c->n_san_dns, c->san_dns, c->san_truncated, c->sha256_hex);
     sb_printf(b, "\n acct: hs=%llx/%llx oversize=%u malformed=%u unexpected=%u\n",
               (unsigned long long)r->hs_types[0], (unsigned long long)r->hs_types[1],
               r->hs_oversize, r->hs_malformed, r->hs_unexpected);
@@ -276,7 +285,7 @@ static struct out *run_full(const struct conv *cv, enum feed mode, size_t k, int
     o->status = DIS_OK;
     for (size_t i = 0; i < cv->n && !stop; i++) {
         const struct flight *f = &cv->f[i];
-        ctx.ts_usec = 1000000ull * (i + 1);
+        ctx.ts_usec = cv->ts_base + 1000000ull * (i + 1);
         size_t cuts[3], nc = 0;
         if (mode == FEED_SPLIT && k > pos && k < pos + f->len)
             cuts[nc++] = k - pos;
@@ -1344,6 +1353,360 @@ static const struct hexflight v_resumed13[] = {
 /* ------------------------------------------------------------------------------------ */
 /* probe                                                                                  */
 
+/* pcaps/tls/tls-cert-expired.pcap, tcp.stream 0: TCP payloads of frames
+ * 4 c>s, 6 s>c, 8 c>s, 9 s>c (frame 6 at 1795926581 s) */
+static const struct hexflight v_cert_expired[] = {
+    {0, 4, {
+        "160301013f0100013b0303d76107666f0a3a44d9daf0fdd6b55087a960353ab485073d20edec58680415bb20"
+        "7f77c86b6b5ab6a5b6fe490104c1a81a1535ea5e612ec905cd5fef46d7aae99e003e130213031301c02cc030"
+        "009fcca9cca8ccaac02bc02f009ec024c028006bc023c0270067c00ac0140039c009c0130033009d009c003d"
+        "003c0035002f00ff010000b40000001700150000127777772e6e65747a77616368742e74657374000b000403"
+        "000102000a00160014001d0017001e0019001801000101010201030104002300000016000000170000000d00"
+        "2a0028040305030603080708080809080a080b08040805080604010501060103030301030204020502060200"
+        "2b0009080304030303020301002d00020101003300260024001d0020b5f0fd12b23ef5f95ee03ed08d1f2a25"
+        "d0b884758d6e395f34220159e0a22130",
+        NULL}},
+    {1, 6, {
+        "16030300410200003d0303f67fb3bc10c81e98f5e3d39fd297a5eb7a3004310ae797f58566385efda7042d00"
+        "c030000015ff01000100000b0004030001020023000000170000160303039d0b000399000396000393308203"
+        "8f30820277a0030201020214688df6f7c9029a3f626455f9b807064221153316300d06092a864886f70d0101"
+        "0b0500303531173015060355040a0c0e6e65747a77616368742074657374311a301806035504030c116e6574"
+        "7a77616368742074657374204341301e170d3230303130313030303030305a170d3230303430313030303030"
+        "305a3036311b301906035504030c127777772e6e65747a77616368742e7465737431173015060355040a0c0e"
+        "6e65747a7761636874207465737430820122300d06092a864886f70d01010105000382010f003082010a0282"
+        "01010096189f9181814216e36c9e8b09697a464e255a0bf7e689e239ba539eaa4fa8906845c2f246c9783d46"
+        "19d9803a7a9b7f328759d0a9f6fc47ad8e85554dd7aaeddb5a3ed3617262776f81fd129764cd95c1c7b53ad9"
+        "f3f14ef3ee1145830b4eecabf117121ab55291ff40e4a82099ced4c62207dcd576eb89f4c438745acaf274c6"
+        "235cb51fd00fdc0ee152e92607e5e398658197135b887c28f7ebae04a87b0a2ea2e9c3a591bad93f524d5600"
+        "df7bc8131564d72301e6e9422ece1e2eefba8f40b12f2b970e7d77f55d12554281cbf695451a43f1cd2368b6"
+        "c214d1f59633b1777995a8e2023880317ab6bfd61a27e2bed606bc225913796535c662ae8980a70203010001"
+        "a38195308192300c0603551d130101ff04023000300e0603551d0f0101ff0404030205a030130603551d2504"
+        "0c300a06082b06010505070301301d0603551d0e04160414f0eaedf3b5130f81907b234e26377e5352e881e4"
+        "301f0603551d23041830168014e2027820d2807cafc30c5c05aedcebbcbfbe5271301d0603551d1104163014"
+        "82127777772e6e65747a77616368742e74657374300d06092a864886f70d01010b0500038201010095ed869a"
+        "986287b40ecf114dfbc490d080f795e0c65e3b3beff7b05c3694357f1ce9d2223c1e400172822d4fd6f5e32b"
+        "18bb1f99c154bf56b379f071187f33dfd19b622b2eb117e3bb0235a81dcf0fb4cdb0c9cb80552fb9598c501b"
+        "f62e47172d37ff55552578a5562b775ddcc0b1f8b84e3245dbb5a13bc784afffe17d2fe6e1f4835c5e081252"
+        "68be9eb4baecc620156f6267deedd09b90301404582007b77c0356ba0439711af11a10b318ddd60bf75d72d1"
+        "55419b84efdb8c4cd8204682563de7a73be497d7b56625c09df1f0de0e4ae34392f7f00f3e8376a182a73368"
+        "5ae1aa6069c35f6bb14fb7b26eca4c68717cdf86d8071e478eaafad25015cc62160303012c0c00012803001d"
+        "202dc6f1618fbc2fea838b08de3a27b92359af86def6b48f24f7dd0f63049cf46d0804010079aaec7f29b78a"
+        "9415f89465ba1c5c85ab04f135a2ca7d6328574843cc8abaae4fea2b2a4c8e8a06d81852e02d2daefd5f9519"
+        "fc273cfe4a01fe8c45b62483bcf307bd47cc6c55bf60eb8016e1434fac4dd8cccc21a0d6728838685d944e77"
+        "edfc349aa287c81b89844c0ecd5bacd4f68efc72fcea5f0989609ccf21245804647360c8c435b173fede32d2"
+        "1f50a3e9e8f2363e15577ada6cb734ad381ac1dc6df8a7603d556d26764e2e230a5670de24c0483695e0e700"
+        "a54c7878bc3e0f8c2723419522b4c1563a00264a6c2f9b17acac58cbf0e24d4386af04d4c3b019ddafef7450"
+        "95459c049783d9100b1c15800d76c4e6180a03a6586226dd37095488db16030300040e000000",
+        NULL}},
+    {0, 8, {
+        "16030300251000002120220dccf3a89ab4b06380282d462b0c2f2138684dedf7bfa0d6620abd95f8a3151403"
+        "0300010116030300280bca334718c0cbc94286bf04f5d4128ba9ffeb6b6e6793c1da3cf05c6a8f422c95daa9"
+        "66f1dd89cc",
+        NULL}},
+    {1, 9, {
+        "16030300ba040000b600001c2000b00f35b05f1b7ac6d9d06c7fef0f10ed9a993bd5fcb7733e3b935e99f91a"
+        "7370bc544bf936628a2a2e2474a49362b47c67e2c5ea33c272885e8f4308257a9f776441bae682f66fa140c4"
+        "1133d9a7c3b8443e5108f573b57a0df0c751948bb4ef872583448a8e970ae6aaa75f3e5618ce159b348de61a"
+        "386587f209d86ce4569e642fb9590388b377a13042b4bf4f2afb48f11fb0d9f38e2ee2a74ed6e29c072ce15b"
+        "c1cb869848a07ce849ab079a2e796114030300010116030300286be8c9ec51211627f685c0dec14b3864e8cc"
+        "c55871afad2ed6df3ed066b3d17a81063aa8eab11792",
+        NULL}},
+};
+
+/* pcaps/tls/tls-cert-name-mismatch.pcap, tcp.stream 0: TCP payloads of frames
+ * 4 c>s, 6 s>c, 8 c>s, 9 s>c (frame 6 at 1795926596 s) */
+static const struct hexflight v_cert_mismatch[] = {
+    {0, 4, {
+        "160301013f0100013b0303b00a54b9a13d21a808924d16edbeb9d03fd3c1ddeb49167b2398334d9421467520"
+        "cbee003d4ab6fb7ae390d37c6b0fdaca5f003e928d733e05c9847fb3035e1c56003e130213031301c02cc030"
+        "009fcca9cca8ccaac02bc02f009ec024c028006bc023c0270067c00ac0140039c009c0130033009d009c003d"
+        "003c0035002f00ff010000b40000001700150000127777772e6e65747a77616368742e74657374000b000403"
+        "000102000a00160014001d0017001e0019001801000101010201030104002300000016000000170000000d00"
+        "2a0028040305030603080708080809080a080b08040805080604010501060103030301030204020502060200"
+        "2b0009080304030303020301002d00020101003300260024001d0020754d05ddeca7130e0c360edd5d8bd1fe"
+        "7bf34abb845970d276dde333c6b72b5d",
+        NULL}},
+    {1, 6, {
+        "16030300410200003d0303f1229547bfa97336a17953dde7d51112007a497bbb1325c23917eeacbcb27f7600"
+        "c030000015ff01000100000b000403000102002300000017000016030303a10b00039d00039a000397308203"
+        "933082027ba00302010202141485d9fdf7d468ca2adabc8e41403adc98460992300d06092a864886f70d0101"
+        "0b0500303531173015060355040a0c0e6e65747a77616368742074657374311a301806035504030c116e6574"
+        "7a77616368742074657374204341301e170d3236313132393034323830305a170d3237303232373034323830"
+        "305a3038311d301b06035504030c1477726f6e672e6e65747a77616368742e7465737431173015060355040a"
+        "0c0e6e65747a7761636874207465737430820122300d06092a864886f70d01010105000382010f003082010a"
+        "0282010100cffb4cc1dc4cfdefd2b5a41dea9edc308d79a2f9b9c1031876b7d18384b91d0fa066463c4b949d"
+        "53617f4bb084f92a75d874c199d12832466d7484d2d5c2914c0906d1f020442adacdf56f637d3424b1a586f9"
+        "e2593ce57d8d674a44d7328548b001b4f4dd905d63770da0db9cc195f185cbae60ad3345fa15a8c834880818"
+        "66c948f0b727608738217b95fcd6b8154886bd7f91dd5906d0c92a134de009f15e86c2ff1ce53cdcc1f955ac"
+        "8327c95ca2aa13b817cca573789acc8218788dbcbd5e560ea885f21f6825428a72d24779dab128b2705035bd"
+        "e20e1eb775c7e56ee3ebedadc6d1c5ca61826b7c7fb2b7ad14c00befff5858e548c22acf97ac15dfdf020301"
+        "0001a38197308194300c0603551d130101ff04023000300e0603551d0f0101ff0404030205a030130603551d"
+        "25040c300a06082b06010505070301301d0603551d0e04160414914f81bfd06f14bc4a872d62f0ddee425d06"
+        "1205301f0603551d23041830168014e2027820d2807cafc30c5c05aedcebbcbfbe5271301f0603551d110418"
+        "3016821477726f6e672e6e65747a77616368742e74657374300d06092a864886f70d01010b05000382010100"
+        "344d024f1a0d9627b694f70d5524f0218ad63dfd13e7e5b0289e70600320d84da8aae7e6b0829dfb4151f618"
+        "1920cc54e28ce553ab0bfce4031bddf049d329a69886d49dd59ab321bf5c7f8fe409358e242af6d77cd2f476"
+        "ca555d404d5c45774aadbdfcd05c160c84c8dcc3e405c2ff716ac483c72315983734b232f975a9ce0c4419ba"
+        "7cc6fe320eb69bd69a99ad1136236822300a0bbf0d4f27f8a33824cc6b22988d3aed28a48cb1acdac6f3509c"
+        "fe3524afcca45a7ba7d16dedb09e83f525d4b2f04e1402d3c1f1a637264fa6ff012f771b957b17b532f20447"
+        "1216340c481837e8e7efa74a1ece303607f7665ac7832243b74e5fabbb95f982b4b4ab3c160303012c0c0001"
+        "2803001d20f0ac851ed3a6c0d722867cddb679a99098968d04013632b54a47c022cafc6316080401005ca5fc"
+        "e42f2057fad3b4203246dab6f4ba0334dbe4624b5e265357cb8c3bf0b23bda35ae1754e478660ebd230c9090"
+        "103e1bc8e03ef1c4fc1b24b6adae58fa0ad357c57ca2bfbc113e46d64b32c6d0bf19965a9d5015cd68d91709"
+        "83d0333a1da4c5638da1aef9178f8379e3cfbe9a0609e01608a35c4938f922cd076803b2cccc82a2c35ad868"
+        "567abbf339558b9f32be793fc2f047d316c3e1849f52ee8b688f26278b24c3f41bb733be469b61ebfa9e3063"
+        "0ec663af7bcab27c0ba1924081fc570d1ba95ddbe48b7d4bfd9b53185eadd08fb6e3b5d656e04752ad852fcc"
+        "77804c02ec4392f4b2466d9ac53f9a3520af7ca326e1c105559f1a69e5c4ceebbf16030300040e000000",
+        NULL}},
+    {0, 8, {
+        "16030300251000002120b199baa8c6683cbde8efb916c3493d348754b26e3f7159ca4624f2d2aa60dc7d1403"
+        "030001011603030028979c82b794d42eb675f27390a76e94bcaa48e4bcc449f6430509e8724a9ddcabfcaa87"
+        "43f31bb029",
+        NULL}},
+    {1, 9, {
+        "16030300ba040000b600001c2000b04117462bf0c6e3692ff51427bc9c1fe4d1143c338f96a8d416b173fb72"
+        "2b43115980cab9badbe26e9acb29613c9b351b653ee9ca814a4ce537e94723a8e1e4ab14c99c071b843d0d69"
+        "bbf8c477752c9ef4c58300508f8ceb97470351a522d9789df2f3064f50af9b032e2391d7b967ab4997305015"
+        "bcaa48f8eab1fae62d319c75a7205a4c66fbfed492e7da52dd5cf2df957f3640b5542442a167a9ee5daeca90"
+        "aec097cf6dff97fdedd39f7b8170f11403030001011603030028fc464138204764cabcbdc16a5e8c228dbcda"
+        "01b83f41a18b844719affaa4a7215e034a766c6c71bf",
+        NULL}},
+};
+
+/* pcaps/tls/tls-cert-rsa1024.pcap, tcp.stream 0: TCP payloads of frames
+ * 4 c>s, 6 s>c, 8 c>s, 9 s>c (frame 6 at 1795926589 s) */
+static const struct hexflight v_cert_rsa1024[] = {
+    {0, 4, {
+        "160301013f0100013b030305c6d3ba40844c47b8ab913d919ddc5c8c70778d063fe90d895a3bb6735a6a3a20"
+        "ef2b6fe8c21be9eaa43256a806bc17362bfa7ad515fe1bf2cef39b72988967db003e130213031301c02cc030"
+        "009fcca9cca8ccaac02bc02f009ec024c028006bc023c0270067c00ac0140039c009c0130033009d009c003d"
+        "003c0035002f00ff010000b40000001700150000127777772e6e65747a77616368742e74657374000b000403"
+        "000102000a00160014001d0017001e0019001801000101010201030104002300000016000000170000000d00"
+        "2a0028040305030603080708080809080a080b08040805080604010501060103030301030204020502060200"
+        "2b0009080304030303020301002d00020101003300260024001d00203e32c5ebdac26f956e083fb68500ce5a"
+        "c5490629fbe09467e2313231d7945863",
+        NULL}},
+    {1, 6, {
+        "16030300410200003d0303faafbeca8d29c974433e5525c9efa5177752237ed78143eb0b0677d787dbafb700"
+        "c030000015ff01000100000b000403000102002300000017000016030303190b00031500031200030f308203"
+        "0b308201f3a003020102021474d06154b60cd9475f091ecfaba0f737d48dffd6300d06092a864886f70d0101"
+        "0b0500303531173015060355040a0c0e6e65747a77616368742074657374311a301806035504030c116e6574"
+        "7a77616368742074657374204341301e170d3236313132393034323735385a170d3237303232373034323735"
+        "385a3036311b301906035504030c127777772e6e65747a77616368742e7465737431173015060355040a0c0e"
+        "6e65747a7761636874207465737430819f300d06092a864886f70d010101050003818d0030818902818100a8"
+        "1aeca6a201063326806701203a040c7589515b37e4594d0d8a2dd790ef4c79cc07927652e18cf8c3ee3c72b9"
+        "7777d34154ba96611801c2a31d53a72a9b4f4b12a6035e30b4bfffc1b4e544661fcaffe6bcbd5263514e9ee6"
+        "f33026e851fb54987fb4e80e2878775b09b60d9fbbcc4394fd95d2a8e1b851c6b186c5549e0e6f0203010001"
+        "a38195308192300c0603551d130101ff04023000300e0603551d0f0101ff0404030205a030130603551d2504"
+        "0c300a06082b06010505070301301d0603551d0e041604144e92c76e77507f63b53b5796076546dc5b8b11e8"
+        "301f0603551d23041830168014e2027820d2807cafc30c5c05aedcebbcbfbe5271301d0603551d1104163014"
+        "82127777772e6e65747a77616368742e74657374300d06092a864886f70d01010b05000382010100a1b9c4e8"
+        "f1d36c276e010eaee63916b2d605315923c98b927d69a5a108c96a170f0cec899aed4e3ed9c5cddb3fa140c1"
+        "91f4a88f21c79493ed38e51b8d6ed33d8380780b8fa0f4e3872a1afcfb71ed2584533bf0cb77626fa1708d4c"
+        "71fa7e3b6215d7d6c153647ff17c4849dc5ca8893a2daeff911431c3eeafc44447a631112077533a3eb2d8be"
+        "850a3d414d8104ed6b21273a62a20a3a2546e0b41d570c37386465874474554e4ee45ab86f0f1c63b0575f8e"
+        "6e37d1cbee22f06bb2ffb333c7aa5df2be25c76abadb4c540b68a084a5c8da5c8c90820a4538117eaa8a2b20"
+        "09da2c66b050860e9703727ebe481f9b4254458aabe2759904b080142a0415ba16030300ac0c0000a803001d"
+        "20ab0000273822ba50ade0c75ad83b50168086cd71d11dbc3301270c2d48a17a10080400809220ca636c124b"
+        "2196a67f3a62ad16e938223c2a4fb96fd8ac1d87ecdc571059b5bc0fead6198cfc3314a7a761d8dd7b86e8da"
+        "18ab78a07f7a022ac86018a1c421f475587440fc804460e48a4a52c53dab59c313178daba7be4020ce6cab36"
+        "7af7a1dd73d47dabea32b6b2ac73350dd47844e4634c97d8737e6cb026e0ebb3d116030300040e000000",
+        NULL}},
+    {0, 8, {
+        "160303002510000021201bdefa2e9cc2098fe27c615388ff9540817cb20f26adaac4e899fc792b1fee1a1403"
+        "0300010116030300287ee222ecd793582f971818534e8997ae36d8078b7f02720fcb9c06889c136dd299c238"
+        "73f9f4a1ff",
+        NULL}},
+    {1, 9, {
+        "16030300ba040000b600001c2000b028eb0b94f2a1a8461ccd2b8531c02eb49e41f9cdbdcb762dd21a8d22c9"
+        "c3b08433718fdd5bce276b10309c2b8861921ba830ce2d072ed7835f050076c4e8d7ea0c633e1575d595820d"
+        "5ce182a2af5113c9a1044b8029e27ef1a22b3bacac149ac906a0d11eae07430a041f0c52c3ace1c7492bf122"
+        "4230bafb4d3f0d1d7185eb1e122d0ab278a32a3e103449bca09759f314f58fc0e1ae2ee12a939089cf6c62ec"
+        "ead46a3dff1f05d903fe29586f01791403030001011603030028d87f7f8d0824b29f1fb6e2968ef8d4af98b4"
+        "78f0d98c029249e6d3e0bdc30ff8e8fa367db6ae3d95",
+        NULL}},
+};
+
+/* pcaps/tls/tls-cert-selfsigned.pcap, tcp.stream 0: TCP payloads of frames
+ * 4 c>s, 6 s>c, 8 c>s, 9 s>c (frame 6 at 1795926585 s) */
+static const struct hexflight v_cert_selfsigned[] = {
+    {0, 4, {
+        "160301013f0100013b03039e97677544d09d1a8c4b5f1dd97bfd97446b4edab69c444f4583285faff5a96320"
+        "83b32a1d08f409a0542e8ac1aead8b87a536509689d369f4bc6352eadf824fc0003e130213031301c02cc030"
+        "009fcca9cca8ccaac02bc02f009ec024c028006bc023c0270067c00ac0140039c009c0130033009d009c003d"
+        "003c0035002f00ff010000b40000001700150000127777772e6e65747a77616368742e74657374000b000403"
+        "000102000a00160014001d0017001e0019001801000101010201030104002300000016000000170000000d00"
+        "2a0028040305030603080708080809080a080b08040805080604010501060103030301030204020502060200"
+        "2b0009080304030303020301002d00020101003300260024001d00207368edb1574cf62e15e88bbadd45988d"
+        "5293240449ac5e1d724cbbddadf36f26",
+        NULL}},
+    {1, 6, {
+        "16030300410200003d03036ba0bbeba4afc324192794d7d0fc730420f2827b6e1d006bd99ca240aa42b81800"
+        "c030000015ff01000100000b0004030001020023000000170000160303037b0b000377000374000371308203"
+        "6d30820255a00302010202143d425fc321aba37ac7fe89780e9fea4920de972b300d06092a864886f70d0101"
+        "0b0500303631173015060355040a0c0e6e65747a77616368742074657374311b301906035504030c12777777"
+        "2e6e65747a77616368742e74657374301e170d3236313132393034323735385a170d32373032323730343237"
+        "35385a303631173015060355040a0c0e6e65747a77616368742074657374311b301906035504030c12777777"
+        "2e6e65747a77616368742e7465737430820122300d06092a864886f70d01010105000382010f003082010a02"
+        "82010100bf5b9e652b25e77147a0499611ea5bb3fc75f30aaa8335f43c3453120e413850701779ca628d31d1"
+        "4338a54c7f1c366f7101e832aea583a7c10f907de8fc646029f2dc0bd71f086d266d9cde82bce078a14b465f"
+        "9d5ad8d6b951339e9f79ee2b2088e1222be755f5901f39b329d1dcdd03f4b5b375f0060d5aba1da97d2a21b2"
+        "dc424d3745fbe322d4b8512fead120b9a880debc99da468fb296c8a5c18a9ff48429e6da1e0d9ffd8732f98a"
+        "ed1cec494f7ae577859e4231047c8eab0a90f183bd6da68949f84d6781dd214b95eeb3ebe23db4a10409309d"
+        "817426407a497985f9495e02309f5533508a56917180a327ed8d1e794c9485698fdbf66d2988986b02030100"
+        "01a3733071300c0603551d130101ff04023000300e0603551d0f0101ff0404030205a030130603551d25040c"
+        "300a06082b06010505070301301d0603551d0e041604149afb3cd35d0b46096b31faa7611f7e7ece00b66e30"
+        "1d0603551d110416301482127777772e6e65747a77616368742e74657374300d06092a864886f70d01010b05"
+        "000382010100983bf60a2af6a062f359441094716aaa116d45eee12a6e6694be3b21804d3e4377d18abdeedf"
+        "a124df8870794846b030565f344c79d9bbced957aa34253629097712663ba7c4fa353ba66d21c19a60ac4dce"
+        "f5ef7bbbd8999ba642c43a2b43e4487ac7e8915069e9c8867a4fb6312aaababe5ca1893ecb665eb2094ab489"
+        "3ec56f2f081b6e3fa38ffdc2f649f5690c4f59a62fd9eb8b8ea8e217708403a79d570bc177e1274ea39cb889"
+        "fc49a2cf88fd688659a549e277e1e4a27514fdab77b6cd19db2ac4b7d909f7c6d30469c9e4f9dcf1cf0076a9"
+        "c045e381dfb08e08f3c960434597cc9adad022598a33dcd1c9d8926cb001258da120b7f18992bec1cd3a1603"
+        "03012c0c00012803001d2030338fee803ac1689bbe1d20fe1e295032a4b92a8590bda3924570daf7df8c5208"
+        "04010098aae510526aae2d7780996762b8de0596719d5b579b10090e69efde6cac80f48d1a029c25f48556d3"
+        "bd482c097b68627cb22b72c29e8eb93f48d9fdf7db352c7f7dee9759951a06bfb44b041a6070c06f9c40fe39"
+        "6b52bb2cfff1ba886de980279cfc626caa12562ed3d9ec079f794b3c32858d2805fd2a3daee6933cc2819b51"
+        "0c782a92c8215a888d2095766cd9762842bde830da23bf34a1606960a12da66e7513fdae90b8a860e7c83331"
+        "856a69fbf0068e02b1741877b8aa33f3559218285ff2a201206081c4a68d738f6a011fc26cb21d87368fff84"
+        "ccefeca9a4eaf353ce8fbc2bd023f8fec9ea9dee322df04d0b09730e501e8d07ace3e9f7eafc451603030004"
+        "0e000000",
+        NULL}},
+    {0, 8, {
+        "160303002510000021203726a58613d0565b9ddff3a868c7c9f3f9911e349c3ba7e0d8ee9168780020281403"
+        "0300010116030300284115c5cbed2db6cdbfc392d1a8edcba5d6739619f80ca3a8afee9ef72c123fc50f736e"
+        "5a7f39f0d0",
+        NULL}},
+    {1, 9, {
+        "16030300ba040000b600001c2000b082fd125af751eac625e88b5b2ba087ffddf5dbab08b3f89b49efdbba62"
+        "570978fbb68ba0270ed2a4d1777f475372f66af4de3f502b40b7e93166ef5911f229e8ca4ac31dc79ea14e01"
+        "2cf462d737aedd82ef0513df1b421df97f15680d415cd9c2bab007758e100f73b39a2b6a4b8ef2f19aa0f409"
+        "48bcb707ce364ce5e7736756455d8b6ccbb1b950be998ee347aada23c3c4526de32d36d4cfc27270c4e9c8cf"
+        "99377220ff59558f4bc8ecad67ed4614030300010116030300287f38035183b55ea28705c78040c09e80122b"
+        "afc53317bc1d497e0d843d5716ee6fae9ff195b90618",
+        NULL}},
+};
+
+/* pcaps/tls/tls-cert-sha1.pcap, tcp.stream 0: TCP payloads of frames
+ * 4 c>s, 6 s>c, 8 c>s, 9 s>c (frame 6 at 1795926593 s) */
+static const struct hexflight v_cert_sha1[] = {
+    {0, 4, {
+        "160301013f0100013b03038a90792b775b79d36b6fa519dbb84458c0e85f0191751dbd40d14c918f80206320"
+        "9963b4c4bf774929ecf0a2be501b026087e91af52827f50741170920f958add8003e130213031301c02cc030"
+        "009fcca9cca8ccaac02bc02f009ec024c028006bc023c0270067c00ac0140039c009c0130033009d009c003d"
+        "003c0035002f00ff010000b40000001700150000127777772e6e65747a77616368742e74657374000b000403"
+        "000102000a00160014001d0017001e0019001801000101010201030104002300000016000000170000000d00"
+        "2a0028040305030603080708080809080a080b08040805080604010501060103030301030204020502060200"
+        "2b0009080304030303020301002d00020101003300260024001d0020fc2448ee3649d044cc81ea983d5a41be"
+        "92b6fdcff2d5d9dff2127acfb5440562",
+        NULL}},
+    {1, 6, {
+        "16030300410200003d0303428f89116296fee09bb8b6e0b23da6c3da55640c39578cca576542d20bf6e85400"
+        "c030000015ff01000100000b0004030001020023000000170000160303039d0b000399000396000393308203"
+        "8f30820277a00302010202146d6d58cecc936d1919b8288a76994375637692c0300d06092a864886f70d0101"
+        "050500303531173015060355040a0c0e6e65747a77616368742074657374311a301806035504030c116e6574"
+        "7a77616368742074657374204341301e170d3236313132393034323735395a170d3237303232373034323735"
+        "395a3036311b301906035504030c127777772e6e65747a77616368742e7465737431173015060355040a0c0e"
+        "6e65747a7761636874207465737430820122300d06092a864886f70d01010105000382010f003082010a0282"
+        "0101009f422f0156e30c0024b3d30d8704a381a92436b6813780df1613652325c4c45696b679a6e0acace2c0"
+        "b440778fe7ee1828ba0a54765cdeab159401bf0f1e6953b51c1df922559009f26eaf43962809dd04f02e631f"
+        "3b452d920bf445d8c87dec1be894a33de056902110afb31c688678c446b792fddeb3cdf189ab9ab8ac650e77"
+        "c23cf828c07b728141e2fcf68ad2a49966218fcc146562474570a1330dedb218d39592f25e56c3210d46d6eb"
+        "5305821c9cb6e84b8f8205e0e3409d96401300903d39c7752e02d1f252951d5ab4aad8f155eef46fbb0b0486"
+        "8e6b1eeeb1b0b6c93ef79dbca91064ff52f43705e7c034974790114fcfb0eabfe9e601d27860090203010001"
+        "a38195308192300c0603551d130101ff04023000300e0603551d0f0101ff0404030205a030130603551d2504"
+        "0c300a06082b06010505070301301d0603551d0e0416041450a5904911d56730cef36fd5da71e1f902921f1b"
+        "301f0603551d23041830168014e2027820d2807cafc30c5c05aedcebbcbfbe5271301d0603551d1104163014"
+        "82127777772e6e65747a77616368742e74657374300d06092a864886f70d0101050500038201010089c21a55"
+        "69d97f76190c98b2b618bdab8087723cc68ab940dc8f7292144be2c89d8a9249bbb9ac6013c27643c6035f30"
+        "c1c71c675b7574c355ac83cff26ea7e56811f2ac7f727f63e6e155fe4dd67aeaff912d9d8e0705383ecb0fe9"
+        "08177befe3ca5c4015370317d67e37f8744f535976ccbedc51b7a650351be937c2bf2bf39d5697e7a66f4d9b"
+        "8bf5ab97a2eb153986e50bb3ea4f4e22c0d3e3c0b9d28dbc4946bdb06782cb9f3844459312c74419b32d147d"
+        "6cfff9708d59313aa7258a918094eda21d649dbc3c1a8c9316125119404f7bb73aaea20489683f01e97d8c37"
+        "42bf23924c348819d76161502075c0bf49e20721aae83fd5eeba1793dfe96986160303012c0c00012803001d"
+        "2035b67abd8f026406e0666d3743c54b633870c3eaed077fd6b93b4a4d08e086270804010009e7194fd96d80"
+        "b5099cd67df1beaad7b60a38b6bceef65314422c65af9609468c94a6352a2503dad02381b378e465fa563753"
+        "2b8e2fe1e96c5ffc0ab35b11f7451c540d490bf1ebd86c0bba7aeb8b05d92c069401538f38b89d7d5f6fc64f"
+        "8833a9615404abe00d6ae85e954073cc5d994f47edaabe04c7478b496bc1f73ff9a22d5ab20e4b06a5bada0c"
+        "c1a8bd49cf6be4c71e1ec3be2a5c5a3114ddcebae923b4f58f6850ab8a439ea5e1ae555d3ca9d2a19ca07681"
+        "b7d660d2c6bedbec4f2d7502798b3576ac53541875a372c30f5518757d78c24b281cc11b08521d8c29ea1c2e"
+        "c724128ae77ef0982b5dbd2c82cef6a7ee4714543ed72f8d260d0a886016030300040e000000",
+        NULL}},
+    {0, 8, {
+        "16030300251000002120c1f3864f64ea8574a9a4d33c5103c8e38e946be4f817d8b5ef85c100f3dd6a211403"
+        "030001011603030028a3034f6038716b1a7e10409599e5bf8de21875103a2b33e9d128014f24193d34733ee1"
+        "50c65754a1",
+        NULL}},
+    {1, 9, {
+        "16030300ba040000b600001c2000b00c6e57812cf06377fe7240ed02fb120ad3ed3c893627e7e6451968e4ff"
+        "a1949ab9a5fd5be7200c6eefeb31cbf3ad5bf65c92c0207f2c1d4505492800dcc643551bd429e7a32775f13d"
+        "61a80cc6309427fdc0ff8911bb9b75789f8f4b792ade8f430d9a71e97abbce2edd13ab3411b8b2709b49fe29"
+        "928d0a105cc24f2a871c7721b2b3febaa0754af24829ae041402fca8d29829be4594af6020326a8a3088c9c1"
+        "fa654b3cf6e571ba32fc5a5b4b1b18140303000101160303002846ad336fe4bc498f77a574cec811224c5f3c"
+        "b9595d95b637d395e6cb30a078157a75ed55a1342f8b",
+        NULL}},
+};
+
+/* pcaps/tls/tls-cert-valid.pcap, tcp.stream 0: TCP payloads of frames
+ * 4 c>s, 6 s>c, 8 c>s, 9 s>c (frame 6 at 1795926577 s) */
+static const struct hexflight v_cert_valid[] = {
+    {0, 4, {
+        "160301013f0100013b0303e4339e16e6cdbe89ceec70361bb30534ac031175a22598f6c7a29592b7c18d4d20"
+        "369991c58981a083e5c45a28c6c414e8f26dc67f84eba3246457d3dffd53d93a003e130213031301c02cc030"
+        "009fcca9cca8ccaac02bc02f009ec024c028006bc023c0270067c00ac0140039c009c0130033009d009c003d"
+        "003c0035002f00ff010000b40000001700150000127777772e6e65747a77616368742e74657374000b000403"
+        "000102000a00160014001d0017001e0019001801000101010201030104002300000016000000170000000d00"
+        "2a0028040305030603080708080809080a080b08040805080604010501060103030301030204020502060200"
+        "2b0009080304030303020301002d00020101003300260024001d0020c02b1703eeb155353a912a896dee2b83"
+        "18ccf8798de3fffbc84d28f177b65b30",
+        NULL}},
+    {1, 6, {
+        "16030300410200003d030352ee2972a5b4c952eb2f62f274ecdfe1f0de0874e4ee40a43ea22dc3cf54242700"
+        "c030000015ff01000100000b0004030001020023000000170000160303039d0b000399000396000393308203"
+        "8f30820277a00302010202145014dcda688e8420a0d2c959520490a258a9b9f4300d06092a864886f70d0101"
+        "0b0500303531173015060355040a0c0e6e65747a77616368742074657374311a301806035504030c116e6574"
+        "7a77616368742074657374204341301e170d3236313132393034323735365a170d3237303232373034323735"
+        "365a3036311b301906035504030c127777772e6e65747a77616368742e7465737431173015060355040a0c0e"
+        "6e65747a7761636874207465737430820122300d06092a864886f70d01010105000382010f003082010a0282"
+        "010100b8e9885af600708efe44e75e00be9471f48b67a74b11ea232c621a6c49f1cacd6132314fec3da5ba30"
+        "114c814079ddeb6f506668ce819b00bbbe88c8725214142f355bbe097d1c2b3b896b74942e201d20c44eb88b"
+        "fbc1b259c8eb61a676549dcb67f00a0c3a2c2a89e9b1ffda20de72dc8762e60c8903d2a62e688b4306e9a428"
+        "e4eef4b61d3911c8471f531504d7ec5a0079e936888785ca012405637455a83a283afefb751c93f5f2ceaa22"
+        "aa4f8339df31867a9a57ed325aeba291b0c89d1aa11f38e7332655f03e631d3a04986d16917996b00380cfa4"
+        "0463eacc48e6950adcf9dbe0ca29661ce2fe02fdcb1615087cb5271aee542ecb34bf08ee495c2b0203010001"
+        "a38195308192300c0603551d130101ff04023000300e0603551d0f0101ff0404030205a030130603551d2504"
+        "0c300a06082b06010505070301301d0603551d0e041604146abfbec50dc9d40e604c0735de0befde377d1d3a"
+        "301f0603551d23041830168014e2027820d2807cafc30c5c05aedcebbcbfbe5271301d0603551d1104163014"
+        "82127777772e6e65747a77616368742e74657374300d06092a864886f70d01010b050003820101002e58002d"
+        "cc298eae92aa7070bcfc0968ee9634356fd2e11d45cafbcf86fc59b908db41c74c9646165371d2347a3a7bbc"
+        "da37536c2964fb19efa093b1e2e62f9f57e06b364433f0594e1de4f0bb6ce47778b161d34867f4d501aee7f4"
+        "9b0ed7e8f99d109be699b746ac77d22d067d9645123863266c80e7d15eeb81d7e02e66a3b950543914b66ab7"
+        "554fa2fa2b108d31941e6c46a9fa037c12070e4182e2ee0eaf7ff740d0692a64b144f3ead213c4bd8f181af2"
+        "017fae5211bdcf5fa5a00584cb9755f4f24cf6d586b9e6552da95aa501f9aabc48e50b64582b0ac251bfcd78"
+        "1b493f1c5d927464442a4a49e15184cadf3f32986a212a943996b16d4da7d0b8160303012c0c00012803001d"
+        "201ec9d7e0b928ef63464cfe7e4035088077935d3f8d4d5d7e7deabcaff0e60c1d080401008611ee79dbb85e"
+        "4b01937d915f4ebce09541c5b670e3ab2389cfceccbb2b3b274991a2979e95c25f0afc2c2256fe4bc9d73ef8"
+        "68ac885043143468bc1dae7f55871d367e0b339e9b6a31184c595854d1e9844a1ed1aece8bf86e058ff56e6f"
+        "9355e70c01b067ddd9ef4b5c231a02483db00fe0dfc162e9b5361ac89944610452fb304781ac24c5e7bc611c"
+        "74719b955082dc8cd105c467513c2af2cf9987dbe6d158aa8ca0270bf392737ef3ae85be3eae380abd99f45e"
+        "a4c90cc13e7c9ed585ad19730f4f82e08c38a91ba65018ab9130b8fb8cb6e09cdfd36429f4cea869e85ec2a1"
+        "5acf6424742d7562161ef365ca7ef6a796cf735e724ec0667b16527f7716030300040e000000",
+        NULL}},
+    {0, 8, {
+        "16030300251000002120661bdd10302ad666647ecdbe4d532862d8be56def8938f5ce2f74bf817ddb9611403"
+        "03000101160303002894d69470de02d7994ba12f8d894c3f8f2751a23808cdaba73c8da8139d9818727b1724"
+        "4fcc56a2d6",
+        NULL}},
+    {1, 9, {
+        "16030300ba040000b600001c2000b0475c2e68cb11d876ea17c1cfa169748b47697379a6e77192a341efe36f"
+        "03c359a078985e8b90ac01ca15bbbe6e8022a09d7836c94db6a7fcc13129570a7a34185f6a45d6b053584454"
+        "27748b55b8bb69442503eebf9d4e9b8fbd6e5b11e19ce7f424a3ff0c4d12b3612631facb957ef43e14e1800f"
+        "8bbd03c3fe0e024a23cd745b22adb8bc316ad670247377149491aa90029ac2e9349df234c58299d29f9b8a26"
+        "f4c589995fc878b01b6e4f5a77e8b11403030001011603030028a3b83bb5c93ebbf4e5eb486f4e3d40bb1bd6"
+        "9e78121fa588e231850d3b374f0d14f8a2eafdddc97e",
+        NULL}},
+};
+
 static enum dis_probe probe_bytes(const void *p, size_t n, int dir)
 {
     uint8_t *g = tu_guard(p, n);
@@ -1613,6 +1976,7 @@ START_TEST(test_real_tls12_ecdhe)
 {
     struct conv cv = {0};
     CONV_HEX(&cv, v_tls12_ecdhe);
+    cv.ts_base = 1795926504ull * 1000000u; /* capture time: its certificate is valid then */
     struct out *o = run(&cv);
     const struct tls_session_rec *r = &o->rec;
     ck_assert_int_eq(o->n_rec, 1);
@@ -1638,6 +2002,10 @@ START_TEST(test_real_tls12_ecdhe)
     ck_assert(r->compression_set && r->compression == 0);
     ck_assert(r->reneg_scsv && r->server_ri && !r->resumed);
     ck_assert_uint_eq(r->flow_id, 7);
+    ck_assert(r->leaf_parsed);
+    ck_assert_str_eq(r->leaf.subject_cn, "www.netzwacht.test");
+    ck_assert_uint_eq(r->leaf.key_bits, 2048);
+    ck_assert(!r->chain_last_self_issued);
     ck_assert_int_eq(o->n_find, 0); /* TLS 1.2 ECDHE AEAD: nothing to report */
     out_free(o);
     conv_free(&cv);
@@ -1674,6 +2042,7 @@ START_TEST(test_real_dhe1024)
 {
     struct conv cv = {0};
     CONV_HEX(&cv, v_dhe1024);
+    cv.ts_base = 1795926539ull * 1000000u; /* capture time: its certificate is valid then */
     struct out *o = run(&cv);
     ck_assert_str_eq(o->rec.cipher, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256");
     ck_assert_uint_eq(o->rec.dhe_bits, 1024); /* tshark: dh_p length 128 bytes */
@@ -3114,6 +3483,226 @@ START_TEST(test_verdict_offer_choice_mismatch)
 }
 END_TEST
 
+/* --- certificate verdicts on the pcaps/tls/tls-cert-*.pcap handshakes ----------------- */
+
+#define CERT_KINDS 5
+static const enum finding_kind cert_kinds[CERT_KINDS] = {
+    FK_TLS_CERT_EXPIRED, FK_TLS_CERT_SELF_SIGNED, FK_TLS_CERT_WEAK_KEY,
+    FK_TLS_CERT_WEAK_SIGNATURE, FK_TLS_CERT_NAME_MISMATCH};
+
+/* Runs a capture's flights with the ServerHello flight (index 1) at capture second t. */
+static struct out *run_cert(const struct hexflight *v, size_t n, uint64_t t)
+{
+    struct conv cv = {0};
+    conv_from_hex(&cv, v, n);
+    cv.ts_base = (t - 2) * 1000000ull;
+    struct out *o = run(&cv);
+    conv_free(&cv);
+    ck_assert_int_eq(o->n_rec, 1);
+    ck_assert(o->rec.leaf_parsed);
+    return o;
+}
+#define RUN_CERT(v, t) run_cert((v), sizeof(v) / sizeof((v)[0]), (t))
+
+/* Exactly `want` (or none if FK_COUNT-like sentinel -1) among the certificate kinds. */
+static void only_cert_kind(struct out *o, int want, enum nz_severity sev)
+{
+    for (int i = 0; i < CERT_KINDS; i++) {
+        if ((int)cert_kinds[i] == want)
+            expect(o, cert_kinds[i], sev);
+        else
+            expect_none(o, cert_kinds[i]);
+    }
+}
+
+START_TEST(test_verdict_cert_captures)
+{
+    struct out *o = RUN_CERT(v_cert_valid, 1795926577); /* the near miss of every kind */
+    only_cert_kind(o, -1, NZ_SEV_INFO);
+    ck_assert_str_eq(o->rec.leaf.sha256_hex,
+                     "c061b318f3a39d664b119de0672d7bea10381de8b1afaebdefb5943ba78c96ec");
+    ck_assert_int_eq(o->n_find, 0);
+    out_free(o);
+
+    o = RUN_CERT(v_cert_expired, 1795926581);
+    only_cert_kind(o, FK_TLS_CERT_EXPIRED, NZ_SEV_HIGH);
+    const struct finding *f = find(o, FK_TLS_CERT_EXPIRED);
+    ck_assert_uint_eq(f->ts_usec, 1795926581ull * 1000000u); /* the ServerHello's packet */
+    ck_assert_ptr_nonnull(strstr(f->evidence, "\"state\":\"expired\""));
+    ck_assert_ptr_nonnull(strstr(f->evidence, "\"not_after\":\"2020-04-01T00:00:00Z\""));
+    ck_assert_ptr_nonnull(strstr(f->evidence, "\"not_before\":\"2020-01-01T00:00:00Z\""));
+    ck_assert_ptr_nonnull(strstr(f->evidence, "\"capture_time\":\"2026-11-29T"));
+    ck_assert_ptr_nonnull(strstr(f->evidence, "\"sha256\":\"217e7e36"));
+    ck_assert_ptr_nonnull(strstr(f->summary, "expired 2020-04-01T00:00:00Z"));
+    out_free(o);
+
+    o = RUN_CERT(v_cert_selfsigned, 1795926585);
+    only_cert_kind(o, FK_TLS_CERT_SELF_SIGNED, NZ_SEV_MEDIUM);
+    f = find(o, FK_TLS_CERT_SELF_SIGNED);
+    ck_assert_ptr_nonnull(strstr(f->evidence, "\"signature_verifies\":true"));
+    ck_assert_ptr_nonnull(strstr(f->evidence, "\"issuer_cn\":\"www.netzwacht.test\""));
+    ck_assert(o->rec.chain_last_self_issued);
+    out_free(o);
+
+    o = RUN_CERT(v_cert_rsa1024, 1795926589);
+    only_cert_kind(o, FK_TLS_CERT_WEAK_KEY, NZ_SEV_MEDIUM);
+    f = find(o, FK_TLS_CERT_WEAK_KEY);
+    ck_assert_ptr_nonnull(strstr(f->evidence, "\"key_type\":\"RSA\",\"key_bits\":1024"));
+    ck_assert_ptr_nonnull(strstr(f->evidence, "\"minimum_bits\":2048"));
+    out_free(o);
+
+    o = RUN_CERT(v_cert_sha1, 1795926593);
+    only_cert_kind(o, FK_TLS_CERT_WEAK_SIGNATURE, NZ_SEV_MEDIUM);
+    f = find(o, FK_TLS_CERT_WEAK_SIGNATURE);
+    ck_assert_ptr_nonnull(strstr(f->evidence, "\"signature_algorithm\":\"sha1WithRSAEncryption\""));
+    out_free(o);
+
+    o = RUN_CERT(v_cert_mismatch, 1795926597);
+    only_cert_kind(o, FK_TLS_CERT_NAME_MISMATCH, NZ_SEV_MEDIUM);
+    f = find(o, FK_TLS_CERT_NAME_MISMATCH);
+    ck_assert_ptr_nonnull(strstr(f->evidence, "\"sni\":\"www.netzwacht.test\""));
+    ck_assert_ptr_nonnull(strstr(f->evidence, "\"matched_against\":\"san_dns\""));
+    ck_assert_ptr_nonnull(strstr(f->evidence, "\"san_dns\":\"wrong.netzwacht.test\""));
+    out_free(o);
+}
+END_TEST
+
+START_TEST(test_verdict_cert_validity_window)
+{
+    /* tls-cert-valid.pcap's certificate: 2026-11-29T04:27:56Z .. 2027-02-27T04:27:56Z */
+    struct out *o = RUN_CERT(v_cert_valid, 1795926476 - 1); /* one second before not_before */
+    only_cert_kind(o, FK_TLS_CERT_EXPIRED, NZ_SEV_HIGH);
+    ck_assert_ptr_nonnull(strstr(find(o, FK_TLS_CERT_EXPIRED)->evidence,
+                                 "\"state\":\"not_yet_valid\""));
+    out_free(o);
+    o = RUN_CERT(v_cert_valid, 1795926476); /* at not_before: valid */
+    expect_none(o, FK_TLS_CERT_EXPIRED);
+    out_free(o);
+    o = RUN_CERT(v_cert_valid, 1803702476); /* at not_after: still valid */
+    expect_none(o, FK_TLS_CERT_EXPIRED);
+    out_free(o);
+    o = RUN_CERT(v_cert_valid, 1803702477); /* one second after */
+    only_cert_kind(o, FK_TLS_CERT_EXPIRED, NZ_SEV_HIGH);
+    out_free(o);
+}
+END_TEST
+
+START_TEST(test_verdict_cert_split_invariance)
+{
+    struct conv cv = {0};
+    CONV_HEX(&cv, v_cert_selfsigned);
+    cv.ts_base = 1795926583ull * 1000000u;
+    check_split_invariance(&cv, true);
+    conv_free(&cv);
+}
+END_TEST
+
+/* A record with a parsed leaf of the given facts, valid at its time, SNI a.example.com. */
+static void cert_rec(struct tls_session_rec *r)
+{
+    memset(r, 0, sizeof *r);
+    r->client_hello_seen = r->server_hello_seen = true;
+    r->ts_usec = 1000000000ull * 1000000u;
+    r->ts_server_usec = r->ts_usec;
+    snprintf(r->sni, sizeof r->sni, "a.example.com");
+    r->cert_count = 2;
+    r->leaf_parsed = true;
+    struct cert_info *c = &r->leaf;
+    snprintf(c->subject_cn, sizeof c->subject_cn, "a.example.com");
+    snprintf(c->issuer_cn, sizeof c->issuer_cn, "CA");
+    c->dates_valid = true;
+    c->not_before = 900000000;
+    c->not_after = 1100000000;
+    c->key_type = X509_KEY_RSA;
+    c->key_bits = 2048;
+    snprintf(c->sig_alg, sizeof c->sig_alg, "sha256WithRSAEncryption");
+    c->sig_hash = X509_HASH_SHA2;
+    snprintf(c->san_dns, sizeof c->san_dns, "a.example.com");
+    c->n_san_dns = 1;
+}
+
+static struct out *eval_rec(const struct tls_session_rec *r)
+{
+    struct out *o = calloc(1, sizeof *o);
+    ck_assert_ptr_nonnull(o);
+    tls_rules_eval(r, 0, "192.0.2.2", 443, on_finding, o);
+    return o;
+}
+
+#define CERT_CASE(setup, want, sev)                                                            \
+    do {                                                                                       \
+        cert_rec(r);                                                                           \
+        setup;                                                                                 \
+        struct out *o_ = eval_rec(r);                                                          \
+        only_cert_kind(o_, (want), (sev));                                                     \
+        out_free(o_);                                                                          \
+    } while (0)
+
+START_TEST(test_verdict_cert_rules)
+{
+    struct tls_session_rec *r = malloc(sizeof *r);
+    ck_assert_ptr_nonnull(r);
+    struct cert_info *c = &r->leaf;
+    CERT_CASE((void)0, -1, NZ_SEV_INFO); /* baseline: nothing */
+    CERT_CASE(r->leaf_parsed = false; c->key_bits = 512, -1, NZ_SEV_INFO); /* not parsed */
+    /* keys */
+    CERT_CASE(c->key_bits = 1023, FK_TLS_CERT_WEAK_KEY, NZ_SEV_HIGH);
+    CERT_CASE(c->key_bits = 1024, FK_TLS_CERT_WEAK_KEY, NZ_SEV_MEDIUM);
+    CERT_CASE(c->key_bits = 2047, FK_TLS_CERT_WEAK_KEY, NZ_SEV_MEDIUM);
+    CERT_CASE(c->key_type = X509_KEY_DSA; c->key_bits = 1024, FK_TLS_CERT_WEAK_KEY, NZ_SEV_MEDIUM);
+    CERT_CASE(c->key_type = X509_KEY_DSA; c->key_bits = 0, -1, NZ_SEV_INFO); /* unknown size */
+    CERT_CASE(c->key_type = X509_KEY_EC; c->key_bits = 224, FK_TLS_CERT_WEAK_KEY, NZ_SEV_MEDIUM);
+    CERT_CASE(c->key_type = X509_KEY_EC; c->key_bits = 256, -1, NZ_SEV_INFO);
+    CERT_CASE(c->key_type = X509_KEY_ED25519; c->key_bits = 256, -1, NZ_SEV_INFO);
+    /* signatures */
+    CERT_CASE(c->sig_hash = X509_HASH_MD5, FK_TLS_CERT_WEAK_SIGNATURE, NZ_SEV_HIGH);
+    CERT_CASE(c->sig_hash = X509_HASH_MD2, FK_TLS_CERT_WEAK_SIGNATURE, NZ_SEV_HIGH);
+    CERT_CASE(c->sig_hash = X509_HASH_SHA1, FK_TLS_CERT_WEAK_SIGNATURE, NZ_SEV_MEDIUM);
+    CERT_CASE(c->sig_hash = X509_HASH_OTHER, -1, NZ_SEV_INFO);
+    /* validity */
+    CERT_CASE(c->not_after = 999999999, FK_TLS_CERT_EXPIRED, NZ_SEV_HIGH);
+    CERT_CASE(c->not_after = 1000000000, -1, NZ_SEV_INFO);
+    CERT_CASE(c->not_before = 1000000001, FK_TLS_CERT_EXPIRED, NZ_SEV_HIGH);
+    CERT_CASE(c->not_after = 1; c->dates_valid = false, -1, NZ_SEV_INFO);
+    /* self-signed: a chain of one self-issued certificate */
+    CERT_CASE(c->self_issued = true; r->cert_count = 1, FK_TLS_CERT_SELF_SIGNED, NZ_SEV_MEDIUM);
+    CERT_CASE(c->self_issued = true, -1, NZ_SEV_INFO); /* chain of two */
+    CERT_CASE(r->cert_count = 1, -1, NZ_SEV_INFO);      /* CA-issued, no chain */
+    /* names (RFC 6125) */
+    CERT_CASE(snprintf(c->san_dns, sizeof c->san_dns, "*.example.com"), -1, NZ_SEV_INFO);
+    CERT_CASE(snprintf(c->san_dns, sizeof c->san_dns, "x.test,*.EXAMPLE.com"), -1, NZ_SEV_INFO);
+    CERT_CASE(snprintf(c->san_dns, sizeof c->san_dns, "*.a.example.com"),
+              FK_TLS_CERT_NAME_MISMATCH, NZ_SEV_MEDIUM);
+    CERT_CASE(snprintf(c->san_dns, sizeof c->san_dns, "example.com"), FK_TLS_CERT_NAME_MISMATCH,
+              NZ_SEV_MEDIUM); /* the CN would match, but SANs exist: CN is not consulted */
+    CERT_CASE(snprintf(c->san_dns, sizeof c->san_dns, "example.com"); c->san_truncated = true,
+              -1, NZ_SEV_INFO); /* some SANs unknown: no verdict */
+    CERT_CASE(c->san_dns[0] = '\0'; c->n_san_dns = 0, -1, NZ_SEV_INFO); /* CN matches */
+    CERT_CASE(c->san_dns[0] = '\0'; c->n_san_dns = 0;
+              snprintf(c->subject_cn, sizeof c->subject_cn, "b.example.com"),
+              FK_TLS_CERT_NAME_MISMATCH, NZ_SEV_MEDIUM);
+    CERT_CASE(snprintf(c->san_dns, sizeof c->san_dns, "b.example.com"); r->sni[0] = '\0', -1,
+              NZ_SEV_INFO); /* no SNI: nothing to compare */
+    CERT_CASE(snprintf(r->sni, sizeof r->sni, "A.EXAMPLE.COM."), -1, NZ_SEV_INFO);
+    /* all five at once */
+    cert_rec(r);
+    c->not_after = 1;
+    c->self_issued = true;
+    r->cert_count = 1;
+    c->key_bits = 768;
+    c->sig_hash = X509_HASH_MD5;
+    snprintf(c->san_dns, sizeof c->san_dns, "other.test");
+    struct out *o = eval_rec(r);
+    for (int i = 0; i < CERT_KINDS; i++)
+        ck_assert_int_eq(count_kind(o, cert_kinds[i]), 1);
+    ck_assert_int_eq(o->n_find, CERT_KINDS);
+    ck_assert_str_eq(finding_kind_info(FK_TLS_CERT_EXPIRED)->name, "tls.cert_expired");
+    ck_assert_int_eq(finding_kind_by_name("tls.cert_name_mismatch"), FK_TLS_CERT_NAME_MISMATCH);
+    out_free(o);
+    free(r);
+}
+END_TEST
+
 START_TEST(test_rules_direct)
 {
     /* tls_rules_eval on a hand-made record: every kind at once, counts and NULL safety */
@@ -3233,6 +3822,10 @@ static Suite *tls_suite(void)
     tcase_add_test(tc, test_verdict_downgrade_sentinel);
     tcase_add_test(tc, test_verdict_offer_choice_mismatch);
     tcase_add_test(tc, test_rules_direct);
+    tcase_add_test(tc, test_verdict_cert_captures);
+    tcase_add_test(tc, test_verdict_cert_validity_window);
+    tcase_add_test(tc, test_verdict_cert_split_invariance);
+    tcase_add_test(tc, test_verdict_cert_rules);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -25,7 +25,7 @@
 
 #include "dissect/finding.h"
 #include "dissect/http.h"
-#include "dissect/limits.h"
+#include "dissect/dis_limits.h"
 
 static const uint8_t marker[4] = {0xf0, 0x0d, 0xfa, 0xce};
 

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dissect/limits.h"
+#include "dissect/dis_limits.h"
 #include "dissect/mail.h"
 
 #define CHECK(x)                                                                  \

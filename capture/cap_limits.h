@@ -1,4 +1,4 @@
-/* limits.h — capture-side caps, each with its unit and reason. CLI flags override the
+/* cap_limits.h — capture-side caps, each with its unit and reason. CLI flags override the
  * ones marked (flag). */
 #ifndef NZ_CAPTURE_LIMITS_H
 #define NZ_CAPTURE_LIMITS_H

@@ -1,4 +1,4 @@
-/* limits.h — dissector-side caps, each with its unit and reason. */
+/* dis_limits.h — dissector-side caps, each with its unit and reason. */
 #ifndef NZ_DISSECT_LIMITS_H
 #define NZ_DISSECT_LIMITS_H
 

@@ -1,0 +1,90 @@
+/* x509.h — X.509 certificate facts for the TLS verdicts (RFC 5280), parsed with wolfSSL.
+ *
+ * x509.c is the only file that includes wolfSSL's ASN headers. A struct cert_info is a
+ * fixed-size copy of what the rules need: no pointers into the DER, every text field bounded
+ * and NUL-terminated, bytes outside printable ASCII replaced by '?'. */
+#ifndef NZ_X509_H
+#define NZ_X509_H
+
+#include "nz.h"
+
+#define X509_DER_MAX (64u * 1024u) /* larger DER is refused (a TLS message is <= TLS_HS_MAX) */
+#define X509_CN_MAX 128u     /* CN text incl. NUL; ub-common-name is 64 chars (RFC 5280 App. A),
+                                longer (or UTF-8) names are cut */
+#define X509_SAN_MAX 512u    /* comma-joined SAN dNSName list incl. NUL */
+#define X509_SIG_MAX 32u     /* signature algorithm name incl. NUL */
+
+/* Public key algorithm of the subject key. */
+enum x509_key_type {
+    X509_KEY_UNKNOWN = 0, /* not parsed */
+    X509_KEY_RSA = 1,
+    X509_KEY_EC = 2,
+    X509_KEY_DSA = 3,
+    X509_KEY_ED25519 = 4,
+    X509_KEY_OTHER = 5    /* e.g. Ed448 or an algorithm wolfSSL does not name */
+};
+
+/* What netzwacht keeps of one certificate. */
+struct cert_info {
+    char subject_cn[X509_CN_MAX];  /* subject commonName; "" if none */
+    char issuer_cn[X509_CN_MAX];   /* issuer commonName; "" if none */
+    bool self_issued;              /* subject DN == issuer DN (RFC 5280 §3.2 / §6.1) */
+    bool self_sig_checked;         /* self_issued, and the signature was checked with the
+                                      certificate's own key */
+    bool self_sig_ok;              /* ... and it verified (a true self-signed certificate) */
+    bool dates_valid;              /* not_before / not_after parsed */
+    int64_t not_before;            /* epoch seconds UTC */
+    int64_t not_after;             /* epoch seconds UTC */
+    bool expired;                  /* not_after < now (the now_usec given to x509_parse) */
+    bool not_yet_valid;            /* not_before > now */
+    uint8_t version;               /* 1..3 (X.509 v1..v3) */
+    uint8_t key_type;              /* enum x509_key_type */
+    uint16_t key_bits;             /* RSA/DSA modulus/prime bits, EC field bits, Ed25519 256;
+                                      0 unknown */
+    char sig_alg[X509_SIG_MAX];    /* "sha256WithRSAEncryption", "ecdsa-with-SHA256", ... or
+                                      "oid-sum-<n>" for one not in the table */
+    uint8_t sig_hash;              /* enum x509_sig_hash of sig_alg */
+    char san_dns[X509_SAN_MAX];    /* SAN dNSNames, comma-joined, certificate order */
+    uint16_t n_san_dns;            /* dNSNames in the certificate (all, even those cut) */
+    bool san_truncated;            /* san_dns lacks some of them (X509_SAN_MAX) */
+    uint8_t sha256[32];            /* SHA-256 of the whole DER */
+    char sha256_hex[65];           /* the same as lowercase hex */
+};
+
+/* Hash inside the signature algorithm (for the weak-signature verdict). */
+enum x509_sig_hash {
+    X509_HASH_UNKNOWN = 0,
+    X509_HASH_MD2 = 1,
+    X509_HASH_MD5 = 2,
+    X509_HASH_SHA1 = 3,
+    X509_HASH_SHA2 = 4,   /* SHA-224/256/384/512 */
+    X509_HASH_OTHER = 5   /* EdDSA, RSASSA-PSS (hash in the parameters, not judged) */
+};
+
+/* Parses one DER certificate into *out (zeroed first; borrowed der). now_usec is the packet
+ * time the validity flags are judged at (0: expired/not_yet_valid stay false). Returns 0, or
+ * NZ_EMALFORMED if wolfSSL rejects the DER (out then holds only the fingerprint), or
+ * NZ_ELIMIT if der is longer than X509_DER_MAX (out zeroed). Allocates inside wolfSSL for the
+ * duration of the call only. */
+int x509_parse(struct bytes der, uint64_t now_usec, struct cert_info *out /* OUT */);
+
+/* Parses an ASN.1 Time (RFC 5280 §4.1.2.5): tag 0x17 UTCTime "YYMMDDHHMMSSZ" (YY < 50 →
+ * 20YY) or 0x18 GeneralizedTime "YYYYMMDDHHMMSSZ", with its DER tag and short-form length
+ * (t starts at the tag). Returns 0 and *secs (epoch seconds UTC), or NZ_EMALFORMED. */
+int x509_parse_time(struct bytes t, int64_t *secs /* OUT */);
+
+/* Formats epoch seconds as "YYYY-MM-DDTHH:MM:SSZ" into buf (cap >= 21). Returns buf. */
+char *x509_iso_time(int64_t secs, char *buf, size_t cap);
+
+/* RFC 6125 §6.4: does DNS name pattern (a SAN dNSName or CN; "*.example.com" matches exactly
+ * one leftmost label, only as the whole label, never a bare "*.tld") match host? ASCII
+ * case-insensitive; one trailing dot on host is ignored. */
+bool x509_name_matches(const char *pattern, const char *host);
+
+/* Does host match any name of the comma-joined list (x509_name_matches)? */
+bool x509_list_matches(const char *list, const char *host);
+
+/* "RSA", "EC", "DSA", "Ed25519", "other", "unknown". Never NULL. */
+const char *x509_key_type_name(int key_type);
+
+#endif
