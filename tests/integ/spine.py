@@ -14,6 +14,7 @@ import io
 import json
 import os
 import resource
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -220,6 +221,18 @@ def check_bad_inputs():
             nzt.text(r.stderr))
     r = nzt.run(["analyze"], db=h.db())
     h.check("no input: exit 2", r.returncode == 2)
+    # progress on stderr only when it is a terminal (script(1) gives it one)
+    if shutil.which("script"):
+        db = h.db()
+        cmd = f"{nzt.BIN} --db {db} analyze {nzt.pcap('loss-netns-server-side.pcap')}"
+        r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, timeout=120)
+        out = nzt.text(r.stdout)
+        h.check("progress line on a terminal (packets, MB/s, percent)",
+                r.returncode == 0 and "MB/s" in out and "%" in out and "packets" in out, out[-300:])
+        r = nzt.analyze(h.db(), [nzt.pcap("loss-netns-server-side.pcap")])
+        h.check("no progress line when stderr is not a terminal", "MB/s" not in nzt.text(r.stderr))
+    else:
+        h.skip("progress line", "script(1) not installed")
     r = nzt.run(["frobnicate"])
     h.check("unknown command: exit 2", r.returncode == 2)
 
