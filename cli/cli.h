@@ -52,6 +52,16 @@ int cli_pipeline_opt(int opt, const char *arg, struct pipeline_cfg *cfg);
 extern const struct option cli_pipeline_longopts[];
 extern const char cli_pipeline_help[];
 
+/* Terminal safety (term.c). Every string from outside (file names, SQL values, messages
+ * built from them) is printed through these: control characters, C1 controls and invalid
+ * UTF-8 become visible escapes (\e, \x07, \u009b, \xff), backslash is doubled.
+ * cli_esc_len: escaped length of s; writes at most cap-1 bytes and a NUL to out (when not
+ * NULL), never cutting an escape. cli_esc: the same into buf, returns buf.
+ * cli_fputs_esc: any length, straight to fp. */
+size_t cli_esc_len(const char *s, size_t cap, char *out);
+const char *cli_esc(const char *s, char *buf, size_t cap);
+void cli_fputs_esc(const char *s, FILE *fp);
+
 /* Output of query results. */
 enum out_fmt { OUT_TABLE, OUT_JSON, OUT_CSV };
 int out_parse_fmt(const char *s, enum out_fmt *f);
