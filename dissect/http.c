@@ -19,7 +19,8 @@
  * Bodies are skipped by length without looking at them, except the first HTTP_FORM_PEEK bytes of
  * a form request body (copied to find password-like field NAMES). Secrets are never copied: a
  * Basic blob is decoded bit by bit and decoding stops at the first ':', cookie and form values
- * are stepped over, query strings are cut off every URL before it is stored.
+ * are stepped over, query strings and path parameters (";jsessionid=…" in any segment, RFC 3986
+ * §3.3) are cut off every URL before it is stored.
  *
  * Ignored on purpose: HTTP/0.9 (no head: error), HTTP/2 (after a 101 or CONNECT 2xx the
  * dissector is done; prior-knowledge h2 is not probed), content codings (bodies are counted, not
@@ -194,6 +195,38 @@ static void copy_clean(char *dst, size_t cap, struct bytes b, bool lower)
             space = false;
         }
         dst[n++] = (c > 0x20 && c < 0x7f) ? (char)(lower ? to_lower(c) : c) : '?';
+    }
+    dst[n] = '\0';
+}
+
+/* Copies a URL path like copy_clean, without its path parameters: in every segment, ';' and
+ * what follows it up to the next '/' are dropped (RFC 3986 §3.3; ";jsessionid=…",
+ * ";PHPSESSID=…", ";sid=…" are session tokens, as secret as a query string). An escaped
+ * "%3B" is data and stays. */
+static void copy_path(char *dst, size_t cap, struct bytes path)
+{
+    struct rd r = rd_from(path);
+    size_t n = 0;
+    bool space = false, param = false;
+    while (!rd_eof(&r) && n + 1 < cap) {
+        int c = rd_u8(&r);
+        if (c == '/')
+            param = false;
+        else if (c == ';')
+            param = true;
+        if (param)
+            continue;
+        if (is_ws(c)) {
+            space = n > 0;
+            continue;
+        }
+        if (space) {
+            if (n + 2 >= cap)
+                break;
+            dst[n++] = ' ';
+            space = false;
+        }
+        dst[n++] = (c > 0x20 && c < 0x7f) ? (char)c : '?';
     }
     dst[n] = '\0';
 }
@@ -1226,7 +1259,7 @@ static bool target_to_rec(struct http_txn *t, struct bytes target, bool *host_se
         *host_set = true;
     }
     if (u.path.len)
-        copy_clean(rec->path, sizeof rec->path, u.path, false);
+        copy_path(rec->path, sizeof rec->path, u.path);
     else if (*host_set)
         str_append(rec->path, sizeof rec->path, "/");
     if (ui.len && userinfo_creds(ui, rec->url_user, sizeof rec->url_user)) {
@@ -1390,7 +1423,7 @@ static void location_to_rec(struct http_state *s, struct http_txn *t, struct byt
             str_append(rec->location, sizeof rec->location, ps + n);
         }
     }
-    copy_clean(piece, sizeof piece, u.path, false);
+    copy_path(piece, sizeof piece, u.path);
     str_append(rec->location, sizeof rec->location, piece);
 
     if (ui.len && userinfo_creds(ui, user, sizeof user)) {

@@ -48,9 +48,9 @@
 /* Field bounds (bytes, including the NUL). Longer values are cut. */
 #define HTTP_METHOD_MAX 24   /* longest registered method: "UPDATEREDIRECTREF" (17) */
 #define HTTP_HOST_MAX 256    /* DNS name: 253 chars (RFC 1035 §2.3.4) + brackets for IPv6 */
-#define HTTP_PATH_MAX 512    /* path only: query and fragment are never stored */
+#define HTTP_PATH_MAX 512    /* path only: query, fragment and ";" path parameters never stored */
 #define HTTP_CTYPE_MAX 64    /* media type without parameters ("application/json") */
-#define HTTP_LOCATION_MAX 512 /* scheme://host[:port]/path — user info and query removed */
+#define HTTP_LOCATION_MAX 512 /* scheme://host[:port]/path — user info, query, ";" parameters removed */
 #define HTTP_UA_MAX 256      /* User-Agent */
 #define HTTP_NAME_MAX 64     /* a user name, form field name, query parameter name */
 #define HTTP_SCHEME_MAX 24   /* auth scheme, e.g. "Negotiate-NTLM" */
@@ -86,13 +86,15 @@ struct http_request_rec {
     char host[HTTP_HOST_MAX];         /* lowercase, port removed; from the absolute-form target
                                          (RFC 9112 §3.2.2) else Host; "" if neither */
     uint16_t port;                    /* port written in that authority; 0 if none */
-    char path[HTTP_PATH_MAX];         /* target path without query/fragment; "/" for an empty
+    char path[HTTP_PATH_MAX];         /* target path without query/fragment and without the
+                                         ";…" parameters of its segments; "/" for an empty
                                          absolute-form path, "*" for OPTIONS *, "" for CONNECT */
     uint8_t req_minor;                /* request HTTP/1.x minor version (0 or 1; 9 max) */
     uint16_t status;                  /* final status code 100..999; 0 if no response */
     char content_type[HTTP_CTYPE_MAX];     /* response media type, lowercase, no parameters */
     char req_content_type[HTTP_CTYPE_MAX]; /* request media type, same form */
-    char location[HTTP_LOCATION_MAX]; /* response Location, user info and query removed */
+    char location[HTTP_LOCATION_MAX]; /* response Location, user info, query and ";…" path
+                                         parameters removed */
     char user_agent[HTTP_UA_MAX];     /* request User-Agent */
     char auth_scheme[HTTP_SCHEME_MAX];/* "Basic", "Digest", "NTLM", "Negotiate-NTLM", "Bearer" */
     char auth_user[HTTP_NAME_MAX];    /* Basic/Digest user name; "" if none or undecodable */

@@ -1705,6 +1705,42 @@ START_TEST(test_plaintext_once_and_query)
 }
 END_TEST
 
+/* Path parameters (RFC 3986 §3.3 ";"; Tomcat's ;jsessionid=, PHP's ;PHPSESSID=) carry session
+ * tokens: they are cut from every segment like a query string, in the request path, the
+ * Location, the evidence and the summaries. */
+START_TEST(test_path_params_stripped)
+{
+    const struct seg s[] = {
+        CLI("GET /shop;jsessionid=TOKEN1A/cart;JSESSIONID=TOKEN1B HTTP/1.1\r\nHost: a.example\r\n\r\n"),
+        SRV("HTTP/1.1 302 Found\r\nLocation: https://a.example/login;PHPSESSID=TOKEN2A?next=TOKEN2B\r\n"
+            "Content-Length: 0\r\n\r\n"),
+        CLI("GET /x;sid=TOKEN3A;v=1 HTTP/1.1\r\nHost: a.example\r\n\r\n"),
+        SRV("HTTP/1.1 301 Moved\r\nLocation: /y;jsessionid=TOKEN4A\r\nContent-Length: 0\r\n\r\n"),
+        CLI("GET http://a.example/;jsessionid=TOKEN5A HTTP/1.1\r\nHost: a.example\r\n\r\n"),
+        SRV("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+        CLI("GET ;TOKEN6A HTTP/1.1\r\nHost: a.example\r\n\r\n"),
+        SRV("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+    };
+    struct res *R = run_all(s, NSEG(s), 1);
+    ck_assert_uint_eq(R->nrec, 4);
+    ck_assert_str_eq(R->recs[0].path, "/shop/cart");
+    ck_assert_str_eq(R->recs[0].location, "https://a.example/login");
+    ck_assert_str_eq(R->recs[1].path, "/x");
+    ck_assert_str_eq(R->recs[1].location, "/y");
+    ck_assert_str_eq(R->recs[2].path, "/");
+    ck_assert(R->recs[2].flags & HTTP_F_ROOT_PATH);
+    ck_assert_str_eq(R->recs[3].path, "");
+    const struct finding *f = get_kind(R, "http.plaintext");
+    ck_assert(contains(f->evidence, "\"path\":\"/shop/cart\""));
+    ck_assert(contains(f->summary, "a.example/shop/cart"));
+    const char *const tokens[] = {"TOKEN1A", "TOKEN1B", "TOKEN2A", "TOKEN2B", "TOKEN3A", "TOKEN4A",
+                                  "TOKEN5A", "TOKEN6A", "jsessionid", "JSESSIONID", "PHPSESSID", "sid=", ";"};
+    for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++)
+        assert_absent(R, tokens[i]);
+    res_free(R);
+}
+END_TEST
+
 START_TEST(test_basic_auth)
 {
     /* curl -u alice:hunter2 (shape of pcaps/http/http-basic-auth.pcap): first without, 401, then with */
@@ -2304,6 +2340,7 @@ static Suite *http_suite(void)
     tc = tcase_create("verdicts");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_plaintext_once_and_query);
+    tcase_add_test(tc, test_path_params_stripped);
     tcase_add_test(tc, test_basic_auth);
     tcase_add_test(tc, test_basic_auth_odd_blobs);
     tcase_add_test(tc, test_auth_in_clear);
