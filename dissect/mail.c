@@ -24,11 +24,17 @@
  *        ("user SP digest"), RFC 2831 DIGEST-MD5 (username="…"), RFC 5802 SCRAM ("n=user"),
  *        RFC 7628 OAUTHBEARER ("a=user"), Google XOAUTH2 ("user=…^Aauth=Bearer …"), LOGIN
  *        (draft-murchison-sasl-login: user, then password, each base64).
- * Secrets: SASL responses are decoded by a streaming base64 decoder that stops at the end of
- * the user name; a password response (LOGIN's second, PLAIN past the second NUL, PASS, the
- * second LOGIN argument) is stepped over without decoding or copying. Evidence quotes capability
- * and reply lines and injected bytes; client bytes in evidence are cut at the first
- * AUTH/PASS/APOP/LOGIN/AUTHENTICATE verb ("[redacted]").
+ * Secrets: SASL responses are decoded by a streaming base64 decoder; a password response
+ * (LOGIN's second or any answer to a "Password:" prompt, PASS, the second LOGIN argument) is
+ * stepped over without decoding or copying; PLAIN's password is decoded only to count its NULs,
+ * never copied. A user name reaches the record only when its response or command has the shape
+ * its mechanism prescribes (PLAIN: exactly two NULs and a password; XOAUTH2: "user=" … ^A
+ * "auth="; OAUTHBEARER/SCRAM: the terminating ','; CRAM-MD5: "user SP" 32 hex digits;
+ * DIGEST-MD5: the closing quote; LOGIN: no NUL, not an answer to "Password:"; IMAP LOGIN: a
+ * second argument; APOP: a 32-hex digest): in a malformed one the bytes where the user belongs
+ * may be the password, so no user is stored and the evidence says "malformed …". Evidence
+ * quotes capability and reply lines and injected bytes; client bytes in evidence are cut at the
+ * first AUTH/PASS/APOP/LOGIN/AUTHENTICATE verb ("[redacted]").
  *
  * Every byte is read through struct rd. Lines are capped at SMTP_LINE_MAX; message bodies are
  * skipped with a memchr search for CRLF "." CRLF that keeps at most 4 bytes of match state
@@ -180,8 +186,12 @@ struct caplist {
     struct kept mask_line;   /* the line with the masked keyword */
 };
 
+/* What the server's latest challenge asked for (LOGIN's "Username:" / "Password:" prompts). */
+enum sasl_prompt { PROMPT_NONE = 0, PROMPT_USER, PROMPT_PASS };
+
 struct sasl {
     uint8_t mech;            /* enum sasl_mech */
+    uint8_t prompt;          /* enum sasl_prompt of the challenge the next response answers */
     uint32_t nresp;          /* client responses seen (the initial response is number 0) */
     bool active;             /* an exchange is in progress */
 };
@@ -215,6 +225,9 @@ struct mail_state {
     struct sasl sasl;
     bool auth_expect;        /* the server asked for a SASL response: next client line is one */
     bool auth_sasl;          /* the recorded attempt is a SASL exchange (AUTH/AUTHENTICATE) */
+    char pend_user[MAIL_USER_MAX]; /* a user name being read; copied to rec.auth_user only once
+                                      what surrounds it has the expected shape (user_commit) */
+    const char *auth_note;   /* static text for the evidence ("malformed PLAIN blob") or NULL */
     /* IMAP command cut by a literal */
     bool cmd_open;
     struct mail_cmd cur;
@@ -662,11 +675,19 @@ static void v_plaintext_auth(struct mail_state *st, const struct dis_ctx *ctx, b
     server_str(ctx, srv, sizeof srv);
     const char *how = !st->auth_sasl ? "" : st->proto == MAIL_PROTO_IMAP ? "AUTHENTICATE " : "AUTH ";
     bool userpass = strcmp(st->rec.auth_mech, "USER") == 0;
-    finding_summary(&f, "%s %s%s%s %s in clear to %s (user '%s')", proto_upper(st), how, st->rec.auth_mech,
-                    userpass ? "/PASS" : "", crackable ? "challenge response" : "credentials", srv,
-                    st->rec.auth_user);
+    if (st->auth_note)
+        finding_summary(&f, "%s %s%s%s %s in clear to %s (%s: user not recorded)", proto_upper(st), how,
+                        st->rec.auth_mech, userpass ? "/PASS" : "", crackable ? "challenge response" : "credentials",
+                        srv, st->auth_note);
+    else
+        finding_summary(&f, "%s %s%s%s %s in clear to %s (user '%s')", proto_upper(st), how, st->rec.auth_mech,
+                        userpass ? "/PASS" : "", crackable ? "challenge response" : "credentials", srv,
+                        st->rec.auth_user);
     json_str(&j, "mechanism", st->rec.auth_mech);
-    json_str(&j, "user", st->rec.auth_user);
+    if (st->auth_note)
+        json_str(&j, "note", st->auth_note);
+    else
+        json_str(&j, "user", st->rec.auth_user);
     json_bool(&j, "starttls_offered", st->rec.starttls_offered);
     verdict_emit(ctx, &f, &j);
 }
@@ -795,22 +816,47 @@ static void list_end(struct mail_state *st, const struct dis_ctx *ctx, bool ok)
 /* ------------------------------------------------------------------------------------------ */
 /* SASL */
 
+/* A user name is read into st->pend_user and reaches the record only through user_commit(),
+ * once the response or command around it has the shape its mechanism prescribes; otherwise it is
+ * wiped (user_malformed): in a malformed blob the bytes where the user name belongs may be the
+ * password (AUTH PLAIN "user NUL password" without the authzid, seen in the wild). */
+
+static void pend_wipe(struct mail_state *st) { memset(st->pend_user, 0, sizeof st->pend_user); }
+
 static void user_reset(struct mail_state *st)
 {
+    pend_wipe(st);
     if (!st->rec.auth_ok)
-        st->rec.auth_user[0] = '\0';
+        memset(st->rec.auth_user, 0, sizeof st->rec.auth_user);
 }
 
-static void user_putc(struct mail_state *st, int c)
+static void user_putc(struct mail_state *st, int c) { str_putc(st->pend_user, sizeof st->pend_user, c); }
+
+static void user_pend_set(struct mail_state *st, struct bytes b)
+{
+    pend_wipe(st);
+    str_set(st->pend_user, sizeof st->pend_user, b);
+}
+
+static void user_commit(struct mail_state *st)
 {
     if (!st->rec.auth_ok)
-        str_putc(st->rec.auth_user, sizeof st->rec.auth_user, c);
+        memcpy(st->rec.auth_user, st->pend_user, sizeof st->rec.auth_user);
+    pend_wipe(st);
 }
 
 static void user_set(struct mail_state *st, struct bytes b)
 {
+    user_pend_set(st, b);
+    user_commit(st);
+}
+
+/* The response or command did not have its mechanism's shape: no user name, a note instead. */
+static void user_malformed(struct mail_state *st, const char *note)
+{
+    user_reset(st);
     if (!st->rec.auth_ok)
-        str_set(st->rec.auth_user, sizeof st->rec.auth_user, b);
+        st->auth_note = note;
 }
 
 static void attempt(struct mail_state *st, const char *mech, struct bytes mech_b)
@@ -823,11 +869,12 @@ static void attempt(struct mail_state *st, const char *mech, struct bytes mech_b
         snprintf(st->rec.auth_mech, sizeof st->rec.auth_mech, "%s", mech);
     else
         str_set_upper(st->rec.auth_mech, sizeof st->rec.auth_mech, mech_b);
-    st->rec.auth_user[0] = '\0';
+    st->auth_note = NULL;
+    user_reset(st);
 }
 
-/* Copies decoded bytes into auth_user until one of `stops` (or the end); returns the stop byte
- * or -1. */
+/* Copies decoded bytes into the pending user name until one of `stops` (or the end); returns the
+ * stop byte or -1. */
 static int b64_copy_user(struct mail_state *st, struct b64 *b, const char *stops, size_t nstops)
 {
     int c;
@@ -890,26 +937,62 @@ static void sasl_response(struct mail_state *st, struct bytes line, const struct
     uint32_t idx = st->sasl.nresp++;
     struct b64 b = b64_init(line);
     switch (st->sasl.mech) {
-    case M_PLAIN: /* [authzid] NUL authcid NUL passwd: stop before passwd */
+    case M_PLAIN: /* authzid NUL authcid NUL passwd (RFC 4616 §2, passwd 1*SAFE): exactly two NULs
+                     and a password after them, else no user */
         if (idx == 0 && line.len) {
             user_reset(st);
-            if (b64_skip_to(&b, 0))
-                b64_copy_user(st, &b, "\0", 1);
+            unsigned nuls = 0;
+            size_t pw = 0;
+            if (b64_skip_to(&b, 0) && b64_copy_user(st, &b, "\0", 1) == 0) {
+                nuls = 2;
+                int c;
+                while ((c = b64_next(&b)) >= 0) { /* the password: NULs counted, nothing copied */
+                    pw++;
+                    if (c == 0)
+                        nuls++;
+                }
+            }
+            if (nuls == 2 && pw > 0)
+                user_commit(st);
+            else
+                user_malformed(st, "malformed PLAIN blob");
             v_plaintext_auth(st, ctx, false);
         }
         break;
-    case M_LOGIN: /* response 0: user name; response 1: the password (never decoded) */
-        if (idx == 0) {
+    case M_LOGIN: { /* response 0: user name; then the password (never copied). A response to a
+                       "Password:" prompt is the password whatever its number. */
+        uint8_t prompt = st->sasl.prompt;
+        st->sasl.prompt = PROMPT_NONE;
+        if (idx == 0 && prompt != PROMPT_PASS) {
             user_reset(st);
-            b64_copy_user(st, &b, "", 0);
-        } else if (idx == 1 && line.len) {
+            if (b64_copy_user(st, &b, "\0", 1) == 0) { /* a NUL: a PLAIN-shaped blob, no user name */
+                user_malformed(st, "malformed LOGIN user name");
+                v_plaintext_auth(st, ctx, false);
+            } else {
+                user_commit(st);
+            }
+        } else if (line.len) {
             v_plaintext_auth(st, ctx, false);
         }
         break;
-    case M_CRAM_MD5: /* "user SP hexdigest" */
+    }
+    case M_CRAM_MD5: /* "user SP digest", the digest 32 lowercase hex digits (RFC 2195 §2) */
         if (idx == 0 && line.len) {
             user_reset(st);
-            b64_copy_user(st, &b, " ", 1);
+            size_t hex = 0, other = 0;
+            if (b64_copy_user(st, &b, " ", 1) == ' ') {
+                int c;
+                while ((c = b64_next(&b)) >= 0) {
+                    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))
+                        hex++;
+                    else
+                        other++;
+                }
+            }
+            if (hex == 32 && other == 0)
+                user_commit(st);
+            else
+                user_malformed(st, "malformed CRAM-MD5 response");
             v_plaintext_auth(st, ctx, true);
         }
         break;
@@ -925,33 +1008,48 @@ static void sasl_response(struct mail_state *st, struct bytes line, const struct
                     struct rd r = rd_from(bytes_sub(p, i + 10, n));
                     while (!rd_eof(&r) && rd_peek(&r, 0) != '"')
                         user_putc(st, rd_u8(&r));
+                    if (rd_eof(&r))
+                        user_malformed(st, "malformed DIGEST-MD5 response"); /* quote never closed */
+                    else
+                        user_commit(st);
                     break;
                 }
             }
+            memset(peek, 0, sizeof peek);
             v_plaintext_auth(st, ctx, true);
         }
         break;
     case M_XOAUTH2: /* "user=" user ^A "auth=Bearer " token ^A ^A */
         if (idx == 0 && line.len) {
             user_reset(st);
-            if (b64_expect(&b, "user="))
-                b64_copy_user(st, &b, "\x01", 1);
+            if (b64_expect(&b, "user=") && b64_copy_user(st, &b, "\x01", 1) == 1 && b64_expect(&b, "auth="))
+                user_commit(st);
+            else
+                user_malformed(st, "malformed XOAUTH2 blob"); /* the token may be where the user was */
             v_plaintext_auth(st, ctx, false);
         }
         break;
     case M_OAUTHBEARER: /* gs2 header "n,a=user," then ^A key=value … */
         if (idx == 0 && line.len) {
             user_reset(st);
-            if (b64_skip_to(&b, ',') && b64_expect(&b, "a="))
-                b64_copy_user(st, &b, ",\x01", 2);
+            if (b64_skip_to(&b, ',') && b64_expect(&b, "a=")) {
+                if (b64_copy_user(st, &b, ",\x01", 2) == ',') /* the GS2 header ends in ',' */
+                    user_commit(st);
+                else
+                    user_malformed(st, "malformed OAUTHBEARER message");
+            }
             v_plaintext_auth(st, ctx, false);
         }
         break;
     case M_SCRAM: /* gs2 header "n,," then "n=user,r=nonce": the proof never reveals the password */
         if (idx == 0 && line.len) {
             user_reset(st);
-            if (b64_skip_to(&b, ',') && b64_skip_to(&b, ',') && b64_expect(&b, "n="))
-                b64_copy_user(st, &b, ",", 1);
+            if (b64_skip_to(&b, ',') && b64_skip_to(&b, ',') && b64_expect(&b, "n=")) {
+                if (b64_copy_user(st, &b, ",", 1) == ',') /* ",r=nonce" follows */
+                    user_commit(st);
+                else
+                    user_malformed(st, "malformed SCRAM message");
+            }
         }
         break;
     default:
@@ -964,12 +1062,34 @@ static void sasl_start(struct mail_state *st, struct bytes mech, struct bytes ir
 {
     attempt(st, NULL, mech);
     st->sasl.mech = mech_of(mech);
+    st->sasl.prompt = PROMPT_NONE;
     st->sasl.nresp = 0;
     st->sasl.active = true;
     st->auth_expect = false;
     if (ir.len) {
         struct bytes empty = {ir.p, 0};
         sasl_response(st, eq_exact(ir, "=") ? empty : ir, ctx); /* RFC 4954 §4: "=" is empty */
+    }
+}
+
+/* A server challenge (the text of a 334 reply or a "+" continuation): for LOGIN, whether it asks
+ * for the user name or the password (draft-murchison-sasl-login: "Username:", "Password:"). */
+static void sasl_challenge(struct mail_state *st, struct bytes text)
+{
+    if (!st->sasl.active || st->sasl.mech != M_LOGIN)
+        return;
+    uint8_t buf[32];
+    size_t n = mail_b64_decode(bytes_trim(text), buf, sizeof buf);
+    struct bytes p = {buf, n};
+    st->sasl.prompt = PROMPT_NONE;
+    for (size_t i = 0; i + 4 <= n; i++) {
+        struct bytes at = bytes_sub(p, i, 4);
+        if (bytes_eq_nocase(at, "pass")) {
+            st->sasl.prompt = PROMPT_PASS;
+            return;
+        }
+        if (bytes_eq_nocase(at, "user") || bytes_eq_nocase(at, "name"))
+            st->sasl.prompt = PROMPT_USER;
     }
 }
 
@@ -1132,6 +1252,7 @@ static void smtp_reply_done(struct mail_state *st, struct dis_ctx *ctx)
     case V_AUTH:
         if (code == 334) { /* RFC 4954 §4: server challenge, a client response follows */
             st->auth_expect = st->sasl.active;
+            sasl_challenge(st, bytes_sub(line, 4, line.len));
         } else {
             st->sasl.active = false;
             st->auth_expect = false;
@@ -1286,12 +1407,15 @@ static void imap_cmd_complete(struct mail_state *st, struct dis_ctx *ctx)
         st->login_active = false;
         if (st->login_argi >= 2)
             v_plaintext_auth(st, ctx, false);
+        else
+            pend_wipe(st); /* one argument: it may be the password alone; no user */
     }
 }
 
 /* Tokenises LOGIN arguments in seg (RFC 9051 §6.2.3: userid SP password, each astring). The
- * user name is copied; the password is stepped over. Returns true if seg ended in a literal
- * (already set up in the client direction). */
+ * user name is read into the pending user and committed only when a second argument begins; an
+ * unterminated quoted user name is none. The password is stepped over. Returns true if seg
+ * ended in a literal (already set up in the client direction). */
 static bool imap_login_tokens(struct mail_state *st, struct bytes seg)
 {
     struct rd r = rd_from(seg);
@@ -1302,17 +1426,24 @@ static bool imap_login_tokens(struct mail_state *st, struct bytes seg)
             return false;
         int c = rd_peek(&r, 0);
         bool user = st->login_argi == 0;
+        if (st->login_argi == 1)
+            user_commit(st); /* a second argument follows the user name */
         if (c == '"') {
+            bool closed = false;
             rd_skip(&r, 1);
             while (!rd_eof(&r)) {
                 int ch = rd_u8(&r);
-                if (ch == '"')
+                if (ch == '"') {
+                    closed = true;
                     break;
+                }
                 if (ch == '\\' && !rd_eof(&r))
                     ch = rd_u8(&r);
                 if (user)
                     user_putc(st, ch);
             }
+            if (user && !closed)
+                user_malformed(st, "malformed LOGIN arguments");
             st->login_argi++;
             continue;
         }
@@ -1328,7 +1459,7 @@ static bool imap_login_tokens(struct mail_state *st, struct bytes seg)
         }
         struct bytes w = next_word(&r);
         if (user)
-            user_set(st, w);
+            user_pend_set(st, w);
         st->login_argi++;
     }
 }
@@ -1517,8 +1648,10 @@ static void imap_server_line(struct mail_state *st, struct bytes line, struct di
     }
     int c0 = bytes_at(line, 0);
     if (c0 == '+') { /* continuation request */
-        if (st->sasl.active && st->auth_tag[0])
+        if (st->sasl.active && st->auth_tag[0]) {
             st->auth_expect = true;
+            sasl_challenge(st, bytes_sub(line, 1, line.len));
+        }
         return;
     }
     struct rd r = rd_from(line);
@@ -1616,12 +1749,22 @@ static void pop3_client_line(struct mail_state *st, struct bytes line, struct di
             attempt(st, "USER", no_bytes());
         v_plaintext_auth(st, ctx, false);
         break;
-    case V_APOP: /* RFC 1939 §7: name SP MD5 digest of timestamp+secret */
+    case V_APOP: { /* RFC 1939 §7: name SP MD5 digest of timestamp+secret (32 hex digits) */
         v_not_used(st, ctx, "APOP");
         attempt(st, "APOP", no_bytes());
-        user_set(st, arg);
+        struct bytes digest = next_word(&r);
+        size_t hex = 0;
+        for (size_t i = 0; i < digest.len; i++) {
+            int c = bytes_at(digest, i);
+            hex += (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        }
+        if (digest.len == 32 && hex == 32)
+            user_set(st, arg);
+        else
+            user_malformed(st, "malformed APOP command");
         v_plaintext_auth(st, ctx, true);
         break;
+    }
     case V_AUTH:
         if (!flag) {
             v_not_used(st, ctx, "AUTH");
@@ -1654,8 +1797,10 @@ static void pop3_server_line(struct mail_state *st, struct bytes line, struct di
     if (!ok && !err) {
         int c1 = bytes_at(line, 1);
         if (bytes_at(line, 0) == '+' && (c1 < 0 || c1 == ' ')) { /* RFC 5034 §4 continuation */
-            if (st->sasl.active)
+            if (st->sasl.active) {
                 st->auth_expect = true;
+                sasl_challenge(st, bytes_sub(line, 1, line.len));
+            }
             return;
         }
         st->rec.bad_lines++;

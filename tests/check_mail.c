@@ -2313,6 +2313,239 @@ START_TEST(test_contract)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------------------------ */
+/* Malformed SASL responses and logins: a blob whose shape is wrong may hold the password where
+ * the user name is expected; nothing is recorded as the user then (issue #8 item 11). */
+
+/* The secret is nowhere: not in the emitted text, not in the record's bytes (even past a NUL),
+ * not in any finding's summary or evidence. */
+static void assert_secret_gone(const struct out *o, const char *secret)
+{
+    size_t n = strlen(secret);
+    assert_absent(o, secret);
+    ck_assert_msg(memmem(&o->rec, sizeof o->rec, secret, n) == NULL, "'%s' in the record's bytes", secret);
+    for (int i = 0; i < o->nfind && i < MAX_FIND; i++) {
+        ck_assert(memmem(o->f[i].summary, sizeof o->f[i].summary, secret, n) == NULL);
+        ck_assert(memmem(o->f[i].evidence, sizeof o->f[i].evidence, secret, n) == NULL);
+    }
+}
+
+/* One SMTP session that authenticates with `auth` (the AUTH line or lines, client side). */
+static void smtp_auth_case(const char *auth, const char *srv_after, struct out *o)
+{
+    const struct msg m[] = {
+        S(GREET), C(EHLO), S(EHLO_NOTLS), {0, auth, strlen(auth)}, {1, srv_after, strlen(srv_after)},
+        C("QUIT\r\n"), S("221 2.0.0 Bye\r\n"),
+    };
+    run_all(&smtp_dissector, m, NMSG(m), o);
+}
+
+START_TEST(test_sasl_plain_malformed)
+{
+    /* "alice\0Secr3tPw!": no authzid NUL (seen in the wild); "\0alice\0Secr3t\0Pw!" (three
+     * NULs); "Secr3tPw!" (none); "alice\0Secr3tPw!\0" (two, but not authzid NUL authcid NUL
+     * passwd: the password would be the user) */
+    static const char *const blobs[] = {
+        "AUTH PLAIN YWxpY2UAU2VjcjN0UHch\r\n",
+        "AUTH PLAIN AGFsaWNlAFNlY3IzdABQdyE=\r\n",
+        "AUTH PLAIN U2VjcjN0UHch\r\n",
+        "AUTH PLAIN YWxpY2UAU2VjcjN0UHchAA==\r\n",
+    };
+    for (size_t i = 0; i < sizeof blobs / sizeof blobs[0]; i++) {
+        struct out o;
+        smtp_auth_case(blobs[i], "535 5.7.8 Error: authentication failed\r\n", &o);
+        const struct finding *f = find_kind(&o, "smtp.plaintext_auth");
+        ck_assert_msg(f != NULL, "blob %zu: no plaintext_auth", i);
+        ck_assert_int_eq(f->severity, NZ_SEV_HIGH); /* credentials did cross in clear */
+        ck_assert_msg(strstr(f->evidence, "malformed PLAIN blob") != NULL, "blob %zu: %s", i, f->evidence);
+        ck_assert_msg(strstr(f->evidence, "\"user\"") == NULL, "blob %zu: %s", i, f->evidence);
+        ck_assert_str_eq(o.rec.auth_mech, "PLAIN");
+        ck_assert_str_eq(o.rec.auth_user, "");
+        assert_secret_gone(&o, "Secr3t");
+        assert_secret_gone(&o, "Pw!");
+        free(o.dump);
+    }
+    /* the same blob after a 334, over IMAP AUTHENTICATE and over POP3 AUTH */
+    struct out o;
+    static const struct msg m[] = {
+        S(GREET), C(EHLO), S(EHLO_NOTLS), C("AUTH PLAIN\r\n"), S("334 \r\n"), C("YWxpY2UAU2VjcjN0UHch\r\n"),
+        S("235 2.7.0 Authentication successful\r\n"),
+    };
+    run_all(&smtp_dissector, m, NMSG(m), &o);
+    ck_assert_str_eq(o.rec.auth_user, "");
+    ck_assert(o.rec.auth_ok);
+    assert_secret_gone(&o, "Secr3t");
+    free(o.dump);
+    static const struct msg mi[] = {
+        S(IMAP_GREET_NOTLS), C("a1 AUTHENTICATE PLAIN YWxpY2UAU2VjcjN0UHch\r\n"), S("a1 OK Logged in\r\n"),
+    };
+    run_all(&imap_dissector, mi, NMSG(mi), &o);
+    ck_assert_int_eq(count_kind(&o, "imap.plaintext_auth"), 1);
+    ck_assert_ptr_nonnull(strstr(find_kind(&o, "imap.plaintext_auth")->evidence, "malformed PLAIN blob"));
+    ck_assert_str_eq(o.rec.auth_user, "");
+    assert_secret_gone(&o, "Secr3t");
+    free(o.dump);
+    static const struct msg mp[] = {
+        S(POP_GREET), C("AUTH PLAIN\r\n"), S("+ \r\n"), C("YWxpY2UAU2VjcjN0UHch\r\n"), S("+OK Logged in.\r\n"),
+    };
+    run_all(&pop3_dissector, mp, NMSG(mp), &o);
+    ck_assert_int_eq(count_kind(&o, "pop3.plaintext_auth"), 1);
+    ck_assert_str_eq(o.rec.auth_user, "");
+    assert_secret_gone(&o, "Secr3t");
+    free(o.dump);
+    /* near miss: a well-formed blob with an empty authzid still gives its user */
+    smtp_auth_case("AUTH PLAIN " PLAIN_B64 "\r\n", "235 2.7.0 Authentication successful\r\n", &o);
+    ck_assert_str_eq(o.rec.auth_user, "alice");
+    ck_assert_ptr_null(strstr(find_kind(&o, "smtp.plaintext_auth")->evidence, "malformed"));
+    assert_secret_gone(&o, "Secr3t");
+    free(o.dump);
+}
+END_TEST
+
+START_TEST(test_sasl_login_order)
+{
+    /* The server prompts for the password first and the client follows the prompt: the first
+     * response is the password, never the user. */
+    struct out o;
+    static const struct msg m[] = {
+        S(GREET), C(EHLO), S(EHLO_NOTLS), C("AUTH LOGIN\r\n"), S("334 UGFzc3dvcmQ6\r\n"), C(LOGIN_PASS "\r\n"),
+        S("334 VXNlcm5hbWU6\r\n"), C(LOGIN_USER "\r\n"), S("235 2.7.0 Authentication successful\r\n"),
+    };
+    run_all(&smtp_dissector, m, NMSG(m), &o);
+    ck_assert_int_eq(count_kind(&o, "smtp.plaintext_auth"), 1);
+    ck_assert_str_eq(o.rec.auth_user, "");
+    assert_secret_gone(&o, "Secr3t");
+    free(o.dump);
+    /* IMAP and POP3 continuation prompts ("+ UGFzc3dvcmQ6") say the same */
+    static const struct msg mi[] = {
+        S(IMAP_GREET_NOTLS), C("a1 AUTHENTICATE LOGIN\r\n"), S("+ UGFzc3dvcmQ6\r\n"), C(LOGIN_PASS "\r\n"),
+        S("+ VXNlcm5hbWU6\r\n"), C(LOGIN_USER "\r\n"), S("a1 OK Logged in\r\n"),
+    };
+    run_all(&imap_dissector, mi, NMSG(mi), &o);
+    ck_assert_int_eq(count_kind(&o, "imap.plaintext_auth"), 1);
+    ck_assert_str_eq(o.rec.auth_user, "");
+    assert_secret_gone(&o, "Secr3t");
+    free(o.dump);
+    static const struct msg mp[] = {
+        S(POP_GREET), C("AUTH LOGIN\r\n"), S("+ UGFzc3dvcmQ6\r\n"), C(LOGIN_PASS "\r\n"), S("+OK Logged in.\r\n"),
+    };
+    run_all(&pop3_dissector, mp, NMSG(mp), &o);
+    ck_assert_int_eq(count_kind(&o, "pop3.plaintext_auth"), 1);
+    ck_assert_str_eq(o.rec.auth_user, "");
+    assert_secret_gone(&o, "Secr3t");
+    free(o.dump);
+    /* a LOGIN "user" response holding a NUL (a PLAIN blob sent to LOGIN) is no user name */
+    smtp_auth_case("AUTH LOGIN YWxpY2UAU2VjcjN0UHch\r\n", "535 5.7.8 Error: authentication failed\r\n", &o);
+    ck_assert_str_eq(o.rec.auth_user, "");
+    assert_secret_gone(&o, "Secr3t");
+    free(o.dump);
+    /* near miss: the "Username:" prompt with the user first is recorded as before */
+    static const struct msg mn[] = {
+        S(GREET), C(EHLO), S(EHLO_NOTLS), C("AUTH LOGIN\r\n"), S("334 VXNlcm5hbWU6\r\n"), C(LOGIN_USER "\r\n"),
+        S("334 UGFzc3dvcmQ6\r\n"), C(LOGIN_PASS "\r\n"), S("235 2.7.0 Authentication successful\r\n"),
+    };
+    run_all(&smtp_dissector, mn, NMSG(mn), &o);
+    ck_assert_str_eq(o.rec.auth_user, "alice");
+    assert_secret_gone(&o, "Secr3t");
+    free(o.dump);
+}
+END_TEST
+
+START_TEST(test_sasl_tokens_malformed)
+{
+    struct out o;
+    /* XOAUTH2 without the ^A separators: the token must not become the user */
+    smtp_auth_case("AUTH XOAUTH2 dXNlcj1ib2JAZXhhbXBsZS50ZXN0IGF1dGg9QmVhcmVyIHlhMjkuU2VjcmV0VG9rZW4=\r\n",
+                   "235 2.7.0 Accepted\r\n", &o);
+    ck_assert_int_eq(count_kind(&o, "smtp.plaintext_auth"), 1);
+    ck_assert_ptr_nonnull(strstr(find_kind(&o, "smtp.plaintext_auth")->evidence, "malformed XOAUTH2"));
+    ck_assert_str_eq(o.rec.auth_user, "");
+    assert_secret_gone(&o, "SecretToken");
+    assert_secret_gone(&o, "Bearer");
+    free(o.dump);
+    /* XOAUTH2 "user=<secret>^A" without "auth=" after it */
+    smtp_auth_case("AUTH XOAUTH2 dXNlcj1TZWNyM3RQdyEB\r\n", "535 5.7.8 Error\r\n", &o);
+    ck_assert_str_eq(o.rec.auth_user, "");
+    assert_secret_gone(&o, "Secr3t");
+    free(o.dump);
+    /* OAUTHBEARER "n,a=<token>" without the closing ',' of the GS2 header */
+    smtp_auth_case("AUTH OAUTHBEARER bixhPXlhMjkuU2VjcmV0VG9rZW4=\r\n", "535 5.7.8 Error\r\n", &o);
+    ck_assert_str_eq(o.rec.auth_user, "");
+    assert_secret_gone(&o, "SecretToken");
+    free(o.dump);
+    /* CRAM-MD5 response without "user SP digest" shape: a password sent as is */
+    static const struct msg mc[] = {
+        S(GREET), C(EHLO), S(EHLO_NOTLS), C("AUTH CRAM-MD5\r\n"), S("334 PDEyMzQ1QGV4YW1wbGU+\r\n"),
+        C("U2VjcjN0UHch\r\n"), S("535 5.7.8 Error\r\n"), C("AUTH CRAM-MD5\r\n"), S("334 PDEyMzQ1QGV4YW1wbGU+\r\n"),
+        C("YWxpY2UgU2VjcjN0UHch\r\n"), S("535 5.7.8 Error\r\n"),
+    };
+    run_all(&smtp_dissector, mc, NMSG(mc), &o);
+    ck_assert_str_eq(o.rec.auth_user, "");
+    assert_secret_gone(&o, "Secr3t");
+    free(o.dump);
+    /* DIGEST-MD5 username=" never closed */
+    static const struct msg md[] = {
+        S(GREET), C(EHLO), S(EHLO_NOTLS), C("AUTH DIGEST-MD5\r\n"), S("334 bm9uY2U9IjEyMyI=\r\n"),
+        C("dXNlcm5hbWU9IlNlY3IzdFB3IQ==\r\n"), S("535 5.7.8 Error\r\n"),
+    };
+    run_all(&smtp_dissector, md, NMSG(md), &o);
+    ck_assert_str_eq(o.rec.auth_user, "");
+    assert_secret_gone(&o, "Secr3t");
+    free(o.dump);
+    /* SCRAM "n,,n=<x>" without ",r=" */
+    smtp_auth_case("AUTH SCRAM-SHA-256 biwsbj1TZWNyM3RQdyE=\r\n", "535 5.7.8 Error\r\n", &o);
+    ck_assert_str_eq(o.rec.auth_user, "");
+    assert_secret_gone(&o, "Secr3t");
+    free(o.dump);
+}
+END_TEST
+
+START_TEST(test_login_user_malformed)
+{
+    struct out o;
+    /* IMAP LOGIN with one argument: it may be the password alone */
+    static const struct msg m1[] = {
+        S(IMAP_GREET_NOTLS), C("a1 LOGIN Secr3tPw!\r\n"), S("a1 BAD Missing argument\r\n"),
+    };
+    run_all(&imap_dissector, m1, NMSG(m1), &o);
+    ck_assert_str_eq(o.rec.auth_user, "");
+    assert_secret_gone(&o, "Secr3t");
+    free(o.dump);
+    /* a quoted user name never closed: "alice Secr3tPw! is one broken string */
+    static const struct msg m2[] = {
+        S(IMAP_GREET_NOTLS), C("a1 LOGIN \"alice Secr3tPw!\r\n"), S("a1 BAD Invalid arguments\r\n"),
+    };
+    run_all(&imap_dissector, m2, NMSG(m2), &o);
+    ck_assert_str_eq(o.rec.auth_user, "");
+    assert_secret_gone(&o, "Secr3t");
+    free(o.dump);
+    /* a one-argument literal LOGIN, then the connection closes */
+    static const struct msg m3[] = {
+        S(IMAP_GREET_NOTLS), C("a1 LOGIN {9}\r\n"), S("+ OK\r\n"), C("Secr3tPw!\r\n"),
+    };
+    run_all(&imap_dissector, m3, NMSG(m3), &o);
+    ck_assert_str_eq(o.rec.auth_user, "");
+    assert_secret_gone(&o, "Secr3t");
+    free(o.dump);
+    /* POP3 APOP without its digest */
+    static const struct msg m4[] = {
+        S("+OK POP3 ready <1896.697170952@dbc.mtview.ca.us>\r\n"), C("APOP Secr3tPw!\r\n"), S("-ERR bad\r\n"),
+    };
+    run_all(&pop3_dissector, m4, NMSG(m4), &o);
+    ck_assert_str_eq(o.rec.auth_user, "");
+    assert_secret_gone(&o, "Secr3t");
+    free(o.dump);
+    /* near miss: two arguments, the user literal first, still gives the user */
+    static const struct msg m5[] = {
+        S(IMAP_GREET_NOTLS), C("a1 LOGIN {5}\r\n"), S("+ OK\r\n"), C("alice Secr3tPw!\r\n"), S("a1 OK Logged in\r\n"),
+    };
+    run_all(&imap_dissector, m5, NMSG(m5), &o);
+    ck_assert_str_eq(o.rec.auth_user, "alice");
+    assert_secret_gone(&o, "Secr3t");
+    free(o.dump);
+}
+END_TEST
+
 static Suite *mail_suite(void)
 {
     Suite *s = suite_create("mail");
@@ -2362,6 +2595,14 @@ static Suite *mail_suite(void)
     tcase_add_test(tc, test_smtp_auth_login);
     tcase_add_test(tc, test_smtp_auth_cram_xoauth);
     tcase_add_test(tc, test_smtp_injection_redacted);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("secrets");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_sasl_plain_malformed);
+    tcase_add_test(tc, test_sasl_login_order);
+    tcase_add_test(tc, test_sasl_tokens_malformed);
+    tcase_add_test(tc, test_login_user_malformed);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("smtp_session");
