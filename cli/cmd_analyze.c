@@ -13,6 +13,8 @@
 
 #include "../capture/source.h"
 #include "cli.h"
+#include "dbpath.h"
+#include "dump.h"
 
 /* ---- shared helpers ---- */
 
@@ -101,7 +103,8 @@ const char cli_pipeline_help[] =
     "  --ndpi-packets N     packets per flow offered to nDPI for its label (12)\n"
     "  --no-ndpi            do not run nDPI (flows get only our dissectors' labels)\n"
     "  --policy P           default | intermediate (Mozilla 6.0: TLS 1.0/1.1 medium)\n"
-    "  --dump-streams DIR   write each flow's reassembled streams to DIR/<flow>-c2s.bin|s2c.bin\n";
+    "  --dump-streams DIR   write each flow's reassembled streams to DIR/<flow>-c2s.bin|s2c.bin;\n"
+    "                       DIR must not exist: it is created (mode 0700), files are 0600\n";
 
 int cli_pipeline_opt(int opt, const char *arg, struct pipeline_cfg *cfg)
 {
@@ -437,13 +440,6 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
         analyze_help(stderr);
         return EXIT_USAGE;
     }
-    if (pcfg.dump_dir) {
-        struct stat st;
-        if (stat(pcfg.dump_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            fprintf(stderr, "%s: --dump-streams %s: not a folder\n", g->prog, pcfg.dump_dir);
-            return EXIT_USAGE;
-        }
-    }
 
     int exit_code = EXIT_OK;
     struct inputs in = {0};
@@ -461,11 +457,17 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
 
     struct nz_log log = cli_log(g);
     int err = 0;
-    struct store *st = store_open(g->db, &log, &err);
+    struct store *st = cli_db_open(g->db, NULL, &log, &err);
     if (!st) {
         fprintf(stderr, "%s: cannot open database %s: %s\n", g->prog, g->db, nz_strerror(err));
         inputs_free(&in);
         return EXIT_RUNTIME;
+    }
+    int drc = cli_dump_start(g, &pcfg, &log); /* --dump-streams: a new 0700 folder */
+    if (drc) {
+        store_close(st);
+        inputs_free(&in);
+        return drc;
     }
     char source[1024] = "";
     size_t sl = 0;
@@ -475,6 +477,7 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
     int64_t run_id = 0;
     if (store_run_begin(st, &sr, &run_id) != 0 || store_commit(st) != 0) {
         fprintf(stderr, "%s: cannot write to database %s: %s\n", g->prog, g->db, store_errmsg(st));
+        cli_dump_stop(&pcfg);
         store_close(st);
         inputs_free(&in);
         return EXIT_RUNTIME;
@@ -482,6 +485,7 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
     struct pipeline *pl = pipeline_new(&pcfg, st, run_id, &log, &err);
     if (!pl) {
         fprintf(stderr, "%s: cannot start the pipeline: %s\n", g->prog, nz_strerror(err));
+        cli_dump_stop(&pcfg);
         store_close(st);
         inputs_free(&in);
         return EXIT_RUNTIME;
@@ -670,6 +674,7 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
                 exit_code = EXIT_FINDINGS;
     }
     pipeline_free(pl);
+    cli_dump_stop(&pcfg);
     if (store_close(st) != 0 && exit_code != EXIT_USAGE)
         exit_code = EXIT_RUNTIME;
     inputs_free(&in);

@@ -1,7 +1,9 @@
 /* cmd_watch.c — `netzwacht watch -i IFACE`: live capture into the database. Opens the
- * interface, then the database, then drops root (--user), then reads packets until
- * SIGINT/SIGTERM (or --duration / --count), committing rows and libpcap's counters every
- * --stats-interval seconds and at the end. */
+ * interface as root, drops root (--user) BEFORE touching any path, then opens the database
+ * (cli/dbpath.h: as the user, so the kernel's permission checks apply; nothing is chown'ed)
+ * and the --dump-streams folder, then reads packets until SIGINT/SIGTERM (or --duration /
+ * --count), committing rows and libpcap's counters every --stats-interval seconds and at the
+ * end. */
 #include <errno.h>
 #include <pwd.h>
 #include <signal.h>
@@ -12,6 +14,8 @@
 
 #include "../capture/source.h"
 #include "cli.h"
+#include "dbpath.h"
+#include "dump.h"
 
 /* Signal handlers can only reach file-scope state: the one exception to "no mutable
  * globals", confined to this file. */
@@ -42,7 +46,8 @@ static void watch_help(FILE *fp)
             "  --no-promisc           do not put the interface into promiscuous mode\n"
             "  --buffer-size MB       kernel capture buffer in MiB\n"
             "  --snaplen N            bytes captured per packet (>= 65535, default 262144)\n"
-            "  --user NAME            drop root to NAME once the interface and database are open\n"
+            "  --user NAME            drop root to NAME once the interface is open, before the\n"
+            "                         database is opened (NAME must be able to write its folder)\n"
             "  --stats-interval SEC   commit and record libpcap counters every SEC seconds (10)\n"
             "  --duration SEC         stop after SEC seconds\n"
             "  --count N              stop after N packets\n"
@@ -171,44 +176,41 @@ int cmd_watch(struct cli_global *g, int argc, char **argv)
         cap_close(src);
         return EXIT_RUNTIME;
     }
+    /* The handle is open: drop root now, before any path is touched, so the database (and its
+     * -wal/-shm) are created and opened as the user with the kernel's checks. */
+    if (user && cap_drop_privs(user, eb) != 0) {
+        fprintf(stderr, "%s: ", g->prog);
+        cli_fputs_esc(eb, stderr);
+        fputc('\n', stderr);
+        cap_close(src);
+        return EXIT_RUNTIME;
+    }
     struct nz_log log = cli_log(g);
-    struct store *st = store_open(g->db, &log, &err);
+    struct store *st = cli_db_open(g->db, user, &log, &err);
     if (!st) {
         fprintf(stderr, "%s: cannot open database %s: %s\n", g->prog, g->db, nz_strerror(err));
         cap_close(src);
         return EXIT_RUNTIME;
     }
+    int drc = cli_dump_start(g, &pcfg, &log); /* --dump-streams: a new 0700 folder, as the user */
+    if (drc) {
+        store_close(st);
+        cap_close(src);
+        return drc;
+    }
     struct store_run sr = {iface, "live", filter, NZ_VERSION};
     int64_t run_id = 0;
     if (store_run_begin(st, &sr, &run_id) != 0 || store_commit(st) != 0) {
         fprintf(stderr, "%s: cannot write to database %s: %s\n", g->prog, g->db, store_errmsg(st));
+        cli_dump_stop(&pcfg);
         store_close(st);
         cap_close(src);
         return EXIT_RUNTIME;
     }
-    if (user) {
-        /* The database and its WAL/SHM files were created as root; hand them to the user so
-         * SQLite can keep writing (and checkpointing) after the switch. */
-        struct passwd *pw = getpwnam(user);
-        if (pw && geteuid() == 0) {
-            const char *sfx[] = {"", "-wal", "-shm"};
-            for (int i = 0; i < 3; i++) {
-                char pth[4096];
-                snprintf(pth, sizeof pth, "%s%s", g->db, sfx[i]);
-                if (chown(pth, pw->pw_uid, pw->pw_gid) != 0 && errno != ENOENT)
-                    fprintf(stderr, "%s: warning: chown %s: %s\n", g->prog, pth, strerror(errno));
-            }
-        }
-        if (cap_drop_privs(user, eb) != 0) {
-            fprintf(stderr, "%s: %s\n", g->prog, eb);
-            store_close(st);
-            cap_close(src);
-            return EXIT_RUNTIME;
-        }
-    }
     struct pipeline *pl = pipeline_new(&pcfg, st, run_id, &log, &err);
     if (!pl) {
         fprintf(stderr, "%s: cannot start the pipeline: %s\n", g->prog, nz_strerror(err));
+        cli_dump_stop(&pcfg);
         store_close(st);
         cap_close(src);
         return EXIT_RUNTIME;
@@ -276,6 +278,7 @@ int cmd_watch(struct cli_global *g, int argc, char **argv)
             (unsigned long long)s->findings, (unsigned long long)cs.recv, (unsigned long long)cs.drop,
             (unsigned long long)cs.ifdrop);
     pipeline_free(pl);
+    cli_dump_stop(&pcfg);
     if (store_close(st) != 0)
         exit_code = EXIT_RUNTIME;
     cap_close(src);

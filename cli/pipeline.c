@@ -20,6 +20,7 @@
 #include "../dissect/json.h"
 #include "../dissect/dis_limits.h"
 #include "../dissect/mail.h"
+#include "dump.h"
 #include "ndpi_glue.h"
 
 enum dis_state {
@@ -361,7 +362,7 @@ static void stop_want(struct pipeline *pl, struct fapp *fa, int dir)
 
 static void settle_want(struct pipeline *pl, struct fapp *fa)
 {
-    if (pl->cfg.dump_dir)
+    if (pl->cfg.dump)
         return;
     for (int d = 0; d < 2; d++)
         if (!fa->want[d] && !fa->rd[d].done)
@@ -600,29 +601,13 @@ static void probe(struct pipeline *pl, struct flow *f, int dir, const uint8_t *p
     }
 }
 
-static void dump_bytes(struct pipeline *pl, struct flow *f, int dir, const uint8_t *p, size_t n)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%llu-%s.bin", pl->cfg.dump_dir, (unsigned long long)f->id,
-             dir == FLOW_DIR_C2S ? "c2s" : "s2c");
-    FILE *fp = fopen(path, "ab");
-    if (!fp) {
-        nz_logf(pl->log, NZ_LOG_WARN, "cannot write %s: %s", path, strerror(errno));
-        return;
-    }
-    if (n && fwrite(p, 1, n, fp) != n)
-        nz_logf(pl->log, NZ_LOG_WARN, "short write to %s", path);
-    fclose(fp);
-}
-
 /* reasm sink: in-order stream bytes of pl->cur. */
 static void on_stream_data(void *ud, int dir, const uint8_t *p, size_t n)
 {
     struct pipeline *pl = ud;
     struct flow *f = pl->cur;
     struct fapp *fa = f->app;
-    if (pl->cfg.dump_dir)
-        dump_bytes(pl, f, dir, p, n);
+    dump_write(pl->cfg.dump, f->id, dir, p, n); /* --dump-streams; no-op when off */
     if (!fa->want[dir])
         return;
     if (fa->ds == DS_PROBING)

@@ -8,6 +8,8 @@
 #include "../capture/decode.h"
 #include "../store/store.h"
 
+struct stream_dump;
+
 struct pipeline_cfg {
     size_t max_flows;          /* flow table cap (--max-flows) */
     uint32_t idle_sec;         /* flow idle timeout (--flow-timeout) */
@@ -15,7 +17,8 @@ struct pipeline_cfg {
     size_t ooo_max_bytes;      /* per flow direction (--max-ooo) */
     unsigned ndpi_max_pkts;    /* packets per flow offered to nDPI; 0 disables nDPI */
     int policy;                /* 0 default, 1 Mozilla intermediate */
-    const char *dump_dir;      /* write reassembled streams here (debug/tests); NULL = off */
+    const char *dump_dir;      /* --dump-streams DIR as given; the command opens it (cli/dump.h) */
+    struct stream_dump *dump;  /* borrowed: every reassembled byte goes here; NULL = off */
 };
 
 /* Fills cfg with the defaults from capture/cap_limits.h. */

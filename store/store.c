@@ -315,8 +315,9 @@ static void store_free(struct store *s)
  * statements. Returns the store (caller owns; free with store_close()) or NULL with
  * *err (OUT, may be NULL) = NZ_EUSAGE (path NULL), NZ_ENOMEM, NZ_EIO (cannot open the
  * file), NZ_EDB (SQLite error, logged) or NZ_EUNSUPPORTED (schema newer than the code,
- * logged; the file is left as it was). log is borrowed for the store's lifetime. */
-struct store *store_open(const char *path, const struct nz_log *log, int *err)
+ * logged; the file is left as it was). log is borrowed for the store's lifetime.
+ * flags: STORE_OPEN_* (store.h). */
+struct store *store_open_ex(const char *path, unsigned flags, const struct nz_log *log, int *err)
 {
     struct store *s = NULL;
     int e = 0, ver = 0, rc;
@@ -335,10 +336,15 @@ struct store *store_open(const char *path, const struct nz_log *log, int *err)
     s->next_flow_id = 1;
     s->busy_ms = STORE_BUSY_MS;
 
-    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    rc = sqlite3_open_v2(path, &s->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                             ((flags & STORE_OPEN_NOFOLLOW) ? SQLITE_OPEN_NOFOLLOW : 0),
+                         NULL);
     if (rc != SQLITE_OK) {
         nz_logf(log, NZ_LOG_ERR, "store: cannot open %s: %s", path,
-                s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+                s->db && sqlite3_extended_errcode(s->db) == SQLITE_CANTOPEN_SYMLINK
+                    ? "the path contains a symbolic link (refused)"
+                : s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
         e = (rc & 0xff) == SQLITE_CANTOPEN || (rc & 0xff) == SQLITE_PERM ? NZ_EIO : NZ_EDB;
         goto fail;
     }
@@ -394,6 +400,11 @@ fail:
     if (err)
         *err = e;
     return NULL;
+}
+
+struct store *store_open(const char *path, const struct nz_log *log, int *err)
+{
+    return store_open_ex(path, 0, log, err);
 }
 
 /* Commits pending rows, finalizes statements and closes. Returns 0 or NZ_EDB (the

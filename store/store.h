@@ -19,6 +19,10 @@ struct store;
  * On failure returns NULL, *err = NZ_EDB/NZ_EIO/NZ_EUNSUPPORTED (newer schema), and logs
  * SQLite's message. `log` is borrowed for the store's lifetime (may be NULL). */
 struct store *store_open(const char *path, const struct nz_log *log, int *err /* OUT */);
+/* store_open with flags: STORE_OPEN_NOFOLLOW refuses a path with a symbolic link in any
+ * component (SQLITE_OPEN_NOFOLLOW; the -wal/-shm/-journal files are always opened O_NOFOLLOW). */
+#define STORE_OPEN_NOFOLLOW 0x1u
+struct store *store_open_ex(const char *path, unsigned flags, const struct nz_log *log, int *err /* OUT */);
 /* Commits pending rows and closes. Returns 0 or NZ_EDB (pending rows are then lost; rows
  * committed earlier are kept). NULL is a no-op returning 0. */
 int store_close(struct store *s);

@@ -103,8 +103,15 @@ def main():
             h.check("handshake-oriented (client = the ephemeral side)", all(f["orient"] == "syn" for f in fl))
             reqs = nzt.query(db, "SELECT path FROM http_requests ORDER BY ts")
             h.check("requests recorded", [r["path"] for r in reqs] == ["/page0", "/page1", "/page2"], str(reqs))
-        # 2. SIGTERM and --user nobody (drops root after opening handle and database)
-        db = h.db("user.db")
+        # 2. SIGTERM and --user nobody (drops root after opening the handle, before the
+        #    database, which nobody creates in a folder of its own)
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        udir = os.path.join(h.tmp, "nobody")
+        os.mkdir(udir, 0o700)
+        os.chown(udir, nobody.pw_uid, nobody.pw_gid)
+        os.chmod(h.tmp, 0o711)
+        db = os.path.join(udir, "user.db")
         p = watch(db, port, ["--user", "nobody"])
         ok, err = wait_ready(p)
         if h.check("watch --user nobody starts", ok, nzt.text(err)):
@@ -112,7 +119,6 @@ def main():
             time.sleep(1.5)
             with open(f"/proc/{p.pid}/status") as f:
                 uid = [l.split()[1] for l in f if l.startswith("Uid:")][0]
-            import pwd
             h.check("privileges dropped to nobody", int(uid) == pwd.getpwnam("nobody").pw_uid, uid)
             os.kill(p.pid, signal.SIGTERM)
             out, rest = p.communicate(timeout=20)
