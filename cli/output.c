@@ -535,36 +535,67 @@ static bool in_strs(char *const *list, int n, const char *k)
     return false;
 }
 
-/* JSON keys for the set: each name as it is the first time; a repeat becomes name:2,
- * name:3, … skipping any text that is another column's name or key. */
+/* s as the text a JSON reader gets back from json_str(): valid UTF-8, where each byte that
+ * is not UTF-8 is the character U+00XX. Malloc'd, or NULL. */
+static char *json_canon(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    char *out = malloc(2 * strlen(s) + 1), *o = out;
+    if (!out)
+        return NULL;
+    while (*p) {
+        unsigned cp;
+        int n = utf8_seq(p, &cp);
+        if (n == 0) {
+            *o++ = (char)(0xc0 | (*p >> 6));
+            *o++ = (char)(0x80 | (*p & 0x3f));
+            p++;
+        } else {
+            memcpy(o, p, (size_t)n);
+            o += n, p += n;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* JSON keys for the set, unique as a JSON reader sees them: each name (json_canon) as it is
+ * the first time; a repeat becomes name:2, name:3, … skipping any text that is another
+ * column's name or key. */
 static int set_keys(struct out *o)
 {
-    o->keys = calloc((size_t)o->n, sizeof *o->keys);
-    if (!o->keys)
-        return NZ_ENOMEM;
-    for (int i = 0; i < o->n; i++) {
-        const char *name = o->names[i];
+    char **canon = calloc((size_t)o->n + 1, sizeof *canon);
+    o->keys = calloc((size_t)o->n + 1, sizeof *o->keys);
+    int rc = canon && o->keys ? 0 : NZ_ENOMEM;
+    for (int i = 0; i < o->n && rc == 0; i++)
+        if (!(canon[i] = json_canon(o->names[i])))
+            rc = NZ_ENOMEM;
+    for (int i = 0; i < o->n && rc == 0; i++) {
+        const char *name = canon[i];
         int same = 0;
         for (int j = 0; j < i; j++)
-            same += strcmp(o->names[j], name) == 0;
+            same += strcmp(canon[j], name) == 0;
         if (same == 0) {
             o->keys[i] = strdup(name);
         } else {
             size_t cap = strlen(name) + 24;
             char *k = malloc(cap);
-            if (!k)
-                return NZ_ENOMEM;
-            for (long long d = same + 1;; d++) {
-                snprintf(k, cap, "%s:%lld", name, d);
-                if (!in_strs(o->names, o->n, k) && !in_strs(o->keys, i, k))
-                    break;
+            if (k) {
+                for (long long d = same + 1;; d++) {
+                    snprintf(k, cap, "%s:%lld", name, d);
+                    if (!in_strs(canon, o->n, k) && !in_strs(o->keys, i, k))
+                        break;
+                }
             }
             o->keys[i] = k;
         }
         if (!o->keys[i])
-            return NZ_ENOMEM;
+            rc = NZ_ENOMEM;
     }
-    return 0;
+    for (int i = 0; canon && i < o->n; i++)
+        free(canon[i]);
+    free(canon);
+    return rc;
 }
 
 static int set_begin(struct out *o, int n, const char *const *names)
