@@ -1545,7 +1545,9 @@ START_TEST(test_ro_old_version_not_migrated)
     struct store_run run = {"x", "file", NULL, "test"};
     int64_t id = 0;
     ck_assert_int_ne(store_run_begin(s, &run, &id), 0);
-    ck_assert_int_eq(store_query_sql(s, "PRAGMA user_version = 9", collect, rows_new()), NZ_EUSAGE);
+    r = rows_new();
+    ck_assert_int_eq(store_query_sql(s, "PRAGMA user_version = 9", collect, r), NZ_EUSAGE);
+    rows_free(r);
     ck_assert_str_ne(store_errmsg(s), "not an error");
     ck_assert_int_eq(store_close(s), 0);
     fb_same(d.path, &before);
