@@ -94,27 +94,26 @@ static struct store *open_existing(struct cli_global *g, struct nz_log *log, enu
 }
 
 /* After a query: reports a failure the store did not already report, and a failed write of
- * the results. Returns the exit code. */
-static int query_done(struct cli_global *g, int rc, long rows)
+ * the results (eno: errno right after out_finish()). Returns the exit code. */
+static int query_done(struct cli_global *g, int rc, long rows, int eno)
 {
-    int eno = errno;
-    switch (rc) {
-    case 0:
-    case NZ_EDB: /* the store logged SQLite's message */
-        break;
-    case NZ_EUSAGE: /* sql: logged by the store (read-only refusal, no statement) */
+    if (rc == NZ_EUSAGE) /* sql: the store logged why (read-only refusal, no statement) */
         return EXIT_USAGE;
-    case NZ_EIO:
-        break; /* output error, below */
-    default:
-        errf(g, "query failed: %s", nz_strerror(rc));
-        break;
-    }
-    if (rows < 0 || rc == NZ_EIO) {
-        errf(g, "cannot write the results: %s", rc == NZ_ENOMEM ? "out of memory" : eno ? strerror(eno) : "output error");
+    if (rc == NZ_ENOMEM) {
+        errf(g, "out of memory");
         return EXIT_RUNTIME;
     }
-    return rc ? EXIT_RUNTIME : EXIT_OK;
+    if (rows < 0 || rc == NZ_EIO) {
+        errf(g, "cannot write the results: %s", eno ? strerror(eno) : "output error");
+        return EXIT_RUNTIME;
+    }
+    if (rc == NZ_EDB) /* the store logged SQLite's message */
+        return EXIT_RUNTIME;
+    if (rc != 0) {
+        errf(g, "query failed: %s", nz_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    return EXIT_OK;
 }
 
 /* ISO-8601 prefixes compare as text: accept "2026-11-29", "2026-11-29T03:55", full forms. */
@@ -261,18 +260,20 @@ static int run_qcmd(struct cli_global *g, int argc, char **argv, const struct qc
         return EXIT_RUNTIME;
     struct out *o = out_new(q.fmt, stdout, c->show);
     int rc = o ? c->fn(st, &q.f, out_row, o) : NZ_ENOMEM;
+    errno = 0;
     long rows = out_finish(o);
     if (rc == 0 && rows >= 0 && q.fmt == OUT_TABLE) {
         printf("(%ld %s)\n", rows, c->noun);
-        if (fflush(stdout) != 0)
+        if (fflush(stdout) != 0 || ferror(stdout))
             rows = -1;
     }
+    int eno = errno;
     store_close(st);
     if (rc == NZ_EUSAGE) { /* a filter the store refused (the options are checked before) */
         errf(g, "invalid filter");
         return EXIT_USAGE;
     }
-    return query_done(g, rc, rows);
+    return query_done(g, rc, rows, eno);
 }
 
 static const char *const findings_cols[] = {"ts", "severity", "kind", "client_ip", "server_ip", "server_port",
@@ -380,9 +381,11 @@ static int run_sql(struct cli_global *g, const char *sql, enum out_fmt fmt, cons
         return EXIT_RUNTIME;
     struct out *o = out_new(fmt, stdout, show);
     int rc = o ? store_query_sql_sets(st, sql, out_set, out_row, o) : NZ_ENOMEM;
+    errno = 0;
     long rows = out_finish(o);
+    int eno = errno;
     store_close(st);
-    return query_done(g, rc, rows);
+    return query_done(g, rc, rows, eno);
 }
 
 int cmd_runs(struct cli_global *g, int argc, char **argv)
