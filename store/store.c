@@ -25,6 +25,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +91,26 @@ static const char *const stmt_sql[STMT_COUNT] = {
 };
 
 #define TS_BUF 40 /* store_ts_iso() output: 27 chars for years 0000..9999, room for more */
+
+/* Logs a failure of the store ("store: " + message) at NZ_LOG_ERR and keeps the message for
+ * store_errmsg(), so that a caller reporting the failure later says what went wrong even
+ * when SQLite's own error state was cleared by the rollback after it, or when the failure
+ * was not SQLite's. */
+static void store_err(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void store_err(struct store *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->last_err, sizeof s->last_err, fmt, ap);
+    va_end(ap);
+    nz_logf(s->log, NZ_LOG_ERR, "store: %s", s->last_err);
+}
+
+/* SQLite's message for the last failed call, never its "not an error" for SQLITE_OK. */
+static const char *sqlite_msg(struct store *s)
+{
+    return sqlite3_errcode(s->db) == SQLITE_OK ? "no SQLite error recorded" : sqlite3_errmsg(s->db);
+}
 
 /* ---- binding helpers: the first failing bind sticks in b->rc ---- */
 
@@ -167,7 +188,7 @@ static void batch_abort(struct store *s, const char *what)
         return;
     sqlite3_stmt *st = s->stmt[STMT_ROLLBACK];
     if (sqlite3_step(st) != SQLITE_DONE)
-        nz_logf(s->log, NZ_LOG_ERR, "store: ROLLBACK after %s failed: %s", what, sqlite3_errmsg(s->db));
+        nz_logf(s->log, NZ_LOG_ERR, "store: ROLLBACK after %s failed: %s", what, sqlite_msg(s));
     sqlite3_reset(st);
     nz_logf(s->log, NZ_LOG_ERR,
             "store: rolled back the uncommitted batch of %u rows after %s failed; rows committed earlier are kept",
@@ -181,7 +202,7 @@ static void batch_abort(struct store *s, const char *what)
  * the batch back. */
 static int write_failed(struct store *s, sqlite3_stmt *st, int rc, const char *what)
 {
-    nz_logf(s->log, NZ_LOG_ERR, "store: %s failed: %s", what, sqlite3_errmsg(s->db));
+    store_err(s, "%s failed: %s", what, sqlite_msg(s));
     stmt_done(st);
     if ((rc & 0xff) == SQLITE_CONSTRAINT) {
         batch_check_alive(s);
@@ -198,17 +219,21 @@ static int batch_begin(struct store *s)
     if (s->in_txn)
         return 0;
     sqlite3_stmt *st = s->stmt[STMT_BEGIN];
+    if (!st) {
+        store_err(s, "cannot write: the database was opened read-only");
+        return NZ_EDB;
+    }
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE) {
-        nz_logf(s->log, NZ_LOG_ERR, "store: cannot start a write transaction%s: %s",
-                (rc & 0xff) == SQLITE_BUSY ? " (another process holds the write lock)" : "",
-                sqlite3_errmsg(s->db));
+        store_err(s, "cannot start a write transaction%s: %s",
+                  (rc & 0xff) == SQLITE_BUSY ? " (another process holds the write lock)" : "", sqlite_msg(s));
         sqlite3_reset(st);
         return NZ_EDB;
     }
     sqlite3_reset(st);
     s->in_txn = true;
     s->pending = 0;
+    s->last_err[0] = '\0';
 
     /* Under the write lock nobody else can insert flows until COMMIT, so ids from
      * max(id)+1 on are ours for this batch. */
@@ -250,8 +275,7 @@ int store_commit(struct store *s)
             hint = " (disk full)";
         else if ((rc & 0xff) == SQLITE_BUSY)
             hint = " (database locked by another connection)";
-        nz_logf(s->log, NZ_LOG_ERR, "store: COMMIT of %u rows failed%s: %s", s->pending, hint,
-                sqlite3_errmsg(s->db));
+        store_err(s, "COMMIT of %u rows failed%s: %s", s->pending, hint, sqlite_msg(s));
         sqlite3_reset(st);
         batch_abort(s, "COMMIT");
         return NZ_EDB;
@@ -259,6 +283,7 @@ int store_commit(struct store *s)
     sqlite3_reset(st);
     s->in_txn = false;
     s->pending = 0;
+    s->last_err[0] = '\0';
     return 0;
 }
 
@@ -287,7 +312,7 @@ sqlite3_stmt *store_rec_stmt(struct store *s, int slot, const char *sql)
     if (slot < 0 || slot >= STORE_REC_STMTS)
         return NULL;
     if (!s->rec[slot] && sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->rec[slot], NULL) != SQLITE_OK) {
-        nz_logf(s->log, NZ_LOG_ERR, "store: preparing a record statement failed: %s", sqlite3_errmsg(s->db));
+        store_err(s, "preparing a record statement failed: %s", sqlite_msg(s));
         s->rec[slot] = NULL;
     }
     return s->rec[slot];
@@ -615,7 +640,7 @@ int store_close(struct store *s)
         s->rec[i] = NULL;
     }
     if (sqlite3_close(s->db) != SQLITE_OK) {
-        nz_logf(s->log, NZ_LOG_ERR, "store: close failed: %s", sqlite3_errmsg(s->db));
+        store_err(s, "close failed: %s", sqlite_msg(s));
         rc = NZ_EDB;
     } else {
         s->db = NULL;
@@ -648,22 +673,25 @@ int store_schema_version(struct store *s)
     return v;
 }
 
-/* SQLite's last error text for this store; never NULL (borrowed, valid until the next
- * store call) and never SQLite's "not an error" for SQLITE_OK: the caller failed for a
- * reason of its own, which was logged when it happened. */
+/* The last failure this store logged (without "store: "), else SQLite's last error text;
+ * never NULL (borrowed, valid until the next store call) and never SQLite's "not an error":
+ * the rollback after a failure may clear SQLite's error state, and a failure may not be
+ * SQLite's (bad arguments, an unknown run, a read-only store). */
 const char *store_errmsg(struct store *s)
 {
     if (!s || !s->db)
         return "no database open";
+    if (s->last_err[0])
+        return s->last_err;
     if (sqlite3_errcode(s->db) == SQLITE_OK)
-        return "no SQLite error recorded (see the message before)";
+        return "no error recorded (see the messages before)";
     return sqlite3_errmsg(s->db);
 }
 
 /* See migrate.h. */
 int store_db_fail(struct store *s, const char *what)
 {
-    nz_logf(s->log, NZ_LOG_ERR, "store: %s: %s", what, sqlite3_errmsg(s->db));
+    store_err(s, "%s: %s", what, sqlite_msg(s));
     return NZ_EDB;
 }
 
@@ -748,7 +776,7 @@ int store_run_update(struct store *s, int64_t run_id, const struct store_run_sta
         return write_failed(s, st, rc, "updating the run");
     stmt_done(st);
     if (sqlite3_changes(s->db) == 0) {
-        nz_logf(s->log, NZ_LOG_ERR, "store: run %lld does not exist", (long long)run_id);
+        store_err(s, "run %lld does not exist", (long long)run_id);
         return NZ_EUSAGE;
     }
     return batch_row(s);

@@ -39,8 +39,8 @@ int store_close(struct store *s);
 int store_schema_latest(void);
 /* PRAGMA user_version of the open database, or NZ_EDB/NZ_EUSAGE. */
 int store_schema_version(struct store *s);
-/* Last SQLite error text (for messages); never SQLite's "not an error": when SQLite has no
- * error recorded, a text saying so. Prefer the message the store logged at the failure. */
+/* What went wrong last (for messages): the last failure the store logged, else SQLite's
+ * last error; never SQLite's "not an error". */
 const char *store_errmsg(struct store *s);
 
 /* A run = one `analyze` or `watch` invocation. */

@@ -1545,6 +1545,7 @@ START_TEST(test_ro_old_version_not_migrated)
     struct store_run run = {"x", "file", NULL, "test"};
     int64_t id = 0;
     ck_assert_int_ne(store_run_begin(s, &run, &id), 0);
+    ck_assert_ptr_nonnull(strstr(store_errmsg(s), "read-only"));
     r = rows_new();
     ck_assert_int_eq(store_query_sql(s, "PRAGMA user_version = 9", collect, r), NZ_EUSAGE);
     rows_free(r);
@@ -1726,6 +1727,23 @@ START_TEST(test_errmsg_never_not_an_error)
     ck_assert_int_eq(store_query_sql(s, "SELECT * FROM nosuch", collect, r), NZ_EDB);
     ck_assert_ptr_nonnull(strstr(store_errmsg(s), "nosuch"));
     rows_free(r);
+    /* Failures that are not SQLite's say what they were. */
+    struct store_run_stats rs = {0};
+    ck_assert_int_eq(store_run_update(s, 99, &rs), NZ_EUSAGE);
+    ck_assert_str_eq(store_errmsg(s), "run 99 does not exist");
+    /* A failed write is still named after the rollback that follows it. */
+    int64_t run = new_run(s, "errmsg");
+    raw_exec(store_sqlite(s), "CREATE TEMP TRIGGER nz_no BEFORE INSERT ON findings BEGIN"
+                              " SELECT RAISE(ABORT, 'findings refused by a trigger'); END");
+    ck_assert_int_eq(add_finding(s, run, 0, FK_DISSECT_MALFORMED, NZ_SEV_LOW, T0, NULL, NULL, NULL), NZ_EUSAGE);
+    ck_assert_ptr_nonnull(strstr(store_errmsg(s), "findings refused by a trigger"));
+    raw_exec(store_sqlite(s), "DROP TRIGGER nz_no; CREATE TEMP TRIGGER nz_no BEFORE INSERT ON findings BEGIN"
+                              " SELECT abs(-9223372036854775807 - 1); END");
+    int64_t fid = 0;
+    struct store_flow fl = mk_flow("10.0.0.1", "10.0.0.2", T0);
+    ck_assert_int_eq(store_flow_put(s, run, &fl, &fid), 0); /* an open batch: the failure below rolls it back */
+    ck_assert_int_eq(add_finding(s, run, 0, FK_DISSECT_MALFORMED, NZ_SEV_LOW, T0, NULL, NULL, NULL), NZ_EDB);
+    ck_assert_ptr_nonnull(strstr(store_errmsg(s), "inserting a finding failed: integer overflow"));
     ck_assert_int_eq(store_close(s), 0);
 }
 END_TEST
