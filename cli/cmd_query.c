@@ -45,7 +45,8 @@ static void errf(const struct cli_global *g, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s: ", g->prog);
+    cli_fputs_esc(g->prog, stderr); /* argv[0] is from outside too */
+    fputs(": ", stderr);
     cli_fputs_esc(buf, stderr);
     fputc('\n', stderr);
 }
@@ -142,7 +143,8 @@ static int parse_query(struct cli_global *g, int argc, char **argv, struct qargs
     q->fmt = OUT_TABLE;
     int opt;
     unsigned long long v;
-    while ((opt = getopt_long(argc, argv, "hv", query_opts, NULL)) != -1) {
+    opterr = 0; /* getopt would print the offending argument unescaped */
+    while ((opt = getopt_long(argc, argv, ":hv", query_opts, NULL)) != -1) {
         switch (opt) {
         case QOPT_KIND:
             if (!findings)
@@ -167,8 +169,7 @@ static int parse_query(struct cli_global *g, int argc, char **argv, struct qargs
         case QOPT_SINCE:
         case QOPT_UNTIL:
             if (!iso_ok(optarg)) {
-                fprintf(stderr, "%s: --%s wants an ISO-8601 UTC time like 2026-11-29T03:55:00\n", g->prog,
-                        opt == QOPT_SINCE ? "since" : "until");
+                errf(g, "--%s wants an ISO-8601 UTC time like 2026-11-29T03:55:00", opt == QOPT_SINCE ? "since" : "until");
                 return -1;
             }
             if (opt == QOPT_SINCE)
@@ -200,20 +201,20 @@ static int parse_query(struct cli_global *g, int argc, char **argv, struct qargs
             break;
         case QOPT_FORMAT:
             if (out_parse_fmt(optarg, &q->fmt)) {
-                fprintf(stderr, "%s: --format: table, json or csv\n", g->prog);
+                errf(g, "--format: table, json or csv");
                 return -1;
             }
             break;
         case QOPT_RUN:
             if (cli_parse_uint(optarg, (unsigned long long)INT64_MAX, &v)) {
-                fprintf(stderr, "%s: --run wants a run id\n", g->prog);
+                errf(g, "--run wants a run id");
                 return -1;
             }
             q->f.run_id = (int64_t)v;
             break;
         case QOPT_LIMIT:
             if (cli_parse_uint(optarg, (unsigned long long)INT64_MAX, &v)) {
-                fprintf(stderr, "%s: --limit wants a number\n", g->prog);
+                errf(g, "--limit wants a number");
                 return -1;
             }
             q->f.limit = (int64_t)v;
@@ -221,11 +222,16 @@ static int parse_query(struct cli_global *g, int argc, char **argv, struct qargs
         case QOPT_DB: g->db = optarg; break;
         case 'v': g->verbose++; break;
         case 'h': return 1;
-        default: return -1;
+        case ':':
+            errf(g, "option '%s' needs a value", argv[optind - 1]);
+            return -1;
+        default:
+            errf(g, "unknown option '%s'", argv[optind - 1]);
+            return -1;
         }
         continue;
     notfor:
-        fprintf(stderr, "%s: option not valid for this command\n", g->prog);
+        errf(g, "option not valid for this command");
         return -1;
     }
     if (optind < argc) {
@@ -410,13 +416,20 @@ int cmd_sql(struct cli_global *g, int argc, char **argv)
                                       {"db", required_argument, NULL, QOPT_DB},
                                       {"help", no_argument, NULL, 'h'},
                                       {NULL, 0, NULL, 0}};
-    while ((opt = getopt_long(argc, argv, "h", o, NULL)) != -1) {
+    opterr = 0; /* getopt would print the offending argument unescaped */
+    while ((opt = getopt_long(argc, argv, ":h", o, NULL)) != -1) {
         if (opt == QOPT_FORMAT && out_parse_fmt(optarg, &fmt) == 0)
             continue;
         if (opt == QOPT_DB) {
             g->db = optarg;
             continue;
         }
+        if (opt == ':')
+            errf(g, "option '%s' needs a value", argv[optind - 1]);
+        else if (opt == '?')
+            errf(g, "unknown option '%s'", argv[optind - 1]);
+        else if (opt == QOPT_FORMAT)
+            errf(g, "--format: table, json or csv");
         fputs("usage: netzwacht sql [--format table|json|csv] [--db PATH] 'SELECT ...'\n",
               opt == 'h' ? stdout : stderr);
         return opt == 'h' ? EXIT_OK : EXIT_USAGE;

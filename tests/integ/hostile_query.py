@@ -271,7 +271,8 @@ def check_refusals():
         (["sql", "DELETE FROM runs"], 2), (["sql", "  -- nothing"], 2), (["sql", "SELEKT"], 3),
         (["sql", "PRAGMA query_only = 0"], 2), (["sql", "SELECT * FROM nosuch"], 3),
         (["findings", "--kind", "a" * 300 + "."], 2), (["findings", "--severity", "\x1b[2Jx"], 2),
-        (["findings", "\x1b]0;title\x07"], 2),
+        (["findings", "\x1b]0;title\x07"], 2), (["findings", "--\x1b]0;title\x07"], 2),
+        (["flows", "-\x07"], 2), (["sql", "--\x1b[2J", "SELECT 1"], 2),
     ]
     for args, code in bad:
         r = nzt.run(args, db=db)
