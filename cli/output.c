@@ -11,8 +11,8 @@
  *    kept, control characters (C0, DEL, C1) become \u00XX, and a byte that is not valid
  *    UTF-8 becomes \u00XX of its value (read as Latin-1). Numbers are bare when they are
  *    JSON numbers (SQLite's Inf/-Inf are strings). A STORE_COL_JSON value is nested only
- *    when it is strict RFC 8259 JSON in valid UTF-8 without control characters (written
- *    compactly, so one row stays one line); otherwise it is a string. A column name that
+ *    when it is a strict RFC 8259 object or array in valid UTF-8 without control characters
+ *    (written compactly, so one row stays one line); otherwise it is a string. A column name that
  *    repeats one before it gets ":2", ":3", … so no column is lost to a duplicate key.
  *  - csv: RFC 4180 bytes as stored; when the output is a terminal the fields are escaped
  *    with cli_esc() first.
@@ -446,7 +446,7 @@ static void json_cell(struct out *o, enum store_col_type t, const char *v)
     } else if (t == STORE_COL_JSON) {
         bool nomem = false;
         char *c = json_compact(v, &nomem);
-        if (c)
+        if (c && (c[0] == '{' || c[0] == '[')) /* a bare null or "x" would pass for NULL or text */
             fputs(c, o->fp);
         else if (nomem)
             o->err = NZ_ENOMEM;

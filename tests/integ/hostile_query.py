@@ -155,17 +155,20 @@ def check_json():
                 " (1, 'x.bad', 'info', 0, 's', '{\"a\":' || char(10) || ' [1, 2]}'),"
                 " (1, 'x.bad', 'info', 0, 's', '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]'),"
                 " (1, 'x.bad', 'info', 0, 's', CAST(x'7b2261223a2241ff42227d' AS TEXT)),"
-                " (1, 'x.bad', 'info', 0, 's', 'NaN'), (1, 'x.bad', 'info', 0, 's', '')")
+                " (1, 'x.bad', 'info', 0, 's', 'NaN'), (1, 'x.bad', 'info', 0, 's', ''),"
+                " (1, 'x.bad', 'info', 0, 's', 'null'), (1, 'x.bad', 'info', 0, 's', ' 12 ')")
     con.commit()
     con.close()
     r = nzt.run(["findings", "--kind", "x.bad", "--format", "json"], db=db)
     objs = json_lines(r)
     ev = [o["evidence"] for o in objs] if objs else None
-    h.check("json: hostile evidence values give valid JSON lines", objs is not None and len(objs) == 8,
+    h.check("json: hostile evidence values give valid JSON lines", objs is not None and len(objs) == 10,
             nzt.text(r.stdout)[:600])
     if ev:
         h.check("json: evidence that is not JSON is a string", ev[0] == "x" and ev[1] == '{"a":1' and ev[6] == "NaN"
                 and ev[7] == "", str(ev))
+        h.check("json: evidence that is JSON but no object or array is a string (never passes for NULL)",
+                ev[8] == "null" and ev[9] == " 12 ", str(ev[8:]))
         h.check("json: evidence with a raw control character is a string", ev[2] == '{"a":"\x1b]0;pwned\x07"}',
                 repr(ev[2]))
         h.check("json: pretty-printed evidence nested, one line", ev[3] == {"a": [1, 2]}, repr(ev[3]))
