@@ -62,15 +62,21 @@ size_t cli_esc_len(const char *s, size_t cap, char *out);
 const char *cli_esc(const char *s, char *buf, size_t cap);
 void cli_fputs_esc(const char *s, FILE *fp);
 
-/* Output of query results. */
+/* Output of query results (output.c describes each format). */
 enum out_fmt { OUT_TABLE, OUT_JSON, OUT_CSV };
 int out_parse_fmt(const char *s, enum out_fmt *f);
 struct out;
-/* `show` (NULL = all) lists the columns the table format shows; json/csv show all. */
+/* `show` (NULL = all) lists the columns the table format shows; json/csv show all.
+ * NULL when out of memory. */
 struct out *out_new(enum out_fmt fmt, FILE *fp, const char *const *show);
+/* store_set_fn: a new result set with these columns begins (its own header). */
+int out_set(void *ud, int n, const char *const *names);
+/* store_row_fn: one row; a row whose columns differ from the current set's begins a new
+ * set. Returns 0, or NZ_ENOMEM / NZ_EIO (write error), which stop the query. */
 int out_row(void *ud, int n, const char *const *names, const enum store_col_type *types,
             const char *const *vals);
-/* Prints what was buffered (table) and frees. Returns rows printed. */
+/* Prints what was buffered (table), flushes and frees. Returns the rows printed, or -1 when
+ * output failed (write error, out of memory) or o is NULL. */
 long out_finish(struct out *o);
 
 /* Prints a findings table for one run (the end of analyze). */

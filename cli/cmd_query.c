@@ -1,9 +1,14 @@
-/* cmd_query.c — read-side commands: findings, flows, runs, kinds, sql. */
+/* cmd_query.c — read-side commands: findings, flows, tls, http, mail, servers, runs, kinds,
+ * sql. They open the database read-only (store_open_readonly): a query never creates,
+ * migrates or writes a file. */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
+
+#define KIND_ARG_MAX 128 /* longest --kind (store/query.c refuses longer prefixes) */
 
 enum { QOPT_KIND = 4000, QOPT_SEV, QOPT_SINCE, QOPT_UNTIL, QOPT_HOST, QOPT_FORMAT, QOPT_RUN, QOPT_LIMIT,
        QOPT_PROTO, QOPT_DB, QOPT_SNI, QOPT_VERSION, QOPT_IP };
@@ -30,19 +35,86 @@ static const struct option query_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* Opens an existing database read-only in spirit (store_open migrates if needed). */
-static struct store *open_existing(struct cli_global *g, struct nz_log *log)
+/* "prog: message\n" on stderr with the message escaped for the terminal (it quotes paths
+ * and values from outside). */
+static void errf(const struct cli_global *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void errf(const struct cli_global *g, const char *fmt, ...)
 {
-    struct stat st;
-    if (strcmp(g->db, ":memory:") != 0 && stat(g->db, &st) != 0) {
-        fprintf(stderr, "%s: database %s does not exist (run 'netzwacht analyze' first)\n", g->prog, g->db);
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    cli_fputs_esc(g->prog, stderr); /* argv[0] is from outside too */
+    fputs(": ", stderr);
+    cli_fputs_esc(buf, stderr);
+    fputc('\n', stderr);
+}
+
+/* What a command needs of the database's schema version. */
+enum need { NEED_CURRENT, /* the listing commands: their SQL is written for this version */
+            NEED_ANY };   /* sql: the user's SQL reads whatever version it is */
+
+/* Opens the database read-only: never creates, migrates or writes it (store_open_readonly).
+ * A database of another schema version is refused for NEED_CURRENT (with what to do) and
+ * noted for NEED_ANY. Returns NULL after printing why. */
+static struct store *open_existing(struct cli_global *g, struct nz_log *log, enum need need)
+{
+    int err = 0;
+    struct store *s = store_open_readonly(g->db, log, &err);
+    if (!s) {
+        /* Every other failure was logged with the path and the reason. */
+        if (err == NZ_ENOMEM || err == NZ_EUSAGE)
+            errf(g, "cannot open database %s: %s", g->db, nz_strerror(err));
         return NULL;
     }
-    int err = 0;
-    struct store *s = store_open(g->db, log, &err);
-    if (!s)
-        fprintf(stderr, "%s: cannot open database %s: %s\n", g->prog, g->db, nz_strerror(err));
-    return s;
+    int v = store_schema_version(s), latest = store_schema_latest();
+    if (v < 0) {
+        store_close(s);
+        return NULL; /* logged */
+    }
+    if (v == latest)
+        return s;
+    if (need == NEED_ANY) {
+        errf(g, "note: %s has netzwacht schema v%d (this netzwacht: v%d); it is read as it is, not migrated", g->db,
+             v, latest);
+        return s;
+    }
+    if (v < latest)
+        errf(g,
+             "%s has netzwacht schema v%d, older than this netzwacht's v%d; 'netzwacht analyze' would migrate it"
+             " (query commands never change a database); 'netzwacht sql' reads it as it is",
+             g->db, v, latest);
+    else
+        errf(g,
+             "%s has netzwacht schema v%d, newer than this netzwacht (v%d); use a newer netzwacht"
+             " ('netzwacht sql' reads it as it is)",
+             g->db, v, latest);
+    store_close(s);
+    return NULL;
+}
+
+/* After a query: reports a failure the store did not already report, and a failed write of
+ * the results (eno: errno right after out_finish()). Returns the exit code. */
+static int query_done(struct cli_global *g, int rc, long rows, int eno)
+{
+    if (rc == NZ_EUSAGE) /* sql: the store logged why (read-only refusal, no statement) */
+        return EXIT_USAGE;
+    if (rc == NZ_ENOMEM) {
+        errf(g, "out of memory");
+        return EXIT_RUNTIME;
+    }
+    if (rows < 0 || rc == NZ_EIO) {
+        errf(g, "cannot write the results: %s", eno ? strerror(eno) : "output error");
+        return EXIT_RUNTIME;
+    }
+    if (rc == NZ_EDB) /* the store logged SQLite's message */
+        return EXIT_RUNTIME;
+    if (rc != 0) {
+        errf(g, "query failed: %s", nz_strerror(rc));
+        return EXIT_RUNTIME;
+    }
+    return EXIT_OK;
 }
 
 /* ISO-8601 prefixes compare as text: accept "2026-11-29", "2026-11-29T03:55", full forms. */
@@ -71,11 +143,16 @@ static int parse_query(struct cli_global *g, int argc, char **argv, struct qargs
     q->fmt = OUT_TABLE;
     int opt;
     unsigned long long v;
-    while ((opt = getopt_long(argc, argv, "hv", query_opts, NULL)) != -1) {
+    opterr = 0; /* getopt would print the offending argument unescaped */
+    while ((opt = getopt_long(argc, argv, ":hv", query_opts, NULL)) != -1) {
         switch (opt) {
         case QOPT_KIND:
             if (!findings)
                 goto notfor;
+            if (strlen(optarg) > KIND_ARG_MAX) {
+                errf(g, "--kind: at most %d characters", KIND_ARG_MAX);
+                return -1;
+            }
             q->f.kind = optarg;
             break;
         case QOPT_SEV: {
@@ -83,7 +160,7 @@ static int parse_query(struct cli_global *g, int argc, char **argv, struct qargs
             if (!findings)
                 goto notfor;
             if (nz_severity_parse(optarg, &s)) {
-                fprintf(stderr, "%s: --severity: unknown '%s' (info|low|medium|high|critical)\n", g->prog, optarg);
+                errf(g, "--severity: unknown '%s' (info|low|medium|high|critical)", optarg);
                 return -1;
             }
             q->f.min_severity = (int)s;
@@ -92,8 +169,7 @@ static int parse_query(struct cli_global *g, int argc, char **argv, struct qargs
         case QOPT_SINCE:
         case QOPT_UNTIL:
             if (!iso_ok(optarg)) {
-                fprintf(stderr, "%s: --%s wants an ISO-8601 UTC time like 2026-11-29T03:55:00\n", g->prog,
-                        opt == QOPT_SINCE ? "since" : "until");
+                errf(g, "--%s wants an ISO-8601 UTC time like 2026-11-29T03:55:00", opt == QOPT_SINCE ? "since" : "until");
                 return -1;
             }
             if (opt == QOPT_SINCE)
@@ -125,20 +201,20 @@ static int parse_query(struct cli_global *g, int argc, char **argv, struct qargs
             break;
         case QOPT_FORMAT:
             if (out_parse_fmt(optarg, &q->fmt)) {
-                fprintf(stderr, "%s: --format: table, json or csv\n", g->prog);
+                errf(g, "--format: table, json or csv");
                 return -1;
             }
             break;
         case QOPT_RUN:
             if (cli_parse_uint(optarg, (unsigned long long)INT64_MAX, &v)) {
-                fprintf(stderr, "%s: --run wants a run id\n", g->prog);
+                errf(g, "--run wants a run id");
                 return -1;
             }
             q->f.run_id = (int64_t)v;
             break;
         case QOPT_LIMIT:
             if (cli_parse_uint(optarg, (unsigned long long)INT64_MAX, &v)) {
-                fprintf(stderr, "%s: --limit wants a number\n", g->prog);
+                errf(g, "--limit wants a number");
                 return -1;
             }
             q->f.limit = (int64_t)v;
@@ -146,15 +222,20 @@ static int parse_query(struct cli_global *g, int argc, char **argv, struct qargs
         case QOPT_DB: g->db = optarg; break;
         case 'v': g->verbose++; break;
         case 'h': return 1;
-        default: return -1;
+        case ':':
+            errf(g, "option '%s' needs a value", argv[optind - 1]);
+            return -1;
+        default:
+            errf(g, "unknown option '%s'", argv[optind - 1]);
+            return -1;
         }
         continue;
     notfor:
-        fprintf(stderr, "%s: option not valid for this command\n", g->prog);
+        errf(g, "option not valid for this command");
         return -1;
     }
     if (optind < argc) {
-        fprintf(stderr, "%s: unexpected argument '%s'\n", g->prog, argv[optind]);
+        errf(g, "unexpected argument '%s'", argv[optind]);
         return -1;
     }
     return 0;
@@ -180,21 +261,25 @@ static int run_qcmd(struct cli_global *g, int argc, char **argv, const struct qc
         return r > 0 ? EXIT_OK : EXIT_USAGE;
     }
     struct nz_log log = cli_log(g);
-    struct store *st = open_existing(g, &log);
+    struct store *st = open_existing(g, &log, NEED_CURRENT);
     if (!st)
         return EXIT_RUNTIME;
     struct out *o = out_new(q.fmt, stdout, c->show);
-    int rc = c->fn(st, &q.f, out_row, o);
+    int rc = o ? c->fn(st, &q.f, out_row, o) : NZ_ENOMEM;
+    errno = 0;
     long rows = out_finish(o);
-    if (rc) {
-        fprintf(stderr, "%s: query failed: %s\n", g->prog, store_errmsg(st));
-        store_close(st);
-        return EXIT_RUNTIME;
-    }
-    if (q.fmt == OUT_TABLE)
+    if (rc == 0 && rows >= 0 && q.fmt == OUT_TABLE) {
         printf("(%ld %s)\n", rows, c->noun);
+        if (fflush(stdout) != 0 || ferror(stdout))
+            rows = -1;
+    }
+    int eno = errno;
     store_close(st);
-    return EXIT_OK;
+    if (rc == NZ_EUSAGE) { /* a filter the store refused (the options are checked before) */
+        errf(g, "invalid filter");
+        return EXIT_USAGE;
+    }
+    return query_done(g, rc, rows, eno);
 }
 
 static const char *const findings_cols[] = {"ts", "severity", "kind", "client_ip", "server_ip", "server_port",
@@ -294,23 +379,19 @@ int cmd_servers(struct cli_global *g, int argc, char **argv)
     return run_qcmd(g, argc, argv, &c);
 }
 
-static int run_sql(struct cli_global *g, const char *sql, enum out_fmt fmt, const char *const *show)
+static int run_sql(struct cli_global *g, const char *sql, enum out_fmt fmt, const char *const *show, enum need need)
 {
     struct nz_log log = cli_log(g);
-    struct store *st = open_existing(g, &log);
+    struct store *st = open_existing(g, &log, need);
     if (!st)
         return EXIT_RUNTIME;
     struct out *o = out_new(fmt, stdout, show);
-    int rc = store_query_sql(st, sql, out_row, o);
-    out_finish(o);
-    if (rc) {
-        fprintf(stderr, "%s: %s: %s\n", g->prog, rc == NZ_EUSAGE ? "only read-only SQL is allowed" : "query failed",
-                store_errmsg(st));
-        store_close(st);
-        return rc == NZ_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;
-    }
+    int rc = o ? store_query_sql_sets(st, sql, out_set, out_row, o) : NZ_ENOMEM;
+    errno = 0;
+    long rows = out_finish(o);
+    int eno = errno;
     store_close(st);
-    return EXIT_OK;
+    return query_done(g, rc, rows, eno);
 }
 
 int cmd_runs(struct cli_global *g, int argc, char **argv)
@@ -324,7 +405,7 @@ int cmd_runs(struct cli_global *g, int argc, char **argv)
     }
     static const char *const show[] = {"id", "mode", "source", "first_ts", "last_ts", "packets", "flows",
                                        "findings", "malformed", "pcap_drop", NULL};
-    return run_sql(g, "SELECT * FROM runs ORDER BY id", q.fmt, show);
+    return run_sql(g, "SELECT * FROM runs ORDER BY id", q.fmt, show, NEED_CURRENT);
 }
 
 int cmd_sql(struct cli_global *g, int argc, char **argv)
@@ -335,13 +416,20 @@ int cmd_sql(struct cli_global *g, int argc, char **argv)
                                       {"db", required_argument, NULL, QOPT_DB},
                                       {"help", no_argument, NULL, 'h'},
                                       {NULL, 0, NULL, 0}};
-    while ((opt = getopt_long(argc, argv, "h", o, NULL)) != -1) {
+    opterr = 0; /* getopt would print the offending argument unescaped */
+    while ((opt = getopt_long(argc, argv, ":h", o, NULL)) != -1) {
         if (opt == QOPT_FORMAT && out_parse_fmt(optarg, &fmt) == 0)
             continue;
         if (opt == QOPT_DB) {
             g->db = optarg;
             continue;
         }
+        if (opt == ':')
+            errf(g, "option '%s' needs a value", argv[optind - 1]);
+        else if (opt == '?')
+            errf(g, "unknown option '%s'", argv[optind - 1]);
+        else if (opt == QOPT_FORMAT)
+            errf(g, "--format: table, json or csv");
         fputs("usage: netzwacht sql [--format table|json|csv] [--db PATH] 'SELECT ...'\n",
               opt == 'h' ? stdout : stderr);
         return opt == 'h' ? EXIT_OK : EXIT_USAGE;
@@ -350,7 +438,7 @@ int cmd_sql(struct cli_global *g, int argc, char **argv)
         fputs("usage: netzwacht sql [--format table|json|csv] [--db PATH] 'SELECT ...'\n", stderr);
         return EXIT_USAGE;
     }
-    return run_sql(g, argv[optind], fmt, NULL);
+    return run_sql(g, argv[optind], fmt, NULL, NEED_ANY);
 }
 
 int cmd_kinds(struct cli_global *g, int argc, char **argv)

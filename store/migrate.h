@@ -53,6 +53,8 @@ struct store {
                                         lost in a rolled-back batch is never reused by
                                         this store for a different flow */
     sqlite3_stmt *rec[STORE_REC_STMTS]; /* owned; records.c's statements, prepared lazily */
+    char last_err[256];              /* the last failure the store logged, without "store: ",
+                                        for store_errmsg(); "" = none since the last success */
 };
 
 /* ---- for records.c (protocol record tables) ---- */
@@ -83,8 +85,8 @@ int store_db_user_version(sqlite3 *db, int *version /* OUT */);
  * `log` may be NULL. */
 int store_migrate_to(sqlite3 *db, int target, const struct nz_log *log);
 
-/* Logs "<what>: <sqlite3_errmsg>" at NZ_LOG_ERR and returns NZ_EDB. Does not touch the
- * batch; for read paths (query.c) and setup. */
+/* Logs "<what>: <sqlite3_errmsg>" at NZ_LOG_ERR (kept for store_errmsg()) and returns
+ * NZ_EDB. Does not touch the batch; for read paths (query.c) and setup. */
 int store_db_fail(struct store *s, const char *what);
 
 /* Test hook: the store's SQLite handle (borrowed; valid until store_close()). Lets tests

@@ -16,10 +16,14 @@
  *
  * store_query_sql() accepts only statements for which sqlite3_stmt_readonly() is true,
  * and while it prepares them an authorizer (https://sqlite.org/c3ref/set_authorizer.html)
- * also refuses transaction control, ATTACH/DETACH and PRAGMAs outside an informational
- * allowlist: those count as read-only to SQLite but would disturb the writer's batch or
- * touch other files. Every statement is checked before the first one runs.
- * Not implemented: pagination beyond `limit`; BLOB values are passed as hex text. */
+ * also refuses transaction control, ATTACH/DETACH, PRAGMAs outside an informational
+ * allowlist and a few functions (func_denied): those count as read-only to SQLite but would
+ * disturb the writer's batch, touch other files or leak process addresses. Every statement is
+ * checked before the first one runs; store_query_sql_sets() marks where each one's result
+ * set begins.
+ * Result values: BLOBs, and text holding a NUL, are passed as hex text; STORE_COL_JSON only
+ * for columns that come from findings.evidence or runs.counters (column origin metadata).
+ * Not implemented: pagination beyond `limit`. */
 #include "migrate.h"
 
 #include <stdio.h>
@@ -146,15 +150,27 @@ static char *blob_hex(sqlite3_stmt *st, int i)
     return out;
 }
 
-/* Columns holding JSON text (reported as STORE_COL_JSON). */
-static bool json_col(const char *name)
+/* Our JSON columns: a result column is STORE_COL_JSON only when SQLite says it comes straight
+ * from one of these (sqlite3_column_table_name/origin_name), never because of its name:
+ * `SELECT summary AS evidence` is text. */
+static bool json_col(sqlite3_stmt *st, int i)
 {
-    return strcmp(name, "evidence") == 0 || strcmp(name, "counters") == 0;
+    static const char *const cols[][2] = {{"findings", "evidence"}, {"runs", "counters"}};
+    const char *db = sqlite3_column_database_name(st, i);
+    const char *tab = sqlite3_column_table_name(st, i);
+    const char *col = sqlite3_column_origin_name(st, i);
+    if (!db || !tab || !col || strcmp(db, "main") != 0)
+        return false;
+    for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++)
+        if (strcmp(tab, cols[k][0]) == 0 && strcmp(col, cols[k][1]) == 0)
+            return true;
+    return false;
 }
 
-/* Steps st to the end, calling fn per row. Returns 0, fn's non-zero value (stops),
- * NZ_ENOMEM or NZ_EDB (logged). Does not finalize st. */
-static int run_rows(struct store *s, sqlite3_stmt *st, store_row_fn fn, void *ud)
+/* Steps st to the end: set_fn (may be NULL) once with the column names, then fn per row.
+ * Returns 0, a callback's non-zero value (stops), NZ_ENOMEM or NZ_EDB (logged). Does not
+ * finalize st. */
+static int run_rows(struct store *s, sqlite3_stmt *st, store_set_fn set_fn, store_row_fn fn, void *ud)
 {
     int n = sqlite3_column_count(st);
     size_t cols = n > 0 ? (size_t)n : 1;
@@ -162,9 +178,10 @@ static int run_rows(struct store *s, sqlite3_stmt *st, store_row_fn fn, void *ud
     const char **vals = calloc(cols, sizeof *vals);
     enum store_col_type *types = calloc(cols, sizeof *types);
     char **owned = calloc(cols, sizeof *owned);
+    bool *is_json = calloc(cols, sizeof *is_json);
     int ret = 0;
 
-    if (!names || !vals || !types || !owned) {
+    if (!names || !vals || !types || !owned || !is_json) {
         ret = NZ_ENOMEM;
         goto out;
     }
@@ -174,7 +191,10 @@ static int run_rows(struct store *s, sqlite3_stmt *st, store_row_fn fn, void *ud
             ret = NZ_ENOMEM;
             goto out;
         }
+        is_json[i] = json_col(st, i);
     }
+    if (set_fn && n > 0 && (ret = set_fn(ud, n, names)) != 0)
+        goto out;
     for (;;) {
         int rc = sqlite3_step(st);
         if (rc == SQLITE_DONE)
@@ -183,7 +203,7 @@ static int run_rows(struct store *s, sqlite3_stmt *st, store_row_fn fn, void *ud
             ret = store_db_fail(s, "query");
             break;
         }
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < n && ret == 0; i++) {
             /* Type first: sqlite3_column_text() converts the value in place. */
             switch (sqlite3_column_type(st, i)) {
             case SQLITE_NULL:
@@ -203,12 +223,19 @@ static int run_rows(struct store *s, sqlite3_stmt *st, store_row_fn fn, void *ud
                     ret = NZ_ENOMEM;
                 continue;
             default:
-                types[i] = json_col(names[i]) ? STORE_COL_JSON : STORE_COL_TEXT;
+                types[i] = is_json[i] ? STORE_COL_JSON : STORE_COL_TEXT;
                 break;
             }
             vals[i] = (const char *)sqlite3_column_text(st, i);
-            if (!vals[i])
+            if (!vals[i]) {
                 ret = NZ_ENOMEM;
+            } else if (types[i] >= STORE_COL_TEXT && strlen(vals[i]) != (size_t)sqlite3_column_bytes(st, i)) {
+                /* A NUL inside the text: a C string would silently end there. */
+                types[i] = STORE_COL_TEXT;
+                vals[i] = owned[i] = blob_hex(st, i);
+                if (!owned[i])
+                    ret = NZ_ENOMEM;
+            }
         }
         if (ret == 0)
             ret = fn(ud, n, names, types, vals);
@@ -221,6 +248,7 @@ static int run_rows(struct store *s, sqlite3_stmt *st, store_row_fn fn, void *ud
     }
 out:
     sqlite3_reset(st);
+    free(is_json);
     free(owned);
     free(types);
     free(vals);
@@ -246,7 +274,7 @@ static int run_built(struct store *s, struct qb *q, store_row_fn fn, void *ud)
             goto out;
         }
     }
-    ret = run_rows(s, st, fn, ud);
+    ret = run_rows(s, st, NULL, fn, ud);
 out:
     sqlite3_finalize(st);
     return ret;
@@ -442,7 +470,13 @@ int store_count_by_severity(struct store *s, int64_t run_id, uint64_t counts[5])
         return NZ_EUSAGE;
     for (int i = 0; i < 5; i++)
         counts[i] = 0;
-    sqlite3_stmt *st = s->stmt[STMT_COUNT_SEVERITY];
+    sqlite3_stmt *st = s->stmt[STMT_COUNT_SEVERITY], *tmp = NULL;
+    if (!st) { /* a read-only store prepares no statements */
+        if (sqlite3_prepare_v2(s->db, "SELECT severity_rank, count(*) FROM findings WHERE run_id BETWEEN ?1 AND ?2"
+                                      " GROUP BY severity_rank", -1, &tmp, NULL) != SQLITE_OK)
+            return store_db_fail(s, "counting findings");
+        st = tmp;
+    }
     int rc = sqlite3_bind_int64(st, 1, run_id ? run_id : 1), ret = 0;
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(st, 2, run_id ? run_id : INT64_MAX);
@@ -460,6 +494,7 @@ int store_count_by_severity(struct store *s, int64_t run_id, uint64_t counts[5])
 out:
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    sqlite3_finalize(tmp);
     return ret;
 }
 
@@ -477,10 +512,24 @@ static const char *const pragma_noarg_ok[] = {
     "database_list", "table_list",
 };
 
+/* Functions never callable from `netzwacht sql`: fts3_tokenizer('simple') hands out a
+ * pointer into this process (an address-space leak even with its two-argument form off);
+ * load_extension() is off on the connection anyway. */
+static const char *const func_denied[] = {"fts3_tokenizer", "load_extension"};
+
 static bool in_list(const char *name, const char *const *list, size_t n)
 {
     for (size_t i = 0; name && i < n; i++)
         if (strcmp(name, list[i]) == 0)
+            return true;
+    return false;
+}
+
+/* SQL function names are case-insensitive. */
+static bool in_list_nocase(const char *name, const char *const *list, size_t n)
+{
+    for (size_t i = 0; name && i < n; i++)
+        if (sqlite3_stricmp(name, list[i]) == 0)
             return true;
     return false;
 }
@@ -506,6 +555,9 @@ static int ro_authorizer(void *ud, int action, const char *a1, const char *a2, c
         ok = in_list(a1, pragma_arg_ok, sizeof pragma_arg_ok / sizeof pragma_arg_ok[0]) ||
              (!a2 && in_list(a1, pragma_noarg_ok, sizeof pragma_noarg_ok / sizeof pragma_noarg_ok[0]));
         break;
+    case SQLITE_FUNCTION: /* a2 is the function's name */
+        ok = !in_list_nocase(a2, func_denied, sizeof func_denied / sizeof func_denied[0]);
+        break;
     default:
         break;
     }
@@ -525,7 +577,7 @@ static int prepare_ro(struct store *s, int *denied, const char **sql, sqlite3_st
     int rc = sqlite3_prepare_v2(s->db, *sql, -1, st, &tail);
     if (rc != SQLITE_OK) {
         if ((rc & 0xff) == SQLITE_AUTH || *denied) {
-            nz_logf(s->log, NZ_LOG_ERR, "store: only read-only SQL is allowed: %s", sqlite3_errmsg(s->db));
+            nz_logf(s->log, NZ_LOG_ERR, "store: refused, only read-only SQL is allowed: %s", sqlite3_errmsg(s->db));
             return NZ_EUSAGE;
         }
         return store_db_fail(s, "SQL");
@@ -540,11 +592,17 @@ static int prepare_ro(struct store *s, int *denied, const char **sql, sqlite3_st
     return 0;
 }
 
-/* Runs each read-only statement in sql in order, calling fn per row (a non-zero return
- * stops and is returned). If any statement would write (or control transactions, ATTACH,
- * set a PRAGMA) nothing runs and NZ_EUSAGE is returned; SQL with no statement is
- * NZ_EUSAGE too. Other errors: NZ_EDB (logged), NZ_ENOMEM. Sees the open batch's rows. */
+/* Runs each read-only statement in sql in order: set_fn (may be NULL) at the start of each
+ * statement's result set, fn per row (a non-zero return from either stops and is returned).
+ * If any statement would write (or control transactions, ATTACH, set a PRAGMA, call a
+ * denied function) nothing runs and NZ_EUSAGE is returned (logged); SQL with no statement
+ * is NZ_EUSAGE too. Other errors: NZ_EDB (logged), NZ_ENOMEM. Sees the open batch's rows. */
 int store_query_sql(struct store *s, const char *sql, store_row_fn fn, void *ud)
+{
+    return store_query_sql_sets(s, sql, NULL, fn, ud);
+}
+
+int store_query_sql_sets(struct store *s, const char *sql, store_set_fn set_fn, store_row_fn fn, void *ud)
 {
     sqlite3_stmt *st = NULL;
     int ret = 0, nstmt = 0, denied = 0;
@@ -579,7 +637,7 @@ int store_query_sql(struct store *s, const char *sql, store_row_fn fn, void *ud)
         ret = prepare_ro(s, &denied, &p, &st);
         if (ret != 0 || !st)
             break;
-        ret = run_rows(s, st, fn, ud);
+        ret = run_rows(s, st, set_fn, fn, ud);
         sqlite3_finalize(st);
         st = NULL;
         if (p == before)

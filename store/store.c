@@ -24,10 +24,17 @@
 #include "migrate.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#define RO_VALUE_MAX (64 * 1024 * 1024) /* longest string/BLOB a query connection handles */
 
 static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -84,6 +91,26 @@ static const char *const stmt_sql[STMT_COUNT] = {
 };
 
 #define TS_BUF 40 /* store_ts_iso() output: 27 chars for years 0000..9999, room for more */
+
+/* Logs a failure of the store ("store: " + message) at NZ_LOG_ERR and keeps the message for
+ * store_errmsg(), so that a caller reporting the failure later says what went wrong even
+ * when SQLite's own error state was cleared by the rollback after it, or when the failure
+ * was not SQLite's. */
+static void store_err(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void store_err(struct store *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->last_err, sizeof s->last_err, fmt, ap);
+    va_end(ap);
+    nz_logf(s->log, NZ_LOG_ERR, "store: %s", s->last_err);
+}
+
+/* SQLite's message for the last failed call, never its "not an error" for SQLITE_OK. */
+static const char *sqlite_msg(struct store *s)
+{
+    return sqlite3_errcode(s->db) == SQLITE_OK ? "no SQLite error recorded" : sqlite3_errmsg(s->db);
+}
 
 /* ---- binding helpers: the first failing bind sticks in b->rc ---- */
 
@@ -161,7 +188,7 @@ static void batch_abort(struct store *s, const char *what)
         return;
     sqlite3_stmt *st = s->stmt[STMT_ROLLBACK];
     if (sqlite3_step(st) != SQLITE_DONE)
-        nz_logf(s->log, NZ_LOG_ERR, "store: ROLLBACK after %s failed: %s", what, sqlite3_errmsg(s->db));
+        nz_logf(s->log, NZ_LOG_ERR, "store: ROLLBACK after %s failed: %s", what, sqlite_msg(s));
     sqlite3_reset(st);
     nz_logf(s->log, NZ_LOG_ERR,
             "store: rolled back the uncommitted batch of %u rows after %s failed; rows committed earlier are kept",
@@ -175,7 +202,7 @@ static void batch_abort(struct store *s, const char *what)
  * the batch back. */
 static int write_failed(struct store *s, sqlite3_stmt *st, int rc, const char *what)
 {
-    nz_logf(s->log, NZ_LOG_ERR, "store: %s failed: %s", what, sqlite3_errmsg(s->db));
+    store_err(s, "%s failed: %s", what, sqlite_msg(s));
     stmt_done(st);
     if ((rc & 0xff) == SQLITE_CONSTRAINT) {
         batch_check_alive(s);
@@ -192,17 +219,21 @@ static int batch_begin(struct store *s)
     if (s->in_txn)
         return 0;
     sqlite3_stmt *st = s->stmt[STMT_BEGIN];
+    if (!st) {
+        store_err(s, "cannot write: the database was opened read-only");
+        return NZ_EDB;
+    }
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE) {
-        nz_logf(s->log, NZ_LOG_ERR, "store: cannot start a write transaction%s: %s",
-                (rc & 0xff) == SQLITE_BUSY ? " (another process holds the write lock)" : "",
-                sqlite3_errmsg(s->db));
+        store_err(s, "cannot start a write transaction%s: %s",
+                  (rc & 0xff) == SQLITE_BUSY ? " (another process holds the write lock)" : "", sqlite_msg(s));
         sqlite3_reset(st);
         return NZ_EDB;
     }
     sqlite3_reset(st);
     s->in_txn = true;
     s->pending = 0;
+    s->last_err[0] = '\0';
 
     /* Under the write lock nobody else can insert flows until COMMIT, so ids from
      * max(id)+1 on are ours for this batch. */
@@ -244,8 +275,7 @@ int store_commit(struct store *s)
             hint = " (disk full)";
         else if ((rc & 0xff) == SQLITE_BUSY)
             hint = " (database locked by another connection)";
-        nz_logf(s->log, NZ_LOG_ERR, "store: COMMIT of %u rows failed%s: %s", s->pending, hint,
-                sqlite3_errmsg(s->db));
+        store_err(s, "COMMIT of %u rows failed%s: %s", s->pending, hint, sqlite_msg(s));
         sqlite3_reset(st);
         batch_abort(s, "COMMIT");
         return NZ_EDB;
@@ -253,6 +283,7 @@ int store_commit(struct store *s)
     sqlite3_reset(st);
     s->in_txn = false;
     s->pending = 0;
+    s->last_err[0] = '\0';
     return 0;
 }
 
@@ -281,7 +312,7 @@ sqlite3_stmt *store_rec_stmt(struct store *s, int slot, const char *sql)
     if (slot < 0 || slot >= STORE_REC_STMTS)
         return NULL;
     if (!s->rec[slot] && sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->rec[slot], NULL) != SQLITE_OK) {
-        nz_logf(s->log, NZ_LOG_ERR, "store: preparing a record statement failed: %s", sqlite3_errmsg(s->db));
+        store_err(s, "preparing a record statement failed: %s", sqlite_msg(s));
         s->rec[slot] = NULL;
     }
     return s->rec[slot];
@@ -309,6 +340,36 @@ static void store_free(struct store *s)
     if (s->db)
         sqlite3_close_v2(s->db);
     free(s);
+}
+
+/* Settings of every connection netzwacht opens, reader or writer: the file may come from
+ * anyone (https://sqlite.org/security.html). DEFENSIVE refuses writable_schema and other
+ * ways to corrupt a file on purpose; TRUSTED_SCHEMA off keeps functions with side effects
+ * out of the file's views and triggers; the two-argument fts3_tokenizer() (which installs
+ * a pointer) and load_extension() are off. Returns 0 or NZ_EDB (logged). */
+static int conn_harden(struct store *s)
+{
+    static const struct {
+        int op, on;
+        const char *name;
+    } cfg[] = {
+        {SQLITE_DBCONFIG_DEFENSIVE, 1, "DEFENSIVE"},
+        {SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, "TRUSTED_SCHEMA"},
+        {SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, "ENABLE_FTS3_TOKENIZER"},
+        {SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, "ENABLE_LOAD_EXTENSION"},
+    };
+    for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++) {
+        int got = -1;
+        if (sqlite3_db_config(s->db, cfg[i].op, cfg[i].on, &got) != SQLITE_OK || got != cfg[i].on) {
+            nz_logf(s->log, NZ_LOG_ERR, "store: cannot set SQLITE_DBCONFIG_%s on the connection", cfg[i].name);
+            return NZ_EDB;
+        }
+    }
+    if (sqlite3_extended_result_codes(s->db, 1) != SQLITE_OK || sqlite3_busy_timeout(s->db, s->busy_ms) != SQLITE_OK) {
+        nz_logf(s->log, NZ_LOG_ERR, "store: cannot configure the connection (result codes, busy timeout)");
+        return NZ_EDB;
+    }
+    return 0;
 }
 
 /* Opens or creates the database at path, applies pending migrations and prepares the
@@ -348,11 +409,8 @@ struct store *store_open_ex(const char *path, unsigned flags, const struct nz_lo
         e = (rc & 0xff) == SQLITE_CANTOPEN || (rc & 0xff) == SQLITE_PERM ? NZ_EIO : NZ_EDB;
         goto fail;
     }
-    if (sqlite3_extended_result_codes(s->db, 1) != SQLITE_OK ||
-        sqlite3_busy_timeout(s->db, s->busy_ms) != SQLITE_OK) {
-        e = store_db_fail(s, "configuring the connection");
+    if ((e = conn_harden(s)) != 0)
         goto fail;
-    }
 
     /* Refuse a newer schema before any PRAGMA below writes to the file. */
     if (store_db_user_version(s->db, &ver) != 0) {
@@ -407,6 +465,176 @@ struct store *store_open(const char *path, const struct nz_log *log, int *err)
     return store_open_ex(path, 0, log, err);
 }
 
+/* The URI that opens path read-only with the given parameters (https://sqlite.org/uri.html):
+ * every byte outside [A-Za-z0-9._~/-] percent-encoded, so '?', '#' and '%' in a name stay
+ * part of it. Returns a malloc'd string or NULL (ENOMEM). */
+static char *ro_uri(const char *path, const char *params)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(path), k = 0;
+    char *u = malloc(8 + 3 * n + strlen(params) + 1);
+    if (!u)
+        return NULL;
+    const char *scheme = path[0] == '/' ? "file://" : "file:"; /* "file:///abs", "file:rel" */
+    k = strlen(scheme);
+    memcpy(u, scheme, k);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)path[i];
+        if (isalnum(c) || strchr("._~/-", c)) {
+            u[k++] = (char)c;
+        } else {
+            u[k++] = '%';
+            u[k++] = hex[c >> 4];
+            u[k++] = hex[c & 15];
+        }
+    }
+    strcpy(u + k, params);
+    return u;
+}
+
+/* lstat() of path + sfx: 1 it is there, 0 it is not, -1 it is there as something we do not
+ * open (a link; logged). */
+static int ro_side_file(const char *path, const char *sfx, const struct nz_log *log)
+{
+    char p[4096];
+    struct stat st;
+    if ((size_t)snprintf(p, sizeof p, "%s%s", path, sfx) >= sizeof p) {
+        nz_logf(log, NZ_LOG_ERR, "store: path too long: %s", path);
+        return -1;
+    }
+    if (lstat(p, &st) != 0)
+        return 0;
+    if (!S_ISREG(st.st_mode)) {
+        nz_logf(log, NZ_LOG_ERR, "store: %s is not a regular file (a link?); refusing to open the database", p);
+        return -1;
+    }
+    return 1;
+}
+
+/* See store.h. */
+struct store *store_open_readonly(const char *path, const struct nz_log *log, int *err)
+{
+    struct store *s = NULL;
+    char *uri = NULL;
+    int e = 0, ver = 0, rc;
+    struct stat st;
+    unsigned char hdr[100];
+
+    if (!path) {
+        e = NZ_EUSAGE;
+        goto fail;
+    }
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT)
+            nz_logf(log, NZ_LOG_ERR, "store: no database at %s", path);
+        else
+            nz_logf(log, NZ_LOG_ERR, "store: cannot open %s: %s", path, strerror(errno));
+        e = NZ_EIO;
+        goto fail;
+    }
+    if (S_ISLNK(st.st_mode) || !S_ISREG(st.st_mode)) {
+        nz_logf(log, NZ_LOG_ERR, "store: %s is %s; give the database file itself", path,
+                S_ISLNK(st.st_mode) ? "a symbolic link" : S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+        e = NZ_EIO;
+        goto fail;
+    }
+    /* The header says whether the file is SQLite and whether it is in WAL mode. */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        nz_logf(log, NZ_LOG_ERR, "store: cannot open %s: %s", path, strerror(errno));
+        e = NZ_EIO;
+        goto fail;
+    }
+    ssize_t got = read(fd, hdr, sizeof hdr);
+    int rerr = errno;
+    close(fd);
+    if (got < 0) {
+        nz_logf(log, NZ_LOG_ERR, "store: cannot read %s: %s", path, strerror(rerr));
+        e = NZ_EIO;
+        goto fail;
+    }
+    if (got == 0) {
+        nz_logf(log, NZ_LOG_ERR, "store: %s is not a netzwacht database (an empty file)", path);
+        e = NZ_EUNSUPPORTED;
+        goto fail;
+    }
+    if ((size_t)got < sizeof hdr || memcmp(hdr, "SQLite format 3", 16) != 0) {
+        nz_logf(log, NZ_LOG_ERR, "store: %s is not an SQLite database", path);
+        e = NZ_EDB;
+        goto fail;
+    }
+    /* A WAL database (read version 2) without its -wal file has everything in the main
+     * file and no writer: read it as immutable, which creates no -wal/-shm. With a -wal,
+     * read through it; readonly_shm keeps SQLite from writing an existing -shm. */
+    const char *params = "?mode=ro";
+    if (hdr[19] == 2) {
+        int wal = ro_side_file(path, "-wal", log), shm = ro_side_file(path, "-shm", log);
+        if (wal < 0 || shm < 0) {
+            e = NZ_EIO;
+            goto fail;
+        }
+        params = !wal ? "?mode=ro&immutable=1" : shm ? "?mode=ro&readonly_shm=1" : "?mode=ro";
+    }
+    s = calloc(1, sizeof *s);
+    uri = ro_uri(path, params);
+    if (!s || !uri) {
+        e = NZ_ENOMEM;
+        goto fail;
+    }
+    s->log = log;
+    s->next_flow_id = 1;
+    s->busy_ms = STORE_BUSY_MS;
+    rc = sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOFOLLOW, NULL);
+    if (rc != SQLITE_OK) {
+        nz_logf(log, NZ_LOG_ERR, "store: cannot open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        e = (rc & 0xff) == SQLITE_CANTOPEN || (rc & 0xff) == SQLITE_PERM ? NZ_EIO : NZ_EDB;
+        goto fail;
+    }
+    if ((e = conn_harden(s)) != 0)
+        goto fail;
+    sqlite3_limit(s->db, SQLITE_LIMIT_LENGTH, RO_VALUE_MAX);
+    if (pragma_text(s->db, "PRAGMA query_only=1", NULL, 0) != SQLITE_OK) {
+        nz_logf(log, NZ_LOG_ERR, "store: cannot read %s: %s", path, sqlite3_errmsg(s->db));
+        e = NZ_EDB;
+        goto fail;
+    }
+    if (store_db_user_version(s->db, &ver) != 0) {
+        nz_logf(log, NZ_LOG_ERR, "store: cannot read %s: %s", path, sqlite3_errmsg(s->db));
+        e = (sqlite3_errcode(s->db) & 0xff) == SQLITE_CANTOPEN ? NZ_EIO : NZ_EDB;
+        goto fail;
+    }
+    /* Every netzwacht schema since v1 has runs and findings, and sets user_version with them. */
+    sqlite3_stmt *q = NULL;
+    long long tables = -1;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('runs', 'findings')",
+                           -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        tables = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    if (tables < 0) {
+        nz_logf(log, NZ_LOG_ERR, "store: cannot read %s: %s", path, sqlite3_errmsg(s->db));
+        e = NZ_EDB;
+        goto fail;
+    }
+    if (tables != 2 || ver <= 0) {
+        nz_logf(log, NZ_LOG_ERR, "store: %s is an SQLite database but not a netzwacht one (user_version %d, %s)",
+                path, ver, tables != 2 ? "no runs and findings tables" : "no schema version");
+        e = NZ_EUNSUPPORTED;
+        goto fail;
+    }
+    free(uri);
+    return s;
+
+fail:
+    free(uri);
+    if (s)
+        store_free(s);
+    if (err)
+        *err = e;
+    return NULL;
+}
+
 /* Commits pending rows, finalizes statements and closes. Returns 0 or NZ_EDB (the
  * pending batch is then lost, earlier commits kept; the store is freed either way). */
 int store_close(struct store *s)
@@ -423,7 +651,7 @@ int store_close(struct store *s)
         s->rec[i] = NULL;
     }
     if (sqlite3_close(s->db) != SQLITE_OK) {
-        nz_logf(s->log, NZ_LOG_ERR, "store: close failed: %s", sqlite3_errmsg(s->db));
+        store_err(s, "close failed: %s", sqlite_msg(s));
         rc = NZ_EDB;
     } else {
         s->db = NULL;
@@ -444,6 +672,10 @@ int store_schema_version(struct store *s)
     if (!s)
         return NZ_EUSAGE;
     sqlite3_stmt *st = s->stmt[STMT_USER_VERSION];
+    if (!st) { /* a read-only store prepares no statements */
+        int v = 0;
+        return store_db_user_version(s->db, &v) == 0 ? v : store_db_fail(s, "reading user_version");
+    }
     int rc = sqlite3_step(st);
     int v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : NZ_EDB;
     if (rc != SQLITE_ROW)
@@ -452,17 +684,25 @@ int store_schema_version(struct store *s)
     return v;
 }
 
-/* SQLite's last error text for this store; never NULL (borrowed, valid until the next
- * store call). */
+/* The last failure this store logged (without "store: "), else SQLite's last error text;
+ * never NULL (borrowed, valid until the next store call) and never SQLite's "not an error":
+ * the rollback after a failure may clear SQLite's error state, and a failure may not be
+ * SQLite's (bad arguments, an unknown run, a read-only store). */
 const char *store_errmsg(struct store *s)
 {
-    return s ? sqlite3_errmsg(s->db) : "no store";
+    if (!s || !s->db)
+        return "no database open";
+    if (s->last_err[0])
+        return s->last_err;
+    if (sqlite3_errcode(s->db) == SQLITE_OK)
+        return "no error recorded (see the messages before)";
+    return sqlite3_errmsg(s->db);
 }
 
 /* See migrate.h. */
 int store_db_fail(struct store *s, const char *what)
 {
-    nz_logf(s->log, NZ_LOG_ERR, "store: %s: %s", what, sqlite3_errmsg(s->db));
+    store_err(s, "%s: %s", what, sqlite_msg(s));
     return NZ_EDB;
 }
 
@@ -547,7 +787,7 @@ int store_run_update(struct store *s, int64_t run_id, const struct store_run_sta
         return write_failed(s, st, rc, "updating the run");
     stmt_done(st);
     if (sqlite3_changes(s->db) == 0) {
-        nz_logf(s->log, NZ_LOG_ERR, "store: run %lld does not exist", (long long)run_id);
+        store_err(s, "run %lld does not exist", (long long)run_id);
         return NZ_EUSAGE;
     }
     return batch_row(s);

@@ -23,14 +23,28 @@ struct store *store_open(const char *path, const struct nz_log *log, int *err /*
  * component (SQLITE_OPEN_NOFOLLOW; the -wal/-shm/-journal files are always opened O_NOFOLLOW). */
 #define STORE_OPEN_NOFOLLOW 0x1u
 struct store *store_open_ex(const char *path, unsigned flags, const struct nz_log *log, int *err /* OUT */);
+/* Opens an existing database for reading only, for the query commands. Never creates,
+ * migrates or writes anything: SQLITE_OPEN_READONLY plus PRAGMA query_only; a symbolic link
+ * is refused (SQLITE_OPEN_NOFOLLOW). A WAL database whose -wal file is absent (cleanly closed)
+ * is read as an immutable snapshot, so no -wal/-shm file is created; with its -wal present it
+ * is read through the WAL (the -shm is only read when it exists; SQLite creates it only when
+ * the -wal is there without it). The schema version is not checked against this code: the
+ * caller compares store_schema_version() with store_schema_latest().
+ * On failure returns NULL with *err = NZ_EUSAGE (path NULL), NZ_ENOMEM, NZ_EIO (no file at
+ * path, a link, not a regular file, unreadable), NZ_EDB (not SQLite, damaged) or
+ * NZ_EUNSUPPORTED (SQLite, but not a netzwacht database: no `runs`/`findings` tables or
+ * user_version 0); every case but NZ_ENOMEM/NZ_EUSAGE is logged with the path. Write
+ * functions on such a store fail. */
+struct store *store_open_readonly(const char *path, const struct nz_log *log, int *err /* OUT */);
 /* Commits pending rows and closes. Returns 0 or NZ_EDB (pending rows are then lost; rows
  * committed earlier are kept). NULL is a no-op returning 0. */
 int store_close(struct store *s);
 /* Schema version the code writes (the latest migration). */
 int store_schema_latest(void);
-/* PRAGMA user_version of the open database. */
+/* PRAGMA user_version of the open database, or NZ_EDB/NZ_EUSAGE. */
 int store_schema_version(struct store *s);
-/* Last SQLite error text (for messages). */
+/* What went wrong last (for messages): the last failure the store logged, else SQLite's
+ * last error; never SQLite's "not an error". */
 const char *store_errmsg(struct store *s);
 
 /* A run = one `analyze` or `watch` invocation. */
@@ -123,6 +137,10 @@ int store_commit(struct store *s);
 
 /* ---- queries (CLI) ---- */
 
+/* STORE_COL_JSON: a value of one of our JSON columns (findings.evidence, runs.counters, by
+ * the column's origin, not its name); it is meant to be JSON but comes from a file, so an
+ * output must still check it. BLOB values, and text holding a NUL byte, arrive as
+ * STORE_COL_TEXT in hex (two lower-case digits per byte), never cut at the NUL. */
 enum store_col_type { STORE_COL_NULL, STORE_COL_INT, STORE_COL_REAL, STORE_COL_TEXT, STORE_COL_JSON };
 
 /* One result row: n columns with names, types and text values (NULL for SQL NULL). */
@@ -168,8 +186,14 @@ int store_query_mail(struct store *s, const struct store_filter *f, store_row_fn
 int store_query_servers(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud);
 /* counts[sev] = findings of run_id (0 = all) per severity. */
 int store_count_by_severity(struct store *s, int64_t run_id, uint64_t counts[5] /* OUT */);
-/* Runs any read-only SQL (for tests and `netzwacht sql`). */
+/* Runs any read-only SQL (for tests and `netzwacht sql`). Several statements run in order;
+ * fn sees each one's rows with that statement's columns. */
 int store_query_sql(struct store *s, const char *sql, store_row_fn fn, void *ud);
+/* Called once per result set (each statement that returns columns), before its first row
+ * and also when it has none: its column count and names. Non-zero stops and is returned. */
+typedef int (*store_set_fn)(void *ud, int n, const char *const *names);
+/* store_query_sql() that also reports where each statement's result set begins. */
+int store_query_sql_sets(struct store *s, const char *sql, store_set_fn set_fn, store_row_fn fn, void *ud);
 
 /* Formats a packet time as ISO-8601 UTC with microseconds ("2026-11-29T03:55:50.123456Z"). */
 char *store_ts_iso(uint64_t ts_usec, char *buf, size_t cap);

@@ -1,6 +1,7 @@
 /* check_store.c — Check suite for store/: open + PRAGMAs, migrations (from empty, from a
  * real v1 database, refusal of a newer one), runs, batching, flows, file dedup/forget,
- * query filters and column types, read-only SQL, and failure handling (lock held by
+ * query filters and column types, read-only SQL, read-only opening (missing, foreign, old,
+ * WAL databases never written), connection hardening, result sets, and failure handling (lock held by
  * another connection, disk full via PRAGMA max_page_count, failed COMMIT). Databases are
  * ":memory:" or files in a fresh mkdtemp() directory removed at the end of each test. */
 #include <check.h>
@@ -1137,7 +1138,8 @@ START_TEST(test_query_types)
     ck_assert_int_eq(r->types[0][2], STORE_COL_NULL);
     ck_assert_int_eq(r->types[0][3], STORE_COL_TEXT);
     ck_assert_int_eq(r->types[0][4], STORE_COL_INT);
-    ck_assert_int_eq(r->types[0][5], STORE_COL_JSON);
+    /* A name does not make a column JSON; only findings.evidence and runs.counters are. */
+    ck_assert_int_eq(r->types[0][5], STORE_COL_TEXT);
     ck_assert_str_eq(r->names[1], "b");
     rows_free(r);
     ck_assert_int_eq(store_close(s), 0);
@@ -1429,6 +1431,323 @@ START_TEST(test_evidence_roundtrip)
 }
 END_TEST
 
+/* ---- read-only open, connection hardening, result sets (issue #8) ---- */
+
+/* SHA-256-free fingerprint of a file's bytes for "unchanged" checks: the bytes themselves. */
+struct fbytes {
+    uint8_t *data;
+    size_t len;
+    bool exists;
+};
+
+static struct fbytes fb_read(const char *path)
+{
+    struct fbytes f = {0};
+    f.exists = access(path, F_OK) == 0;
+    if (f.exists)
+        f.data = tu_read_file(path, &f.len);
+    return f;
+}
+
+static void fb_same(const char *path, const struct fbytes *before)
+{
+    struct fbytes now = fb_read(path);
+    ck_assert_msg(now.exists == before->exists, "%s: existence changed", path);
+    ck_assert_msg(now.len == before->len && (now.len == 0 || memcmp(now.data, before->data, now.len) == 0),
+                  "%s: bytes changed", path);
+    free(now.data);
+}
+
+static bool side_exists(const char *path, const char *sfx)
+{
+    char p[160];
+    snprintf(p, sizeof p, "%s%s", path, sfx);
+    return access(p, F_OK) == 0;
+}
+
+START_TEST(test_ro_refusals)
+{
+    struct tlog t;
+    struct tdb d;
+    int err = 0;
+    tlog_init(&t);
+    tdb_make(&d);
+    ck_assert_ptr_null(store_open_readonly(NULL, &t.log, &err));
+    ck_assert_int_eq(err, NZ_EUSAGE);
+    /* Missing: reported, not created. */
+    ck_assert_ptr_null(store_open_readonly(d.path, &t.log, &err));
+    ck_assert_int_eq(err, NZ_EIO);
+    ck_assert_ptr_nonnull(strstr(t.cap.all, "no database at"));
+    ck_assert_int_eq(access(d.path, F_OK), -1);
+    ck_assert_ptr_null(store_open_readonly(":memory:", &t.log, &err));
+    ck_assert_int_eq(err, NZ_EIO);
+    /* A foreign SQLite file: refused, byte-identical, no side files. */
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open(d.path, &db), SQLITE_OK);
+    raw_exec(db, "CREATE TABLE notes(x); INSERT INTO notes VALUES('keep');");
+    sqlite3_close(db);
+    struct fbytes before = fb_read(d.path);
+    ck_assert_ptr_null(store_open_readonly(d.path, &t.log, &err));
+    ck_assert_int_eq(err, NZ_EUNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(t.cap.all, "not a netzwacht"));
+    fb_same(d.path, &before);
+    ck_assert(!side_exists(d.path, "-wal") && !side_exists(d.path, "-shm") && !side_exists(d.path, "-journal"));
+    free(before.data);
+    /* The store's writer would have made it a netzwacht database; the reader must not. */
+    ck_assert_int_eq(path_count(d.path, "PRAGMA user_version"), 0);
+    ck_assert_int_eq(path_count(d.path, "SELECT count(*) FROM sqlite_master WHERE name = 'runs'"), 0);
+    /* A symbolic link is refused. */
+    char link[128];
+    snprintf(link, sizeof link, "%s/link.db", d.dir);
+    ck_assert_int_eq(symlink(d.path, link), 0);
+    ck_assert_ptr_null(store_open_readonly(link, &t.log, &err));
+    ck_assert_int_eq(err, NZ_EIO);
+    ck_assert_ptr_nonnull(strstr(t.cap.all, "symbolic link"));
+    unlink(link);
+    /* Not SQLite. */
+    FILE *fp = fopen(d.path, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("not a database at all, but long enough to have a header of a hundred bytes ....................\n", fp);
+    fclose(fp);
+    ck_assert_ptr_null(store_open_readonly(d.path, &t.log, &err));
+    ck_assert_int_eq(err, NZ_EDB);
+    tdb_remove(&d);
+}
+END_TEST
+
+START_TEST(test_ro_old_version_not_migrated)
+{
+    struct tlog t;
+    struct tdb d;
+    int err = 0;
+    sqlite3 *db = NULL;
+    tlog_init(&t);
+    tdb_make(&d);
+    ck_assert_int_eq(sqlite3_open(d.path, &db), SQLITE_OK);
+    ck_assert_int_eq(store_migrate_to(db, 3, NULL), 0);
+    raw_exec(db, "INSERT INTO runs(id, source) VALUES(1, 'v3');"
+                 "INSERT INTO findings(run_id, kind, severity, severity_rank, evidence) VALUES(1, 'tcp.x', 'high', 3, '{}')");
+    sqlite3_close(db);
+    struct fbytes before = fb_read(d.path);
+
+    struct store *s = store_open_readonly(d.path, &t.log, &err);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(store_schema_version(s), 3);
+    struct rows *r = rows_new();
+    ck_assert_int_eq(store_query_sql(s, "SELECT source FROM runs", collect, r), 0);
+    ck_assert_int_eq(r->n, 1);
+    ck_assert_str_eq(cell(r, 0, "source"), "v3");
+    rows_free(r);
+    uint64_t c[5];
+    ck_assert_int_eq(store_count_by_severity(s, 0, c), 0);
+    ck_assert_uint_eq(c[NZ_SEV_HIGH], 1);
+    /* Writes fail: the connection is read-only. */
+    struct store_run run = {"x", "file", NULL, "test"};
+    int64_t id = 0;
+    ck_assert_int_ne(store_run_begin(s, &run, &id), 0);
+    ck_assert_ptr_nonnull(strstr(store_errmsg(s), "read-only"));
+    r = rows_new();
+    ck_assert_int_eq(store_query_sql(s, "PRAGMA user_version = 9", collect, r), NZ_EUSAGE);
+    rows_free(r);
+    ck_assert_str_ne(store_errmsg(s), "not an error");
+    ck_assert_int_eq(store_close(s), 0);
+    fb_same(d.path, &before);
+    ck_assert_int_eq(path_count(d.path, "PRAGMA user_version"), 3);
+    ck_assert(!side_exists(d.path, "-wal") && !side_exists(d.path, "-journal"));
+    free(before.data);
+    tdb_remove(&d);
+}
+END_TEST
+
+START_TEST(test_ro_wal)
+{
+    struct tdb d;
+    int err = 0;
+    tdb_make(&d);
+    /* Written by the store: WAL, closed cleanly (no -wal left). */
+    struct store *w = open_ok(d.path, NULL);
+    int64_t run = new_run(w, "wal");
+    ck_assert_int_eq(add_finding(w, run, 0, FK_DISSECT_MALFORMED, NZ_SEV_LOW, T0, NULL, NULL, "{}"), 0);
+    ck_assert_int_eq(store_close(w), 0);
+    ck_assert(!side_exists(d.path, "-wal"));
+    struct fbytes before = fb_read(d.path);
+    struct store *s = store_open_readonly(d.path, NULL, &err);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(sq_int(s, "SELECT count(*) FROM findings"), 1);
+    ck_assert_int_eq(store_close(s), 0);
+    fb_same(d.path, &before);
+    ck_assert(!side_exists(d.path, "-wal") && !side_exists(d.path, "-shm"));
+    free(before.data);
+
+    /* A writer holding rows in its -wal: the reader sees them; the writer goes on. */
+    w = open_ok(d.path, NULL);
+    raw_exec(store_sqlite(w), "PRAGMA wal_autocheckpoint = 0");
+    ck_assert_int_eq(add_finding(w, run, 0, FK_DISSECT_MALFORMED, NZ_SEV_LOW, T0, NULL, NULL, "{}"), 0);
+    ck_assert_int_eq(store_commit(w), 0);
+    ck_assert(side_exists(d.path, "-wal"));
+    s = store_open_readonly(d.path, NULL, &err);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(sq_int(s, "SELECT count(*) FROM findings"), 2);
+    ck_assert_int_eq(store_close(s), 0);
+    ck_assert_int_eq(add_finding(w, run, 0, FK_DISSECT_MALFORMED, NZ_SEV_LOW, T0, NULL, NULL, "{}"), 0);
+    ck_assert_int_eq(store_close(w), 0);
+    ck_assert_int_eq(path_count(d.path, "SELECT count(*) FROM findings"), 3);
+    tdb_remove(&d);
+}
+END_TEST
+
+/* The connection settings of every store, writer or reader. */
+static void assert_hardened(sqlite3 *db)
+{
+    int v = -1;
+    ck_assert_int_eq(sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, -1, &v), SQLITE_OK);
+    ck_assert_int_eq(v, 1);
+    ck_assert_int_eq(sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, -1, &v), SQLITE_OK);
+    ck_assert_int_eq(v, 0);
+    ck_assert_int_eq(sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, -1, &v), SQLITE_OK);
+    ck_assert_int_eq(v, 0);
+    ck_assert_int_eq(sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, -1, &v), SQLITE_OK);
+    ck_assert_int_eq(v, 0);
+}
+
+START_TEST(test_connection_hardened)
+{
+    struct tdb d;
+    int err = 0;
+    tdb_make(&d);
+    struct store *w = open_ok(d.path, NULL);
+    assert_hardened(store_sqlite(w));
+    /* DEFENSIVE: writable_schema has no effect even through the raw handle. */
+    raw_exec(store_sqlite(w), "PRAGMA writable_schema = ON");
+    char *msg = NULL;
+    ck_assert_int_ne(sqlite3_exec(store_sqlite(w), "UPDATE sqlite_master SET sql = 'x' WHERE name = 'runs'", NULL, NULL,
+                                  &msg),
+                     SQLITE_OK);
+    sqlite3_free(msg);
+    msg = NULL;
+    /* fts3_tokenizer never reaches `sql`, in any spelling. */
+    struct rows *r = rows_new();
+    ck_assert_int_eq(store_query_sql(w, "SELECT fts3_tokenizer('simple')", collect, r), NZ_EUSAGE);
+    ck_assert_int_eq(store_query_sql(w, "SELECT 1, Fts3_Tokenizer('porter')", collect, r), NZ_EUSAGE);
+    ck_assert_int_eq(r->n, 0);
+    rows_free(r);
+    /* Its two-argument form (which installs a pointer) is off even on the raw handle. */
+    ck_assert_int_ne(sqlite3_exec(store_sqlite(w), "SELECT fts3_tokenizer('x', fts3_tokenizer('simple'))", NULL, NULL,
+                                  &msg),
+                     SQLITE_OK);
+    sqlite3_free(msg);
+    ck_assert_int_eq(store_close(w), 0);
+    struct store *s = store_open_readonly(d.path, NULL, &err);
+    ck_assert_ptr_nonnull(s);
+    assert_hardened(store_sqlite(s));
+    ck_assert_int_eq(raw_int(store_sqlite(s), "PRAGMA query_only"), 1);
+    ck_assert_int_eq(store_close(s), 0);
+    tdb_remove(&d);
+}
+END_TEST
+
+/* Records each result set's start in the rows struct (ncol, names) and counts them in n_sets. */
+struct sets {
+    int n_sets;
+    int ncols[8];
+    int rows_before[8];
+    struct rows *r;
+};
+
+static int set_cb(void *ud, int n, const char *const *names)
+{
+    struct sets *s = ud;
+    ck_assert_ptr_nonnull(names);
+    if (s->n_sets < 8) {
+        s->ncols[s->n_sets] = n;
+        s->rows_before[s->n_sets] = s->r->n;
+    }
+    s->n_sets++;
+    return 0;
+}
+
+static int set_row(void *ud, int n, const char *const *names, const enum store_col_type *types, const char *const *vals)
+{
+    struct sets *s = ud;
+    return collect(s->r, n, names, types, vals);
+}
+
+START_TEST(test_query_sets_and_types)
+{
+    struct store *s = query_fixture();
+    struct sets st = {0};
+    st.r = rows_new();
+    ck_assert_int_eq(store_query_sql_sets(s, "SELECT 1; SELECT * FROM findings WHERE 0; SELECT 1 AS a, 2 AS b",
+                                          set_cb, set_row, &st),
+                     0);
+    ck_assert_int_eq(st.n_sets, 3);
+    ck_assert_int_eq(st.ncols[0], 1);
+    ck_assert_int_eq(st.ncols[1], 13); /* announced although it has no row */
+    ck_assert_int_eq(st.ncols[2], 2);
+    ck_assert_int_eq(st.rows_before[2], 1);
+    ck_assert_int_eq(st.r->n, 2);
+    rows_free(st.r);
+
+    /* JSON only for our JSON columns by origin; a NUL inside text is hex, never cut. */
+    struct rows *r = rows_new();
+    ck_assert_int_eq(store_query_sql(s, "SELECT evidence, summary AS counters, 'x' AS evidence,"
+                                        " CAST(x'610062' AS TEXT) AS nul FROM findings WHERE id = 1",
+                                     collect, r),
+                     0);
+    ck_assert_int_eq(r->n, 1);
+    ck_assert_int_eq(r->types[0][0], STORE_COL_JSON);
+    ck_assert_int_eq(r->types[0][1], STORE_COL_TEXT);
+    ck_assert_int_eq(r->types[0][2], STORE_COL_TEXT);
+    ck_assert_int_eq(r->types[0][3], STORE_COL_TEXT);
+    ck_assert_str_eq(r->vals[0][3], "610062");
+    rows_reset(r);
+    ck_assert_int_eq(store_query_sql(s, "SELECT counters FROM runs WHERE id = 1", collect, r), 0);
+    ck_assert_int_eq(r->types[0][0], STORE_COL_NULL); /* never updated */
+    rows_free(r);
+    ck_assert_int_eq(store_close(s), 0);
+}
+END_TEST
+
+START_TEST(test_errmsg_never_not_an_error)
+{
+    struct store *s = open_ok(":memory:", NULL);
+    struct rows *r = rows_new();
+    ck_assert_int_eq(store_query_sql(s, "SELECT 1", collect, r), 0);
+    /* A failure that is not SQLite's: the message must not be SQLite's text for SQLITE_OK. */
+    ck_assert_int_eq(store_query_sql(s, "DELETE FROM runs", collect, r), NZ_EUSAGE);
+    ck_assert_str_ne(store_errmsg(s), "not an error");
+    ck_assert_int_eq(store_query_sql(s, " -- nothing", collect, r), NZ_EUSAGE);
+    ck_assert_str_ne(store_errmsg(s), "not an error");
+    struct store_filter f = {.min_severity = -1, .kind = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                                                     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."};
+    ck_assert_int_eq(store_query_findings(s, &f, collect, r), NZ_EUSAGE);
+    ck_assert_str_ne(store_errmsg(s), "not an error");
+    ck_assert_str_ne(store_errmsg(NULL), "not an error");
+    /* A real SQLite error keeps SQLite's text. */
+    ck_assert_int_eq(store_query_sql(s, "SELECT * FROM nosuch", collect, r), NZ_EDB);
+    ck_assert_ptr_nonnull(strstr(store_errmsg(s), "nosuch"));
+    rows_free(r);
+    /* Failures that are not SQLite's say what they were. */
+    struct store_run_stats rs = {0};
+    ck_assert_int_eq(store_run_update(s, 99, &rs), NZ_EUSAGE);
+    ck_assert_str_eq(store_errmsg(s), "run 99 does not exist");
+    /* A failed write is still named after the rollback that follows it. */
+    int64_t run = new_run(s, "errmsg");
+    raw_exec(store_sqlite(s), "CREATE TEMP TRIGGER nz_no BEFORE INSERT ON findings BEGIN"
+                              " SELECT RAISE(ABORT, 'findings refused by a trigger'); END");
+    ck_assert_int_eq(add_finding(s, run, 0, FK_DISSECT_MALFORMED, NZ_SEV_LOW, T0, NULL, NULL, NULL), NZ_EUSAGE);
+    ck_assert_ptr_nonnull(strstr(store_errmsg(s), "findings refused by a trigger"));
+    raw_exec(store_sqlite(s), "DROP TRIGGER nz_no; CREATE TEMP TRIGGER nz_no BEFORE INSERT ON findings BEGIN"
+                              " SELECT abs(-9223372036854775807 - 1); END");
+    int64_t fid = 0;
+    struct store_flow fl = mk_flow("10.0.0.1", "10.0.0.2", T0);
+    ck_assert_int_eq(store_flow_put(s, run, &fl, &fid), 0); /* an open batch: the failure below rolls it back */
+    ck_assert_int_eq(add_finding(s, run, 0, FK_DISSECT_MALFORMED, NZ_SEV_LOW, T0, NULL, NULL, NULL), NZ_EDB);
+    ck_assert_ptr_nonnull(strstr(store_errmsg(s), "inserting a finding failed: integer overflow"));
+    ck_assert_int_eq(store_close(s), 0);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *su = suite_create("store");
@@ -1482,6 +1801,15 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_query_types);
     tcase_add_test(tc, test_query_sql_readonly);
     tcase_add_test(tc, test_count_by_severity);
+    suite_add_tcase(su, tc);
+
+    tc = tcase_create("readonly");
+    tcase_add_test(tc, test_ro_refusals);
+    tcase_add_test(tc, test_ro_old_version_not_migrated);
+    tcase_add_test(tc, test_ro_wal);
+    tcase_add_test(tc, test_connection_hardened);
+    tcase_add_test(tc, test_query_sets_and_types);
+    tcase_add_test(tc, test_errmsg_never_not_an_error);
     suite_add_tcase(su, tc);
 
     tc = tcase_create("failure");

@@ -13,6 +13,7 @@ case $name in
   fuzz_tls) dict=(-dict="$src/tls.dict") ;;
   fuzz_http) dict=(-dict="$src/http.dict") ;;
   fuzz_mail) dict=(-dict="$src/smtp.dict") ;;
+  fuzz_output) dict=(-dict="$src/sql.dict") ;;
 esac
 cd "$work" || exit 1
 "$exe" "${dict[@]}" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
