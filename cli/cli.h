@@ -79,7 +79,5 @@ int out_row(void *ud, int n, const char *const *names, const enum store_col_type
  * output failed (write error, out of memory) or o is NULL. */
 long out_finish(struct out *o);
 
-/* Prints a findings table for one run (the end of analyze). */
-int cli_print_run_findings(struct store *st, int64_t run_id, FILE *fp);
 
 #endif

@@ -443,10 +443,14 @@ int cmd_sql(struct cli_global *g, int argc, char **argv)
 
 int cmd_kinds(struct cli_global *g, int argc, char **argv)
 {
-    (void)g;
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         puts("usage: netzwacht kinds\nLists every finding kind, its default severity and meaning.");
         return EXIT_OK;
+    }
+    if (argc > 1) {
+        char b[256];
+        fprintf(stderr, "%s: kinds takes no arguments (got '%s')\n", g->prog, cli_esc(argv[1], b, sizeof b));
+        return EXIT_USAGE;
     }
     for (int k = 0; k < FK_COUNT; k++) {
         const struct finding_kind_info *ki = finding_kind_info((enum finding_kind)k);

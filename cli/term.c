@@ -4,8 +4,11 @@
  * database or the command line may hold control characters (ESC sequences that retitle the
  * window, move the cursor or rewrite earlier lines) or invalid UTF-8. Everything printed to a
  * terminal passes through cli_esc(): C0 controls, DEL and the C1 range (U+0080..U+009F) become
- * visible escapes (\e, \x07, \u009b), valid UTF-8 above that is kept, invalid bytes become
- * \xHH. Backslash is doubled so that an escape in the output always means one. */
+ * visible escapes (\e, \x07, \u009b), and so do the invisible format characters that can make
+ * a line read differently from what it holds (bidirectional overrides and isolates U+202A..E,
+ * U+2066..9, marks U+200E/F, zero-width U+200B..D, U+2060, U+FEFF); other valid UTF-8 is kept,
+ * invalid bytes become \xHH. Backslash is doubled so that an escape in the output always means
+ * one. */
 #include <stdio.h>
 #include <string.h>
 
@@ -64,7 +67,8 @@ static int esc_piece(const unsigned char *p, char tmp[8], const char **piece, si
     if (cp < 0x20 || cp == 0x7f) {
         snprintf(tmp, 8, "\\x%02x", cp);
         *plen = 4;
-    } else if (cp >= 0x80 && cp <= 0x9f) {
+    } else if ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x200b && cp <= 0x200f) ||
+               (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff) {
         snprintf(tmp, 8, "\\u%04x", cp);
         *plen = 6;
     } else {

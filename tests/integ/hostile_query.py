@@ -228,6 +228,15 @@ def check_table_csv():
     r = nzt.run(["sql", "SELECT 1 AS \"\x1b[31mred\x07\""], db=db)
     h.check("table: column names are escaped", "\\e[31mred\\x07" in nzt.text(r.stdout), nzt.text(r.stdout))
 
+    # Invisible format characters that make a line read differently (a right-to-left override
+    # turning 'gpj.exe' around, zero-width spaces) are shown as escapes, not obeyed.
+    r = sql(db, "SELECT 'evil' || char(0x202e) || 'gpj.exe' AS name, 'a' || char(0x200b) || 'b' AS zw,"
+                " char(0x2066) || 'iso' || char(0x2069) || char(0xfeff) AS iso")
+    t = nzt.text(r.stdout)
+    h.check("table: bidi overrides, isolates and zero-width characters are escaped",
+            r.returncode == 0 and "evil\\u202egpj.exe" in t and "a\\u200bb" in t and "\\u2066iso\\u2069\\ufeff" in t
+            and not any(c in t for c in "\u202e\u200b\u2066\u2069\ufeff"), t)
+
     # Display widths: wide characters and escapes line up.
     r = sql(db, "SELECT '\u65e5\u672c\u8a9e' AS a, 'x' AS b UNION ALL SELECT char(27) || 'ab', 'y'"
                 " UNION ALL SELECT 'plain', 'z'")
