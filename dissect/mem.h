@@ -14,15 +14,18 @@
 #include <stdint.h>
 
 /* Bytes an allocation of n bytes occupies on glibc's heap; 0 for n == 0 (nothing allocated).
- * Allocations this code base makes per flow are far below glibc's mmap threshold (128 KiB),
- * so the page rounding of mmap'ed chunks never applies. */
+ * From glibc's initial mmap threshold (128 KiB) on, a chunk may be a mapping of its own, which
+ * takes whole pages: such sizes are rounded up to 4 KiB (per-flow allocations all stay far
+ * below; the flow table's bucket array does not). */
 static inline size_t nz_heap_size(size_t n)
 {
     if (n == 0)
         return 0;
-    if (n > SIZE_MAX - 32)
+    if (n > SIZE_MAX - 8192)
         return SIZE_MAX;
     size_t c = (n + 8u + 15u) & ~(size_t)15u;
+    if (c >= 128u * 1024u)
+        return (c + 8u + 4095u) & ~(size_t)4095u;
     return c < 32u ? 32u : c;
 }
 
