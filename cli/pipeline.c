@@ -814,12 +814,12 @@ struct pipeline *pipeline_new(const struct pipeline_cfg *cfg, struct store *st, 
     pl->st = st;
     pl->run_id = run_id;
     pl->log = log;
-    pl->mem.max = cfg->mem_max;
-    pl->budget.max = cfg->reasm_mem_max < cfg->mem_max ? cfg->reasm_mem_max : cfg->mem_max;
+    pl->mem.max = cfg->mem_max ? cfg->mem_max : SIZE_MAX; /* 0: counted, never enforced */
+    pl->budget.max = cfg->reasm_mem_max < pl->mem.max ? cfg->reasm_mem_max : pl->mem.max;
     pl->budget.total = &pl->mem;
     pl->rcfg.ooo_max_bytes = cfg->ooo_max_bytes;
     pl->rcfg.ooo_max_segs = REASM_OOO_MAX_SEGS;
-    pl->stats.mem_max = cfg->mem_max;
+    pl->stats.mem_max = pl->mem.max;
     struct flow_cfg fc = {cfg->max_flows, cfg->idle_sec, &pl->mem};
     pl->flows = flow_table_new(&fc, on_flow_end, pl, err);
     if (!pl->flows) {
@@ -865,7 +865,7 @@ static void evict_for_memory(struct pipeline *pl, struct flow *keep, bool reasm_
     if (!n)
         return;
     pl->stats.flows_evicted_mem += n;
-    if (!pl->mem_warned || pl->cur_ts - pl->mem_warn_usec >= MEM_WARN_EVERY_USEC) {
+    if (!pl->mem_warned || pl->cur_ts >= pl->mem_warn_usec + MEM_WARN_EVERY_USEC) {
         pl->mem_warned = true;
         pl->mem_warn_usec = pl->cur_ts;
         nz_logf(pl->log, NZ_LOG_WARN,
@@ -908,7 +908,8 @@ void pipeline_packet(struct pipeline *pl, int dlt, uint64_t ts_usec, const uint8
     pl->cur = f;
     pl->cur_ts = ts_usec;
     uint64_t over = pl->budget.over_budget;
-    if (fa->rd[dir].done && p.payload_len)
+    bool was_done = fa->rd[dir].done; /* then no dissector runs: the flow's charge stays */
+    if (was_done && p.payload_len)
         s->bypassed++; /* the dissector has all it needs: header decoding only */
     reasm_push(&fa->rd[dir], dir, &pl->rcfg, &pl->budget, p.seq, p.tcp_flags, p.payload, p.payload_len,
                p.payload_wire_len, pl_rsink(pl));
@@ -937,11 +938,14 @@ void pipeline_packet(struct pipeline *pl, int dlt, uint64_t ts_usec, const uint8
             }
         }
     }
-    recharge(pl, fa);
-    if (pl->mem.used > pl->mem.max || pl->budget.over_budget != over)
+    if (!was_done || fa->ndpi) {
+        recharge(pl, fa);
+        s->mem_peak = pl->mem.peak;
+    }
+    if (pl->mem.used > pl->mem.max || pl->budget.over_budget != over) {
         evict_for_memory(pl, f, pl->budget.over_budget != over);
-    s->reasm_over_budget = pl->budget.over_budget;
-    s->mem_peak = pl->mem.peak;
+        s->reasm_over_budget = pl->budget.over_budget;
+    }
     pl->cur = NULL;
 }
 
@@ -999,6 +1003,7 @@ int pipeline_finish(struct pipeline *pl)
     struct flow_stats fs;
     flow_table_stats(pl->flows, &fs);
     pl->stats.reasm_over_budget = pl->budget.over_budget;
+    pl->stats.mem_peak = pl->mem.peak;
     if (!pl->db_err)
         db_fail(pl, store_commit(pl->st), "the final batch");
     return pl->db_err;

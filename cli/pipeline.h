@@ -20,7 +20,8 @@
 struct pipeline_cfg {
     size_t max_flows;          /* flow table cap (--max-flows) */
     uint32_t idle_sec;         /* flow idle timeout (--flow-timeout) */
-    size_t mem_max;            /* heap bytes of all per-flow state together (--max-mem) */
+    size_t mem_max;            /* heap bytes of all per-flow state together (--max-mem);
+                                  0 = counted but not enforced */
     size_t reasm_mem_max;      /* bytes of out-of-order data over all flows (--max-reasm-mem),
                                   a part of mem_max (the smaller of the two applies) */
     size_t ooo_max_bytes;      /* per flow direction (--max-ooo) */
