@@ -6,8 +6,9 @@
 /* Flows tracked at once (flag --max-flows). Measured by tests/bench: a flow without a
  * dissector costs ~1.5 KB; one whose dissector is still working costs up to ~15 KB (a TLS
  * handshake in progress ~22 KB; the state is freed as soon as the handshake is done; an HTTP
- * or mail flow keeps ~8-9 KB). 250k flows therefore stay under ~4 GB in the worst case on a
- * 24 GiB sensor, and a busy campus uplink has fewer concurrent TCP flows mid-handshake. */
+ * or mail flow keeps ~8-9 KB). What they may hold together is bounded by --max-mem
+ * (MEM_MAX_DEFAULT), not by this count; a busy campus uplink has fewer concurrent TCP flows
+ * mid-handshake. */
 #define FLOW_MAX_DEFAULT 250000u
 
 /* Idle seconds (packet time) before a flow without FIN/RST is expired (flag --flow-timeout).
@@ -23,8 +24,21 @@
  * redis' dictRehash), while staying faster than flows can be created. */
 #define FLOW_EXPIRE_PER_PKT 8u
 
-/* Total bytes held in out-of-order queues over all flows (flag --max-reasm-mem).
- * 256 MiB: the largest reassembly memory a 24 GiB sensor spends without noticing. */
+/* Heap bytes of all per-flow state together (flag --max-mem): flow entries, the pipeline's
+ * per-flow state and buffers, reassembly queues, dissector states, nDPI flow states (see
+ * cli/pipeline.h). Beyond it the least recently seen flows are evicted. 1 GiB: the default
+ * --max-flows of idle or plain flows (~1.5 KB each, ~370 MiB) fits with room, so eviction
+ * happens only under pressure (e.g. ~40 000 TLS handshakes stalled at once, ~25 KB each), and
+ * a 24 GiB sensor keeps most of its memory for the rest. */
+#define MEM_MAX_DEFAULT (1024u * 1024u * 1024u)
+
+/* Smallest --max-mem accepted: the flow table's bucket array alone is up to 8 MiB
+ * (2^20 slots); 16 MiB leaves at least 8 MiB for flows (~5000 idle ones). */
+#define MEM_MAX_MIN (16u * 1024u * 1024u)
+
+/* Total bytes held in out-of-order queues over all flows (flag --max-reasm-mem), a part of
+ * --max-mem (the smaller applies). 256 MiB: the largest reassembly memory a 24 GiB sensor
+ * spends without noticing. */
 #define REASM_MEM_MAX_DEFAULT (256u * 1024u * 1024u)
 
 /* Out-of-order bytes buffered per flow direction (flag --max-ooo). 256 KiB covers a

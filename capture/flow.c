@@ -18,6 +18,8 @@
  *     closing list's head, then the LRU tail, at most FLOW_EXPIRE_PER_PKT visits per packet:
  *     O(1) and only hot list ends are touched (an earlier sweep cursor through the middle of
  *     the LRU cost a cache miss per visited flow: ~0.5 µs per packet at 100k open flows).
+ *   - memory: with cfg.mem, the bucket array and every flow entry are charged at their heap
+ *     size (mem.h) while they exist; the owner of the budget decides when to evict.
  *   - expiry is strict: a flow is idle when more than idle_sec passed since its last packet
  *     and closed when more than FLOW_CLOSE_LINGER_SEC passed since closing_usec.
  *
@@ -229,6 +231,8 @@ static void flow_end(struct flow_table *t, struct flow *f, enum flow_end why)
     if (t->end_fn)
         t->end_fn(t->ud, f, why); /* f is intact (only its links are cleared) */
     free(f);
+    if (t->cfg.mem)
+        mem_uncharge(t->cfg.mem, flow_entry_mem());
 }
 
 /* Why f is over at `now`, or -1 while it is still live. */
@@ -312,6 +316,21 @@ void flow_end_all(struct flow_table *t, enum flow_end why)
         flow_end(t, t->lru_tail, why);
 }
 
+/* Bucket heads for max_flows: a power of two >= max_flows, 16 .. FLOW_BUCKETS_MAX. */
+static size_t bucket_count(size_t max_flows)
+{
+    size_t n = 16;
+    while (n < max_flows && n < FLOW_BUCKETS_MAX)
+        n <<= 1;
+    return n;
+}
+
+/* See flow.h. */
+size_t flow_entry_mem(void) { return nz_heap_size(sizeof(struct flow)); }
+
+/* See flow.h. */
+size_t flow_buckets_mem(size_t max_flows) { return nz_heap_size(bucket_count(max_flows) * sizeof(struct flow *)); }
+
 /* See flow.h. On failure returns NULL with *err = NZ_EUSAGE (bad cfg) or NZ_ENOMEM. The
  * caller owns the table and frees it with flow_table_free(). */
 struct flow_table *flow_table_new(const struct flow_cfg *cfg, flow_end_fn end_fn, void *ud, int *err)
@@ -327,9 +346,7 @@ struct flow_table *flow_table_new(const struct flow_cfg *cfg, flow_end_fn end_fn
     struct flow_table *t = calloc(1, sizeof *t);
     if (!t)
         goto fail;
-    size_t n = 16;
-    while (n < cfg->max_flows && n < FLOW_BUCKETS_MAX)
-        n <<= 1;
+    size_t n = bucket_count(cfg->max_flows);
     t->buckets = calloc(n, sizeof *t->buckets);
     if (!t->buckets)
         goto fail;
@@ -338,6 +355,8 @@ struct flow_table *flow_table_new(const struct flow_cfg *cfg, flow_end_fn end_fn
     t->end_fn = end_fn;
     t->ud = ud;
     t->next_id = 1;
+    if (cfg->mem)
+        mem_charge(cfg->mem, flow_buckets_mem(cfg->max_flows));
     return t;
 fail:
     free(t);
@@ -351,6 +370,8 @@ void flow_table_free(struct flow_table *t)
     if (!t)
         return;
     flow_end_all(t, FLOW_END_SHUTDOWN);
+    if (t->cfg.mem)
+        mem_uncharge(t->cfg.mem, flow_buckets_mem(t->cfg.max_flows));
     free(t->buckets);
     free(t);
 }
@@ -390,6 +411,8 @@ static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint3
         *err = NZ_ENOMEM;
         return NULL;
     }
+    if (t->cfg.mem)
+        mem_charge(t->cfg.mem, flow_entry_mem());
     bool sender_cli = first_sender_is_client(p, &f->orient);
     f->id = t->next_id++;
     f->ip_ver = p->ip_ver;

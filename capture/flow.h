@@ -12,11 +12,16 @@
  * flow_track() call examines at most FLOW_EXPIRE_PER_PKT flows from the LRU tail.
  *
  * The end callback runs for every flow exactly once, before it is freed; it must not call
- * back into the table. */
+ * back into the table.
+ *
+ * Memory: with cfg.mem set, the table charges what it allocates to that budget at allocated
+ * size (mem.h): its bucket array once when created, each flow entry while it lives. The
+ * table never acts on the budget itself; its owner evicts (flow_evict_lru). */
 #ifndef NZ_FLOW_H
 #define NZ_FLOW_H
 
 #include "decode.h"
+#include "../dissect/mem.h"
 
 enum { FLOW_DIR_C2S = 0, FLOW_DIR_S2C = 1 };
 
@@ -64,7 +69,13 @@ struct flow {
 struct flow_cfg {
     size_t max_flows;          /* > 0 */
     uint32_t idle_sec;         /* > 0 */
+    struct mem_budget *mem;    /* charged with the table's allocations; NULL = not counted.
+                                  Borrowed: must outlive the table */
 };
+
+/* What the table charges per flow entry and for its bucket array of `max_flows` (mem.h). */
+size_t flow_entry_mem(void);
+size_t flow_buckets_mem(size_t max_flows);
 
 struct flow_stats {
     uint64_t created;

@@ -18,7 +18,9 @@
  *
  * Memory: one malloc per queued out-of-order piece (the "buffer growth up to a cap"
  * allowed on the packet path). Queued bytes are charged to cfg->ooo_max_bytes and to the
- * shared budget; segment headers are bounded by cfg->ooo_max_segs. In-order data is never
+ * shared budget (and through it to the pipeline's global one); segment headers are bounded
+ * by cfg->ooo_max_segs. A gap skipped to make room, or covering bytes dropped because a cap
+ * was full, is counted in gaps_cap; every other gap is loss. In-order data is never
  * copied: the caller's payload pointer goes straight to the sink. */
 #include "reasm.h"
 
@@ -87,12 +89,19 @@ size_t reasm_dir_charge(const struct reasm_dir *d)
     return d->ooo_bytes + (size_t)d->ooo_segs * REASM_SEG_OVERHEAD;
 }
 
+/* Returns c bytes to the reassembly budget and to the global one. */
+static void budget_put(struct reasm_budget *b, size_t c)
+{
+    b->used = b->used >= c ? b->used - c : 0;
+    if (b->total)
+        mem_uncharge(b->total, c);
+}
+
 static void uncharge(struct reasm_dir *d, struct reasm_budget *b, const struct reasm_seg *q)
 {
     d->ooo_bytes -= q->len;
     d->ooo_segs--;
-    size_t c = q->len + REASM_SEG_OVERHEAD;
-    b->used = b->used >= c ? b->used - c : 0;
+    budget_put(b, q->len + REASM_SEG_OVERHEAD);
 }
 
 static void free_queue(struct reasm_dir *d, struct reasm_budget *b)
@@ -109,14 +118,42 @@ static void free_queue(struct reasm_dir *d, struct reasm_budget *b)
     d->ooo_segs = 0;
 }
 
-static void report_gap(struct reasm_dir *d, int dir, const struct reasm_sink *sink, uint32_t n)
+/* Reports the n stream bytes just before next_seq as missing. `cap`: skipped to make room
+ * under a cap. A gap overlapping [cap_hole_seq, cap_hole_end) (bytes dropped for a cap)
+ * counts as a cap gap too; once next_seq has passed that range the mark is cleared. */
+static void report_gap(struct reasm_dir *d, int dir, const struct reasm_sink *sink, uint32_t n, bool cap)
 {
     if (n == 0)
         return;
+    if (d->cap_hole) {
+        uint32_t from = d->next_seq - n;
+        if (seq_lt(from, d->cap_hole_end) && seq_lt(d->cap_hole_seq, d->next_seq))
+            cap = true;
+        if (seq_le(d->cap_hole_end, d->next_seq))
+            d->cap_hole = false;
+    }
     d->gaps++;
     d->gap_bytes += n;
+    if (cap) {
+        d->gaps_cap++;
+        d->gap_cap_bytes += n;
+    }
     if (sink->gap)
         sink->gap(sink->ud, dir, n);
+}
+
+/* The stream bytes [a, z) were dropped because a cap was full: a gap over them is a cap gap.
+ * Marks the smallest range covering every such drop not yet passed. */
+static void mark_cap_hole(struct reasm_dir *d, uint32_t a, uint32_t z)
+{
+    if (!d->cap_hole) {
+        d->cap_hole = true;
+        d->cap_hole_seq = a;
+        d->cap_hole_end = z;
+        return;
+    }
+    d->cap_hole_seq = seq_min(d->cap_hole_seq, a);
+    d->cap_hole_end = seq_max(d->cap_hole_end, z);
 }
 
 static void report_data(struct reasm_dir *d, int dir, const struct reasm_sink *sink, struct bytes s)
@@ -138,7 +175,9 @@ static void deliver_piece(struct reasm_dir *d, int dir, const struct reasm_sink 
     d->next_seq += n;
     report_data(d, dir, sink, s);
     if (!d->done)
-        report_gap(d, dir, sink, n - (uint32_t)s.len);
+        report_gap(d, dir, sink, n - (uint32_t)s.len, false); /* snapped: not captured */
+    if (d->cap_hole && seq_le(d->cap_hole_end, d->next_seq))
+        d->cap_hole = false; /* the dropped bytes came again and were delivered */
 }
 
 /* Delivers and frees queued segments while the head is contiguous with next_seq.
@@ -153,19 +192,19 @@ static void drain(struct reasm_dir *d, int dir, struct reasm_budget *b, const st
         d->next_seq = seg_end(q);
         report_data(d, dir, sink, seg_bytes(q));
         if (!d->done)
-            report_gap(d, dir, sink, q->tail_gap);
+            report_gap(d, dir, sink, q->tail_gap, false);
         free(q);
     }
 }
 
-/* Skips the hole [next_seq, to) (to after next_seq): reports it, then delivers what
- * became contiguous. */
+/* Skips the hole [next_seq, to) (to after next_seq): reports it (cap: to make room under a
+ * cap), then delivers what became contiguous. */
 static void skip_to(struct reasm_dir *d, int dir, struct reasm_budget *b, const struct reasm_sink *sink,
-                    uint32_t to)
+                    uint32_t to, bool cap)
 {
     uint32_t n = to - d->next_seq;
     d->next_seq = to;
-    report_gap(d, dir, sink, n);
+    report_gap(d, dir, sink, n, cap);
     drain(d, dir, b, sink);
 }
 
@@ -213,9 +252,13 @@ static unsigned note_fin(struct reasm_dir *d, struct reasm_budget *b, uint32_t f
             if (keep < q->len) {
                 uint32_t drop = q->len - keep;
                 d->ooo_bytes -= drop;
-                b->used = b->used >= drop ? b->used - drop : 0;
+                budget_put(b, drop);
                 q->len = keep;
                 q->tail_gap = 0;
+                /* give the cut bytes back to the allocator too, so the charge stays true */
+                struct reasm_seg *nq = realloc(q, sizeof *q + keep);
+                if (nq)
+                    *link = q = nq;
             } else {
                 q->tail_gap = keep - q->len;
             }
@@ -269,6 +312,8 @@ static struct reasm_seg *enqueue(struct reasm_dir *d, struct reasm_budget *b, st
     d->ooo_segs++;
     d->ooo_bytes += s.len;
     b->used += s.len + REASM_SEG_OVERHEAD;
+    if (b->total)
+        mem_charge(b->total, s.len + REASM_SEG_OVERHEAD);
     return q;
 }
 
@@ -360,7 +405,7 @@ int reasm_push(struct reasm_dir *d, int dir, const struct reasm_cfg *cfg, struct
      * holes at next_seq are delivered from the caller's buffer, other holes are queued. */
     uint32_t cur = pc.seq;
     struct reasm_seg *prev = NULL; /* queued segment ending at or before cur, or NULL */
-    bool queued = false;
+    bool queued = false, budget_full = false;
     int rc = 0;
     while (seq_lt(cur, e)) {
         if (seq_lt(cur, d->next_seq)) { /* covered by queued data drained meanwhile */
@@ -394,16 +439,16 @@ int reasm_push(struct reasm_dir *d, int dir, const struct reasm_cfg *cfg, struct
             /* Skipping this direction's holes frees its queue; pointless when the piece
              * would not fit even into an empty queue. */
             enum fit alone = fits(d, cfg, b, n, 0, 0);
+            budget_full = budget_full || why == FIT_BUDGET || alone == FIT_BUDGET;
             if (!d->ooo || alone != FIT_OK) {
                 d->cap_drops++;
-                if (alone == FIT_BUDGET)
-                    b->over_budget++;
+                mark_cap_hole(d, cur, e);
                 break;
             }
             uint32_t to = seq_min(cur, d->ooo->seq);
             bool had_prev = prev != NULL;
             uint32_t prev_end = prev ? seg_end(prev) : 0;
-            skip_to(d, dir, b, sink, to);
+            skip_to(d, dir, b, sink, to, true);
             if (d->done)
                 break;
             if (had_prev && seq_le(prev_end, d->next_seq))
@@ -413,6 +458,7 @@ int reasm_push(struct reasm_dir *d, int dir, const struct reasm_cfg *cfg, struct
         struct reasm_seg *nq = enqueue(d, b, prev, &pc, cur, hole_end);
         if (!nq) {
             d->cap_drops++;
+            mark_cap_hole(d, cur, e);
             rc = NZ_ENOMEM;
             break;
         }
@@ -421,6 +467,7 @@ int reasm_push(struct reasm_dir *d, int dir, const struct reasm_cfg *cfg, struct
         cur = hole_end;
     }
     d->ooo_queued += queued;
+    b->over_budget += budget_full;
     return rc;
 }
 
@@ -429,7 +476,7 @@ int reasm_push(struct reasm_dir *d, int dir, const struct reasm_cfg *cfg, struct
 void reasm_flush(struct reasm_dir *d, int dir, struct reasm_budget *b, const struct reasm_sink *sink)
 {
     while (!d->done && d->ooo)
-        skip_to(d, dir, b, sink, d->ooo->seq);
+        skip_to(d, dir, b, sink, d->ooo->seq, false);
 }
 
 /* Frees the queue (its bytes return to b) and makes every later push a no-op. Safe to

@@ -13,11 +13,19 @@
  *
  * Gaps: when the out-of-order queue hits its cap (per direction or global), or at
  * flush/close, the reassembler skips to the earliest queued segment and reports the
- * number of missing bytes to the sink before delivering. */
+ * number of missing bytes to the sink before delivering. Every gap is counted either as
+ * caused by a cap (gaps_cap: skipped to make room, or covering bytes that were dropped
+ * because a cap was full) or as loss (the bytes never arrived, or were cut by the snap
+ * length); the sink sees both alike.
+ *
+ * Memory: each queued segment is charged to the reassembly budget (struct reasm_budget,
+ * the sub-cap for out-of-order data) and, when set, to the pipeline's global budget
+ * (mem.h) at the same amount: payload + REASM_SEG_OVERHEAD. */
 #ifndef NZ_REASM_H
 #define NZ_REASM_H
 
 #include "../dissect/nz.h"
+#include "../dissect/mem.h"
 
 /* The global budget is charged each queued segment's payload plus this much (segment header
  * + malloc overhead), so a flood of tiny out-of-order segments cannot use far more memory than
@@ -30,7 +38,10 @@ struct reasm_budget {
     size_t used;               /* bytes charged by queued out-of-order segments, all flows
                                   (payload + REASM_SEG_OVERHEAD each) */
     size_t max;                /* cap for `used` */
-    uint64_t over_budget;      /* segments not queued because the budget was full */
+    uint64_t over_budget;      /* segments that found the budget full: their direction skipped
+                                  its own holes to make room, or they were dropped */
+    struct mem_budget *total;  /* also charged with every queued segment (the pipeline's
+                                  budget for all per-flow state); NULL = none. Borrowed */
 };
 
 struct reasm_cfg {
@@ -66,9 +77,15 @@ struct reasm_dir {
     uint64_t overlaps;         /* segments partially overlapping delivered or queued data */
     uint64_t overlap_diff;     /* overlaps whose bytes differ from the kept ones */
     uint64_t ooo_queued;       /* segments queued out of order */
-    uint64_t gaps;             /* gaps reported to the sink */
+    uint64_t gaps;             /* gaps reported to the sink (loss and caps) */
     uint64_t gap_bytes;        /* bytes those gaps skipped */
+    uint64_t gaps_cap;         /* of those, gaps caused by a cap (the rest are loss) */
+    uint64_t gap_cap_bytes;    /* bytes the cap-caused gaps skipped */
     uint64_t cap_drops;        /* segments dropped because a cap was full */
+    /* internal: stream bytes in [cap_hole_seq, cap_hole_end) were dropped because a cap was
+       full, so a gap over them is counted in gaps_cap */
+    bool cap_hole;
+    uint32_t cap_hole_seq, cap_hole_end;
 };
 
 void reasm_dir_init(struct reasm_dir *d);

@@ -79,7 +79,7 @@ int cli_parse_size(const char *s, size_t *out)
 
 enum {
     OPT_MAX_FLOWS = 1000, OPT_FLOW_TIMEOUT, OPT_MAX_REASM, OPT_MAX_OOO, OPT_NO_NDPI, OPT_NDPI_PKTS,
-    OPT_POLICY, OPT_DUMP
+    OPT_POLICY, OPT_DUMP, OPT_MAX_MEM
 };
 
 const struct option cli_pipeline_longopts[] = {
@@ -91,14 +91,17 @@ const struct option cli_pipeline_longopts[] = {
     {"ndpi-packets", required_argument, NULL, OPT_NDPI_PKTS},
     {"policy", required_argument, NULL, OPT_POLICY},
     {"dump-streams", required_argument, NULL, OPT_DUMP},
+    {"max-mem", required_argument, NULL, OPT_MAX_MEM},
     {NULL, 0, NULL, 0},
 };
 
 const char cli_pipeline_help[] =
     "  --max-flows N        flows tracked at once; least recently seen evicted beyond (250000)\n"
     "  --flow-timeout SEC   idle timeout in packet time (300)\n"
-    "  --max-reasm-mem SIZE out-of-order bytes buffered over all flows (256M); when full,\n"
-    "                       least recently seen flows are evicted\n"
+    "  --max-mem SIZE       memory for all per-flow state together (1G, at least 16M); when\n"
+    "                       full, least recently seen flows are evicted\n"
+    "  --max-reasm-mem SIZE the part of --max-mem out-of-order bytes may use (256M); when\n"
+    "                       full, flows skip their holes and the least recently seen are evicted\n"
     "  --max-ooo SIZE       out-of-order bytes buffered per flow direction (256K)\n"
     "  --ndpi-packets N     packets per flow offered to nDPI for its label (12)\n"
     "  --no-ndpi            do not run nDPI (flows get only our dissectors' labels)\n"
@@ -130,6 +133,11 @@ int cli_pipeline_opt(int opt, const char *arg, struct pipeline_cfg *cfg)
         if (cli_parse_size(arg, &sz))
             goto bad;
         cfg->ooo_max_bytes = sz;
+        return 1;
+    case OPT_MAX_MEM:
+        if (cli_parse_size(arg, &sz) || sz < MEM_MAX_MIN)
+            goto bad;
+        cfg->mem_max = sz;
         return 1;
     case OPT_NO_NDPI:
         cfg->ndpi_max_pkts = 0;
@@ -343,13 +351,23 @@ static void print_summary(FILE *fp, const struct pipeline_stats *s, const uint64
         fputc('\n', fp);
     }
     fprintf(fp, "  flows     %llu TCP flows", (unsigned long long)s->flows);
-    if (s->flows_evicted)
-        fprintf(fp, ", %llu evicted (raise --max-flows / --max-reasm-mem)", (unsigned long long)s->flows_evicted);
+    if (s->flows_evicted > s->flows_evicted_mem)
+        fprintf(fp, ", %llu evicted with the table full (raise --max-flows)",
+                (unsigned long long)(s->flows_evicted - s->flows_evicted_mem));
+    if (s->flows_evicted_mem)
+        fprintf(fp, ", %llu evicted for memory (raise --max-mem / --max-reasm-mem)",
+                (unsigned long long)s->flows_evicted_mem);
     fputc('\n', fp);
+    if (s->flows_evicted_mem || s->reasm_over_budget || s->dis_mem_cap || s->ndpi_mem_cap)
+        fprintf(fp, "  memory    peak %zu MiB of --max-mem %zu MiB; out-of-order share full %llu times;"
+                " per-flow cap hit: dissectors %llu, nDPI %llu\n",
+                s->mem_peak >> 20, s->mem_max >> 20, (unsigned long long)s->reasm_over_budget,
+                (unsigned long long)s->dis_mem_cap, (unsigned long long)s->ndpi_mem_cap);
     if (s->gaps || s->overlap_diff || s->reasm_cap_drops)
-        fprintf(fp, "  streams   %llu gaps (%llu bytes missing), %llu overlaps with differing bytes, %llu segments over caps\n",
-                (unsigned long long)s->gaps, (unsigned long long)s->gap_bytes, (unsigned long long)s->overlap_diff,
-                (unsigned long long)s->reasm_cap_drops);
+        fprintf(fp, "  streams   %llu gaps (%llu bytes missing; %llu of them forced by reassembly caps),"
+                " %llu overlaps with differing bytes, %llu segments over caps\n",
+                (unsigned long long)s->gaps, (unsigned long long)s->gap_bytes, (unsigned long long)s->gaps_cap,
+                (unsigned long long)s->overlap_diff, (unsigned long long)s->reasm_cap_drops);
     fprintf(fp, "  findings  %llu: critical %llu, high %llu, medium %llu, low %llu, info %llu\n",
             (unsigned long long)(sev[0] + sev[1] + sev[2] + sev[3] + sev[4]), (unsigned long long)sev[4],
             (unsigned long long)sev[3], (unsigned long long)sev[2], (unsigned long long)sev[1],

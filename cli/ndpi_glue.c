@@ -1,6 +1,8 @@
 /* ndpi_glue.c — nDPI 4.2 wrapper; see ndpi_glue.h. */
 #include "ndpi_glue.h"
 
+#include "../dissect/mem.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,8 @@ void nz_ndpi_free(struct nz_ndpi *n)
 
 void *nz_ndpi_flow_new(struct nz_ndpi *n) { return calloc(1, n->flow_size); }
 
+size_t nz_ndpi_flow_mem(const struct nz_ndpi *n) { return nz_heap_size(n->flow_size); }
+
 void nz_ndpi_flow_free(void *nflow)
 {
     if (!nflow)
@@ -65,10 +69,14 @@ static void name_of(struct nz_ndpi *n, ndpi_protocol p, char label[NDPI_LABEL_MA
 }
 
 bool nz_ndpi_packet(struct nz_ndpi *n, void *nflow, const uint8_t *l3, uint32_t l3_len, uint64_t ts_usec,
-                    char label[NDPI_LABEL_MAX])
+                    char label[NDPI_LABEL_MAX], size_t *allocated)
 {
     unsigned short len = l3_len > 65535 ? 65535 : (unsigned short)l3_len;
+    /* nDPI counts every ndpi_malloc/ndpi_calloc/ndpi_strdup request in a 32-bit running total;
+     * unsigned subtraction is right across its wrap. */
+    uint32_t before = ndpi_get_tot_allocated_memory();
     ndpi_protocol p = ndpi_detection_process_packet(n->mod, nflow, l3, len, ts_usec / 1000u);
+    *allocated = (uint32_t)(ndpi_get_tot_allocated_memory() - before);
     if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN && p.master_protocol == NDPI_PROTOCOL_UNKNOWN)
         return false;
     if (ndpi_extra_dissection_possible(n->mod, nflow))

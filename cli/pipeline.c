@@ -4,7 +4,13 @@
  * new flow), nDPI for a flow's first packets only and never once our own dissector claimed
  * the flow, reasm_push (allocates only to queue out-of-order data, up to the caps).
  * Once a dissector clears ctx.want[dir] (TLS after the handshake), that direction costs
- * only decoding and flow bookkeeping. */
+ * only decoding and flow bookkeeping.
+ *
+ * Memory (pipeline.h): the flow table and the reassembler charge the pipeline's budget
+ * themselves; the rest of a flow's state (struct fapp, its two buffers, the dissector's state
+ * as dissector.mem reports it, nDPI's) is summed by recharge() and charged by difference —
+ * O(1), a few additions and one callback — after every dissector call and once per packet.
+ * Eviction happens after the packet, never to the flow being processed. */
 #include "pipeline.h"
 
 #include <errno.h>
@@ -21,6 +27,7 @@
 #include "../dissect/dis_limits.h"
 #include "../dissect/mail.h"
 #include "dump.h"
+#include "../dissect/mem.h"
 #include "ndpi_glue.h"
 
 enum dis_state {
@@ -47,6 +54,8 @@ struct fapp {
     bool had_data[2];              /* bytes seen in this direction while probing */
     struct dbuf buf[2];            /* probe bytes, then the dissector's unconsumed tail */
     void *ndpi;                    /* nDPI flow state while detection runs */
+    size_t ndpi_mem;               /* its heap bytes: the struct plus what nDPI allocated for it */
+    size_t mem;                    /* bytes this struct has charged to pl->mem (see recharge) */
     unsigned ndpi_pkts;
     char ndpi_label[NDPI_LABEL_MAX];
     char app_label[24];            /* our dissector's label */
@@ -61,7 +70,10 @@ struct pipeline {
     int64_t run_id;
     const struct nz_log *log;      /* borrowed */
     struct flow_table *flows;
-    struct reasm_budget budget;
+    struct mem_budget mem;         /* every per-flow byte (pipeline.h); flows and budget charge it */
+    struct reasm_budget budget;    /* the out-of-order share of mem (--max-reasm-mem) */
+    bool mem_warned;               /* the first memory eviction was logged */
+    uint64_t mem_warn_usec;        /* packet time of the last such log line */
     struct reasm_cfg rcfg;
     struct nz_ndpi *ndpi;
     struct pipeline_stats stats;
@@ -79,6 +91,7 @@ void pipeline_cfg_defaults(struct pipeline_cfg *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->max_flows = FLOW_MAX_DEFAULT;
     cfg->idle_sec = FLOW_IDLE_SEC_DEFAULT;
+    cfg->mem_max = MEM_MAX_DEFAULT;
     cfg->reasm_mem_max = REASM_MEM_MAX_DEFAULT;
     cfg->ooo_max_bytes = REASM_OOO_MAX_BYTES_DEFAULT;
     cfg->ndpi_max_pkts = NDPI_MAX_PKTS_DEFAULT;
@@ -349,6 +362,29 @@ static void dbuf_free(struct dbuf *b)
     b->len = b->cap = 0;
 }
 
+/* An emptied buffer above this capacity goes back to the allocator (it grew for one big
+ * record or head); smaller ones are kept so a flow's next tail does not allocate again. */
+#define DBUF_KEEP 4096u
+
+/* ---- memory accounting ---- */
+
+/* Heap bytes of the flow's dissection: the pipeline's two buffers and the dissector's state
+ * with its own buffers. Checked against DIS_FLOW_MEM_MAX. */
+static size_t dissection_mem(const struct fapp *fa)
+{
+    size_t m = nz_heap_size(fa->buf[0].cap) + nz_heap_size(fa->buf[1].cap);
+    if (fa->dis && fa->dis_st)
+        m += fa->dis->mem(fa->dis_st);
+    return m;
+}
+
+/* Brings the flow's charge (everything but the flow entry and the reassembly queues, which
+ * their owners charge) up to date. O(1). */
+static void recharge(struct pipeline *pl, struct fapp *fa)
+{
+    mem_recharge(&pl->mem, &fa->mem, nz_heap_size(sizeof *fa) + dissection_mem(fa) + fa->ndpi_mem);
+}
+
 /* ---- dissector driving ---- */
 
 /* The dissector needs no more bytes of `dir`. The reassembler is told after reasm_push()
@@ -536,13 +572,22 @@ static void feed(struct pipeline *pl, struct flow *f, int dir, const uint8_t *p,
             if (consumed < n && !dbuf_append(b, p + consumed, n - consumed, DIS_BUF_MAX)) {
                 pl->stats.dis_overflow++;
                 detach(pl, f, "unconsumed data exceeds DIS_BUF_MAX");
+                recharge(pl, fa);
                 return;
             }
         } else {
             dbuf_consume(b, consumed);
+            if (b->len == 0 && b->cap > DBUF_KEEP)
+                dbuf_free(b);
         }
     }
     after_call(pl, f, dir, rc, &ctx, NULL, 0);
+    if (fa->ds == DS_ATTACHED && dissection_mem(fa) > DIS_FLOW_MEM_MAX) {
+        /* One flow may not grow past its cap: its dissector gives up and its state goes. */
+        pl->stats.dis_mem_cap++;
+        detach(pl, f, "flow state exceeds DIS_FLOW_MEM_MAX");
+    }
+    recharge(pl, fa);
 }
 
 /* While probing: collect the first bytes of each direction and ask every dissector. */
@@ -635,17 +680,22 @@ static void on_stream_gap(void *ud, int dir, uint64_t len)
     if (rc == DIS_SWITCH)
         rc = DIS_DONE;
     after_call(pl, f, dir, rc, &ctx, NULL, 0);
+    recharge(pl, fa);
 }
 
 static const struct reasm_sink *pl_rsink(struct pipeline *pl) { return &pl->rsink; }
 
 /* ---- flow lifecycle ---- */
 
-static struct fapp *fapp_new(struct flow *f)
+static struct fapp *fapp_new(struct pipeline *pl, struct flow *f)
 {
     struct fapp *fa = calloc(1, sizeof *fa);
     if (!fa)
         return NULL;
+    if (pl->ndpi) {
+        fa->ndpi = nz_ndpi_flow_new(pl->ndpi);
+        fa->ndpi_mem = fa->ndpi ? nz_ndpi_flow_mem(pl->ndpi) : 0;
+    }
     reasm_dir_init(&fa->rd[0]);
     reasm_dir_init(&fa->rd[1]);
     fa->want[0] = fa->want[1] = true;
@@ -662,6 +712,7 @@ static void ndpi_finish(struct pipeline *pl, struct fapp *fa, bool giveup)
         nz_ndpi_giveup(pl->ndpi, fa->ndpi, fa->ndpi_label);
     nz_ndpi_flow_free(fa->ndpi);
     fa->ndpi = NULL;
+    fa->ndpi_mem = 0;
 }
 
 static void on_flow_end(void *ud, struct flow *f, enum flow_end why)
@@ -702,6 +753,8 @@ static void on_flow_end(void *ud, struct flow *f, enum flow_end why)
         struct reasm_dir *r = &fa->rd[d];
         pl->stats.gaps += r->gaps;
         pl->stats.gap_bytes += r->gap_bytes;
+        pl->stats.gaps_cap += r->gaps_cap;
+        pl->stats.gap_cap_bytes += r->gap_cap_bytes;
         pl->stats.overlaps += r->overlaps;
         pl->stats.overlap_diff += r->overlap_diff;
         pl->stats.retrans += r->retrans;
@@ -725,6 +778,7 @@ static void on_flow_end(void *ud, struct flow *f, enum flow_end why)
         reasm_dir_fini(&fa->rd[d], &pl->budget);
         dbuf_free(&fa->buf[d]);
     }
+    mem_uncharge(&pl->mem, fa->mem);
     free(fa);
     f->app = NULL;
     pl->cur = saved == f ? NULL : saved;
@@ -745,10 +799,13 @@ struct pipeline *pipeline_new(const struct pipeline_cfg *cfg, struct store *st, 
     pl->st = st;
     pl->run_id = run_id;
     pl->log = log;
-    pl->budget.max = cfg->reasm_mem_max;
+    pl->mem.max = cfg->mem_max ? cfg->mem_max : SIZE_MAX; /* 0: counted, never enforced */
+    pl->budget.max = cfg->reasm_mem_max < pl->mem.max ? cfg->reasm_mem_max : pl->mem.max;
+    pl->budget.total = &pl->mem;
     pl->rcfg.ooo_max_bytes = cfg->ooo_max_bytes;
     pl->rcfg.ooo_max_segs = REASM_OOO_MAX_SEGS;
-    struct flow_cfg fc = {cfg->max_flows, cfg->idle_sec};
+    pl->stats.mem_max = pl->mem.max;
+    struct flow_cfg fc = {cfg->max_flows, cfg->idle_sec, &pl->mem};
     pl->flows = flow_table_new(&fc, on_flow_end, pl, err);
     if (!pl->flows) {
         free(pl);
@@ -777,6 +834,32 @@ struct pipeline *pipeline_new(const struct pipeline_cfg *cfg, struct store *st, 
     return pl;
 }
 
+/* Packet time between two log lines about memory evictions (the first is logged at once). */
+#define MEM_WARN_EVERY_USEC (3600ull * 1000000ull)
+
+/* After a packet of `keep`: while the memory budget is exceeded, or the reassembly share was
+ * found full during the packet and is above three quarters, the least recently seen other
+ * flow is evicted (ended properly: queues flushed, records and row written). Logged once,
+ * then at most hourly in packet time; counted in flows.evicted_for_memory. */
+static void evict_for_memory(struct pipeline *pl, struct flow *keep, bool reasm_full)
+{
+    uint64_t n = 0;
+    while ((pl->mem.used > pl->mem.max || (reasm_full && pl->budget.used > pl->budget.max / 4 * 3)) &&
+           flow_evict_lru(pl->flows, keep))
+        n++;
+    if (!n)
+        return;
+    pl->stats.flows_evicted_mem += n;
+    if (!pl->mem_warned || pl->cur_ts >= pl->mem_warn_usec + MEM_WARN_EVERY_USEC) {
+        pl->mem_warned = true;
+        pl->mem_warn_usec = pl->cur_ts;
+        nz_logf(pl->log, NZ_LOG_WARN,
+                "memory budget reached (--max-mem %zu MiB, out-of-order share %zu MiB): %llu flow(s) "
+                "evicted so far, least recently seen first",
+                pl->mem.max >> 20, pl->budget.max >> 20, (unsigned long long)pl->stats.flows_evicted_mem);
+    }
+}
+
 void pipeline_packet(struct pipeline *pl, int dlt, uint64_t ts_usec, const uint8_t *data, uint32_t caplen,
                      uint32_t wirelen)
 {
@@ -801,18 +884,17 @@ void pipeline_packet(struct pipeline *pl, int dlt, uint64_t ts_usec, const uint8
     if (!f)
         return;
     if (!f->app) {
-        f->app = fapp_new(f);
+        f->app = fapp_new(pl, f);
         if (!f->app)
             return;
         s->flows++;
-        if (pl->ndpi)
-            ((struct fapp *)f->app)->ndpi = nz_ndpi_flow_new(pl->ndpi);
     }
     struct fapp *fa = f->app;
     pl->cur = f;
     pl->cur_ts = ts_usec;
     uint64_t over = pl->budget.over_budget;
-    if (fa->rd[dir].done && p.payload_len)
+    bool was_done = fa->rd[dir].done; /* then no dissector runs: the flow's charge stays */
+    if (was_done && p.payload_len)
         s->bypassed++; /* the dissector has all it needs: header decoding only */
     reasm_push(&fa->rd[dir], dir, &pl->rcfg, &pl->budget, p.seq, p.tcp_flags, p.payload, p.payload_len,
                p.payload_wire_len, pl_rsink(pl));
@@ -828,17 +910,26 @@ void pipeline_packet(struct pipeline *pl, int dlt, uint64_t ts_usec, const uint8
         } else {
             s->ndpi_pkts++;
             fa->ndpi_pkts++;
-            if (nz_ndpi_packet(pl->ndpi, fa->ndpi, p.l3, p.l3_len, ts_usec, fa->ndpi_label))
+            size_t got = 0;
+            bool decided = nz_ndpi_packet(pl->ndpi, fa->ndpi, p.l3, p.l3_len, ts_usec, fa->ndpi_label, &got);
+            fa->ndpi_mem += got;
+            if (decided) {
                 ndpi_finish(pl, fa, false);
-            else if (fa->ndpi_pkts >= pl->cfg.ndpi_max_pkts)
+            } else if (fa->ndpi_pkts >= pl->cfg.ndpi_max_pkts) {
                 ndpi_finish(pl, fa, true);
+            } else if (fa->ndpi_mem - nz_ndpi_flow_mem(pl->ndpi) > NDPI_FLOW_MEM_MAX) {
+                s->ndpi_mem_cap++; /* nDPI buffers too much for this flow: its best guess stays */
+                ndpi_finish(pl, fa, true);
+            }
         }
     }
-    if (pl->budget.over_budget != over) {
-        /* Global reassembly memory is exhausted: evict least recently seen flows (their
-         * queued data is flushed to the dissectors first) until a quarter is free again. */
-        while (pl->budget.used > pl->budget.max / 4 * 3 && flow_evict_lru(pl->flows, f))
-            s->flows_evicted_mem++;
+    if (!was_done || fa->ndpi) {
+        recharge(pl, fa);
+        s->mem_peak = pl->mem.peak;
+    }
+    if (pl->mem.used > pl->mem.max || pl->budget.over_budget != over) {
+        evict_for_memory(pl, f, pl->budget.over_budget != over);
+        s->reasm_over_budget = pl->budget.over_budget;
     }
     pl->cur = NULL;
 }
@@ -897,6 +988,7 @@ int pipeline_finish(struct pipeline *pl)
     struct flow_stats fs;
     flow_table_stats(pl->flows, &fs);
     pl->stats.reasm_over_budget = pl->budget.over_budget;
+    pl->stats.mem_peak = pl->mem.peak;
     if (!pl->db_err)
         db_fail(pl, store_commit(pl->st), "the final batch");
     return pl->db_err;
@@ -931,9 +1023,22 @@ const char *pipeline_counters_json(const struct pipeline *pl, char *buf, size_t 
     json_uint(&j, "overlaps", s->overlaps);
     json_uint(&j, "overlap_diff", s->overlap_diff);
     json_uint(&j, "retransmissions", s->retrans);
+    json_uint(&j, "gap_loss", s->gaps - s->gaps_cap);
+    json_uint(&j, "gap_loss_bytes", s->gap_bytes - s->gap_cap_bytes);
+    json_uint(&j, "gap_cap", s->gaps_cap);
+    json_uint(&j, "gap_cap_bytes", s->gap_cap_bytes);
     json_uint(&j, "cap_drops", s->reasm_cap_drops);
     json_uint(&j, "over_budget", pl->budget.over_budget);
+    json_uint(&j, "budget", pl->budget.max);
     json_uint(&j, "bypassed_segments", s->bypassed);
+    json_obj_end(&j);
+    json_obj_begin(&j, "memory");
+    json_uint(&j, "budget", pl->mem.max);
+    json_uint(&j, "peak", pl->mem.peak);
+    json_uint(&j, "in_use", pl->mem.used);
+    json_uint(&j, "evicted_flows", s->flows_evicted_mem);
+    json_uint(&j, "dissector_cap", s->dis_mem_cap);
+    json_uint(&j, "ndpi_cap", s->ndpi_mem_cap);
     json_obj_end(&j);
     json_obj_begin(&j, "dissectors");
     json_uint(&j, "attached", s->dis_attached);

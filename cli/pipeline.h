@@ -1,10 +1,19 @@
 /* pipeline.h — the only code that links capture → dissect → store:
  * decode → flow table → nDPI (first packets) → per-direction reassembly → dissector chosen by
  * content → findings and records → SQLite. One pipeline per run; no global state, so two
- * pipelines can run in one process. */
+ * pipelines can run in one process (one per thread: nDPI's allocation counter is global).
+ *
+ * Memory: every piece of per-flow state is charged, at its allocated size (dissect/mem.h), to
+ * one budget per pipeline (cfg.mem_max): the flow table's buckets and entries, the pipeline's
+ * per-flow struct and its two stream buffers, the reassembly queues, the dissector's state and
+ * buffers (dissector.mem), nDPI's flow state and what nDPI allocated for it. After each packet,
+ * while the budget is exceeded, the least recently seen flow other than the packet's own is
+ * evicted (ended as `evicted`, its rows written like any other). One flow cannot take more
+ * than its caps allow (DIS_FLOW_MEM_MAX, NDPI_FLOW_MEM_MAX, --max-ooo per direction). */
 #ifndef NZ_PIPELINE_H
 #define NZ_PIPELINE_H
 
+#include "../capture/cap_limits.h" /* MEM_MAX_DEFAULT, MEM_MAX_MIN for the options */
 #include "../capture/decode.h"
 #include "../store/store.h"
 
@@ -13,7 +22,10 @@ struct stream_dump;
 struct pipeline_cfg {
     size_t max_flows;          /* flow table cap (--max-flows) */
     uint32_t idle_sec;         /* flow idle timeout (--flow-timeout) */
-    size_t reasm_mem_max;      /* bytes of out-of-order data over all flows (--max-reasm-mem) */
+    size_t mem_max;            /* heap bytes of all per-flow state together (--max-mem);
+                                  0 = counted but not enforced */
+    size_t reasm_mem_max;      /* bytes of out-of-order data over all flows (--max-reasm-mem),
+                                  a part of mem_max (the smaller of the two applies) */
     size_t ooo_max_bytes;      /* per flow direction (--max-ooo) */
     unsigned ndpi_max_pkts;    /* packets per flow offered to nDPI; 0 disables nDPI */
     int policy;                /* 0 default, 1 Mozilla intermediate */
@@ -30,11 +42,16 @@ struct pipeline_stats {
     uint64_t first_usec, last_usec;    /* packet time range */
     uint64_t dec[DEC_REASON_COUNT];    /* frames by decode result */
     uint64_t malformed;                /* frames with a malformed/truncated reason */
-    uint64_t flows, flows_evicted, flows_evicted_mem;
+    uint64_t flows, flows_evicted;     /* flows_evicted: all early evictions (table and memory) */
+    uint64_t flows_evicted_mem;        /* of those, evicted because the memory budget was full */
     uint64_t findings, by_sev[5];
     uint64_t ndpi_pkts;                /* packets handed to nDPI */
     uint64_t dis_attached, dis_errors, dis_overflow, dis_switches;
+    uint64_t dis_mem_cap;              /* dissectors detached at DIS_FLOW_MEM_MAX */
+    uint64_t ndpi_mem_cap;             /* flows taken from nDPI at NDPI_FLOW_MEM_MAX */
     uint64_t gaps, gap_bytes, overlaps, overlap_diff, retrans, reasm_cap_drops, reasm_over_budget;
+    uint64_t gaps_cap, gap_cap_bytes;  /* of gaps/gap_bytes: caused by a reassembly cap */
+    size_t mem_max, mem_peak;          /* the memory budget and the most it held (bytes) */
     uint64_t records;                  /* protocol records stored (tls/http/mail) */
     uint64_t bypassed;                 /* payload segments skipped: their direction was done */
 };

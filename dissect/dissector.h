@@ -10,6 +10,7 @@
 #define NZ_DISSECTOR_H
 
 #include "finding.h"
+#include "mem.h"
 
 enum dis_status {
     DIS_OK = 0,     /* consumed what it could; call again with more bytes */
@@ -85,6 +86,11 @@ struct dissector {
     enum dis_status (*on_gap)(void *st, int dir, uint64_t len, struct dis_ctx *ctx);
     /* The flow ended; emit what is pending (e.g. sessions whose handshake never finished). */
     void (*on_close)(void *st, struct dis_ctx *ctx);
+    /* Heap bytes `st` holds now: the state and every buffer it owns, each at its allocated
+     * capacity as nz_heap_size() counts it (mem.h). O(1), reads only. The pipeline calls it
+     * after every call that may change the state and charges the difference to its memory
+     * budget; past DIS_FLOW_MEM_MAX (with the pipeline's own buffers) it detaches. */
+    size_t (*mem)(const void *st);
 };
 
 /* The registry (registry.c): all dissectors, in probe order. */

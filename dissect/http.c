@@ -1886,6 +1886,13 @@ static void http_state_free(void *st)
     free(s);
 }
 
+/* The state and its transaction queue, at allocated size. */
+static size_t http_mem(const void *st)
+{
+    const struct http_state *s = st;
+    return nz_heap_size(sizeof *s) + nz_heap_size((size_t)s->q_cap * sizeof *s->q);
+}
+
 static enum dis_status http_on_data(void *st, int dir, struct bytes in, size_t *consumed,
                                     struct dis_ctx *ctx)
 {
@@ -1969,4 +1976,5 @@ const struct dissector http_dissector = {
     .on_data = http_on_data,
     .on_gap = http_on_gap,
     .on_close = http_on_close,
+    .mem = http_mem,
 };

@@ -2270,6 +2270,13 @@ static void *pop3_state_new(const struct dis_cfg *cfg)
 
 static void mail_state_free(void *st) { free(st); }
 
+/* The state owns no buffers: lines stay in the pipeline's buffer, evidence is fixed-size. */
+static size_t mail_mem(const void *st)
+{
+    (void)st;
+    return nz_heap_size(sizeof(struct mail_state));
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Probes */
 
@@ -2383,6 +2390,7 @@ const struct dissector smtp_dissector = {
     .probe = smtp_probe,
     .state_new = smtp_state_new,
     .state_free = mail_state_free,
+    .mem = mail_mem,
     .on_data = mail_on_data,
     .on_gap = mail_on_gap,
     .on_close = mail_on_close,
@@ -2394,6 +2402,7 @@ const struct dissector imap_dissector = {
     .probe = imap_probe,
     .state_new = imap_state_new,
     .state_free = mail_state_free,
+    .mem = mail_mem,
     .on_data = mail_on_data,
     .on_gap = mail_on_gap,
     .on_close = mail_on_close,
@@ -2405,6 +2414,7 @@ const struct dissector pop3_dissector = {
     .probe = pop3_probe,
     .state_new = pop3_state_new,
     .state_free = mail_state_free,
+    .mem = mail_mem,
     .on_data = mail_on_data,
     .on_gap = mail_on_gap,
     .on_close = mail_on_close,

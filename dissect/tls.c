@@ -21,7 +21,9 @@
  *
  * The pipeline hands in reassembled bytes per direction; both directions interleave in
  * packet order. Whole records are consumed; a partial record stays with the pipeline.
- * Handshake messages are reassembled per direction across records (bounded by TLS_HS_MAX).
+ * Handshake messages are reassembled per direction across records (bounded by TLS_HS_MAX; the
+ * buffer grows with the bytes received, not with the announced length, and is freed once the
+ * message is handled).
  * Once keys are in use in both directions the session record and findings are emitted
  * and the dissector returns DIS_DONE (clearing ctx->want[]): renegotiation happens inside
  * encryption and is invisible anyway.
@@ -105,7 +107,8 @@ struct hs_asm {
     uint32_t body_len;     /* from hdr once hdr_len == 4 */
     size_t body_have;      /* body bytes collected (or skipped) so far */
     bool skipping;         /* oversize/unbufferable: discard body_len bytes */
-    uint8_t *body;         /* heap, grows up to TLS_HS_MAX */
+    uint8_t *body;         /* heap, grows with the bytes received up to body_len <= TLS_HS_MAX;
+                              freed when the message is handled */
     size_t body_cap;       /* allocated bytes of body */
 };
 
@@ -877,6 +880,9 @@ static void handle_hs(struct tls_state *st, int dir, uint8_t type, struct bytes 
         st->rec.hs_types[dir] |= (uint64_t)1 << type;
 }
 
+/* Room for `need` body bytes (need <= body_len <= TLS_HS_MAX). The buffer grows with the
+ * bytes that actually arrived, doubling from 1 KiB but never past the message's announced
+ * length: a header announcing 64 KiB followed by a few bytes costs a few bytes, not 64 KiB. */
 static bool hs_reserve(struct hs_asm *a, size_t need)
 {
     if (need <= a->body_cap)
@@ -884,8 +890,8 @@ static bool hs_reserve(struct hs_asm *a, size_t need)
     size_t cap = a->body_cap ? a->body_cap : 1024;
     while (cap < need)
         cap *= 2;
-    if (cap > TLS_HS_MAX)
-        cap = TLS_HS_MAX;
+    if (cap > a->body_len)
+        cap = a->body_len;
     uint8_t *p = realloc(a->body, cap);
     if (!p)
         return false;
@@ -902,6 +908,15 @@ static void hs_reset(struct hs_asm *a)
     a->skipping = false;
 }
 
+/* A reassembled message was handled: its buffer goes back (messages split across records are
+ * few per handshake; a flow waiting for the next flight holds nothing). */
+static void hs_release(struct hs_asm *a)
+{
+    free(a->body);
+    a->body = NULL;
+    a->body_cap = 0;
+}
+
 /* Feeds one handshake record's fragment to the direction's reassembly. */
 static void hs_feed(struct tls_state *st, int dir, struct bytes frag)
 {
@@ -911,6 +926,10 @@ static void hs_feed(struct tls_state *st, int dir, struct bytes frag)
         if (a->hdr_len == 4) {
             size_t want = a->body_len - a->body_have;
             size_t n = rd_left(&r) < want ? rd_left(&r) : want;
+            if (!a->skipping && !hs_reserve(a, a->body_have + n)) {
+                st->rec.hs_oversize++; /* unbufferable (out of memory): skipped */
+                a->skipping = true;
+            }
             if (a->skipping)
                 rd_skip(&r, n);
             else
@@ -922,6 +941,7 @@ static void hs_feed(struct tls_state *st, int dir, struct bytes frag)
                     handle_hs(st, dir, a->hdr[0], b);
                 }
                 hs_reset(a);
+                hs_release(a);
             }
             continue;
         }
@@ -947,7 +967,7 @@ static void hs_feed(struct tls_state *st, int dir, struct bytes frag)
         rd_u8(&h);
         a->body_len = rd_be24(&h);
         a->body_have = 0;
-        if (a->body_len > TLS_HS_MAX || !hs_reserve(a, a->body_len)) {
+        if (a->body_len > TLS_HS_MAX) {
             st->rec.hs_oversize++;
             a->skipping = true;
         }
@@ -1111,6 +1131,7 @@ static void tls_record(struct tls_state *st, int dir, uint8_t type, struct bytes
     switch (type) {
     case CT_CCS:
         hs_reset(&d->hs); /* a message cannot straddle a CCS */
+        hs_release(&d->hs);
         if (!st->sh_final || is_tls13(st)) {
             /* RFC 8446 App. D.4 compatibility CCS: carries no state. The client's one after
              * the (real) ServerHello is as good as its first encrypted record. */
@@ -1271,6 +1292,12 @@ static void tls_state_free(void *vst)
     free(st);
 }
 
+static size_t tls_mem(const void *vst)
+{
+    const struct tls_state *st = vst;
+    return nz_heap_size(sizeof *st) + nz_heap_size(st->d[0].hs.body_cap) + nz_heap_size(st->d[1].hs.body_cap);
+}
+
 static enum dis_status finish(struct tls_state *st, struct dis_ctx *ctx)
 {
     emit_session(st, ctx);
@@ -1346,4 +1373,5 @@ const struct dissector tls_dissector = {
     .on_data = tls_on_data,
     .on_gap = tls_on_gap,
     .on_close = tls_on_close,
+    .mem = tls_mem,
 };

@@ -9,6 +9,7 @@
 #include "testutil.h"
 
 #include <check.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,7 +117,7 @@ static void on_end(void *ud, struct flow *f, enum flow_end why)
 
 static struct flow_table *mk_table(size_t max_flows, uint32_t idle_sec, struct rec *r)
 {
-    struct flow_cfg cfg = {max_flows, idle_sec};
+    struct flow_cfg cfg = {max_flows, idle_sec, NULL};
     int err = 1;
     memset(r, 0, sizeof *r);
     struct flow_table *t = flow_table_new(&cfg, on_end, r, &err);
@@ -600,6 +601,42 @@ START_TEST(test_evict_keep)
 }
 END_TEST
 
+/* ---- memory accounting ---- */
+
+/* The budget's charge must equal what glibc really holds for the table: its bucket array and
+ * one chunk per live flow (malloc_usable_size + the 8-byte header is the chunk size). */
+START_TEST(test_mem_charged)
+{
+    struct rec r;
+    struct mem_budget mb = {0, SIZE_MAX, 0};
+    struct flow_cfg cfg = {1000, 300, &mb};
+    memset(&r, 0, sizeof r);
+    struct flow_table *t = flow_table_new(&cfg, on_end, &r, NULL);
+    ck_assert_ptr_nonnull(t);
+    size_t base = flow_buckets_mem(1000);
+    ck_assert_uint_eq(mb.used, base);
+    ck_assert_uint_eq(base, nz_heap_size(1024 * sizeof(struct flow *)));
+    struct flow *f = track(t, mk4(A, 1, B, 80, TCP_SYN, SEC), NULL);
+#if !defined(__SANITIZE_ADDRESS__) /* ASan's allocator has its own chunk layout */
+    ck_assert_uint_eq(malloc_usable_size(f) + 8, flow_entry_mem());
+#endif
+    ck_assert_ptr_nonnull(f);
+    for (uint16_t i = 2; i <= 50; i++)
+        track(t, mk4(A, i, B, 80, TCP_SYN, SEC), NULL);
+    ck_assert_uint_eq(mb.used, base + 50 * flow_entry_mem());
+    ck_assert_uint_eq(mb.peak, mb.used);
+    ck_assert(flow_evict_lru(t, NULL));
+    flow_expire(t, 1000 * SEC, 0); /* the other 49 idle out */
+    ck_assert_uint_eq(active(t), 0);
+    ck_assert_uint_eq(mb.used, base);
+    track(t, mk4(A, 1, B, 80, TCP_SYN, 1001 * SEC), NULL);
+    flow_table_free(t);
+    ck_assert_uint_eq(mb.used, 0);
+    ck_assert_uint_eq(mb.peak, base + 50 * flow_entry_mem());
+    ck_assert_uint_eq(r.n, 51);
+}
+END_TEST
+
 /* ---- lifetime / callback ---- */
 
 START_TEST(test_end_once_and_free)
@@ -693,7 +730,7 @@ END_TEST
 START_TEST(test_new_errors_names)
 {
     int err = 0;
-    struct flow_cfg cfg = {0, 10};
+    struct flow_cfg cfg = {0, 10, NULL};
     ck_assert_ptr_null(flow_table_new(&cfg, NULL, NULL, &err));
     ck_assert_int_eq(err, NZ_EUSAGE);
     cfg.max_flows = 10;
@@ -804,6 +841,7 @@ static Suite *flow_suite(void)
     tc = tcase_create("evict");
     tcase_add_test(tc, test_evict_lru_order);
     tcase_add_test(tc, test_evict_keep);
+    tcase_add_test(tc, test_mem_charged);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("lifetime");

@@ -11,6 +11,7 @@
  * Vectors: transcripts in the shape Postfix 3.7 / Dovecot 2.3 (Debian 12) produce (greeting,
  * EHLO list, reply texts), written by hand; those taken from recorded captures name the pcap. */
 #include <check.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2546,6 +2547,26 @@ START_TEST(test_login_user_malformed)
 }
 END_TEST
 
+/* mem() is what the allocator holds for a mail state (one fixed-size struct). */
+START_TEST(test_mem_reports_heap)
+{
+    const struct dissector *ds[] = {&smtp_dissector, &imap_dissector, &pop3_dissector};
+    for (size_t i = 0; i < 3; i++) {
+#if defined(__SANITIZE_ADDRESS__)
+        size_t h0 = 0; /* ASan's allocator is its own */
+#else
+        size_t h0 = mallinfo2().uordblks;
+#endif
+        void *st = ds[i]->state_new(NULL);
+        ck_assert_ptr_nonnull(st);
+        ck_assert_uint_gt(ds[i]->mem(st), sizeof(struct mail_session_rec));
+        if (h0) /* glibc's per-thread cache may hold a freed chunk or two: 4 KiB of slack */
+            ck_assert_uint_le(mallinfo2().uordblks - h0 - ds[i]->mem(st) + 4096, 8192);
+        ds[i]->state_free(st);
+    }
+}
+END_TEST
+
 static Suite *mail_suite(void)
 {
     Suite *s = suite_create("mail");
@@ -2554,6 +2575,7 @@ static Suite *mail_suite(void)
     tcase_add_test(tc, test_b64_stops);
     tcase_add_test(tc, test_masked);
     tcase_add_test(tc, test_contract);
+    tcase_add_test(tc, test_mem_reports_heap);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("captures");

@@ -6,7 +6,8 @@
  * expected stream built the same way, then checks the counters. Payloads are copied right
  * before a PROT_NONE page (tu_guard) and unmapped after each push, so an overread or a
  * payload pointer kept past reasm_push() crashes. After every push the fixture checks the
- * internal invariants (reasm_dir_check), the caps and the shared budget. */
+ * internal invariants (reasm_dir_check), the caps, the shared budget and the global budget
+ * (struct mem_budget) it passes every charge on to. */
 #include <check.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -78,6 +79,7 @@ struct fx {
     struct reasm_dir d[2];
     struct reasm_cfg cfg;
     struct reasm_budget b;
+    struct mem_budget total;       /* the pipeline's global budget: b passes charges on */
     struct coll c[2];
     struct reasm_sink sink;
 };
@@ -112,6 +114,8 @@ static void fx_init(struct fx *f, size_t max_bytes, unsigned max_segs, size_t bu
     f->cfg.ooo_max_bytes = max_bytes;
     f->cfg.ooo_max_segs = max_segs;
     f->b.max = budget;
+    f->b.total = &f->total;
+    f->total.max = SIZE_MAX;
     f->sink.ud = f;
     f->sink.data = sink_data;
     f->sink.gap = sink_gap;
@@ -126,6 +130,11 @@ static void fx_check(struct fx *f)
     }
     ck_assert_uint_eq(f->b.used, reasm_dir_charge(&f->d[0]) + reasm_dir_charge(&f->d[1]));
     ck_assert_uint_le(f->b.used, f->b.max);
+    ck_assert_uint_eq(f->total.used, f->b.used);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_uint_le(f->d[i].gaps_cap, f->d[i].gaps);
+        ck_assert_uint_le(f->d[i].gap_cap_bytes, f->d[i].gap_bytes);
+    }
 }
 
 static void fx_fini(struct fx *f)
@@ -133,6 +142,7 @@ static void fx_fini(struct fx *f)
     reasm_dir_fini(&f->d[0], &f->b);
     reasm_dir_fini(&f->d[1], &f->b);
     ck_assert_uint_eq(f->b.used, 0);
+    ck_assert_uint_eq(f->total.used, 0);
     ck_assert_ptr_null(f->d[0].ooo);
     ck_assert_ptr_null(f->d[1].ooo);
     coll_free(&f->c[0]);
@@ -646,6 +656,9 @@ START_TEST(test_gap_byte_cap)
     fx_seg(&f, 0, 0, t, 140, 10);
     ck_assert_uint_eq(f.d[0].gaps, 1);
     ck_assert_uint_eq(f.d[0].gap_bytes, 10);
+    ck_assert_uint_eq(f.d[0].gaps_cap, 1); /* skipped to make room: the cap's, not loss */
+    ck_assert_uint_eq(f.d[0].gap_cap_bytes, 10);
+    ck_assert_uint_eq(f.b.over_budget, 0); /* the per-direction cap, not the budget */
     ck_assert_uint_eq(f.d[0].next_seq, 70);
     ck_assert_uint_eq(f.d[0].ooo_bytes, 60);
     ck_assert_uint_eq(f.d[0].cap_drops, 0);
@@ -681,6 +694,7 @@ START_TEST(test_gap_seg_cap)
     ck_assert_uint_eq(f.d[0].ooo_segs, 2);
     ck_assert_uint_eq(f.d[0].next_seq, 30);
     ck_assert_uint_eq(f.d[0].gaps, 1);
+    ck_assert_uint_eq(f.d[0].gaps_cap, 1);
     fx_seg(&f, 0, 0, t, 30, 10);
     fx_seg(&f, 0, 0, t, 50, 10);
     struct coll want = {0};
@@ -720,21 +734,26 @@ START_TEST(test_gap_budget)
     fx_seg(&f, 0, 0, t, 20, 60);
     fx_seg(&f, 1, 0, t, 20, 40);
     ck_assert_uint_eq(f.b.used, 100 + 2 * REASM_SEG_OVERHEAD);
-    /* Dir 1 gives up its own hole to make room; dir 0 keeps its queue. */
+    /* Dir 1 gives up its own hole to make room; dir 0 keeps its queue. The budget was
+     * found full: counted, and the gap is the cap's, not loss. */
     fx_seg(&f, 1, 0, t, 70, 20);
     ck_assert_uint_eq(f.d[1].gaps, 1);
+    ck_assert_uint_eq(f.d[1].gaps_cap, 1);
+    ck_assert_uint_eq(f.d[1].gap_cap_bytes, 10);
+    ck_assert_uint_eq(f.b.over_budget, 1);
     ck_assert_uint_eq(f.d[1].next_seq, 60);
     ck_assert_uint_eq(f.b.used, 80 + 2 * REASM_SEG_OVERHEAD);
     ck_assert_uint_eq(f.d[0].ooo_bytes, 60);
     fx_seg(&f, 1, 0, t, 100, 40);
     ck_assert_uint_eq(f.d[1].gaps, 2);
+    ck_assert_uint_eq(f.d[1].gaps_cap, 2);
     ck_assert_uint_eq(f.d[1].next_seq, 90);
     ck_assert_uint_eq(f.b.used, 100 + 2 * REASM_SEG_OVERHEAD);
-    ck_assert_uint_eq(f.b.over_budget, 0);
+    ck_assert_uint_eq(f.b.over_budget, 2);
     /* Would not fit even with dir 1's queue empty: dropped, queue untouched. */
     fx_seg(&f, 1, 0, t, 150, 50);
     ck_assert_uint_eq(f.d[1].cap_drops, 1);
-    ck_assert_uint_eq(f.b.over_budget, 1);
+    ck_assert_uint_eq(f.b.over_budget, 3);
     ck_assert_uint_eq(f.d[1].gaps, 2);
     ck_assert_uint_eq(f.d[1].ooo_bytes, 40);
 
@@ -752,10 +771,65 @@ START_TEST(test_gap_budget)
     coll_put(&want1, t + 100, 40);
     assert_stream(&f.c[1], &want1);
     ck_assert_uint_eq(f.b.used, 60 + REASM_SEG_OVERHEAD);
+    /* [90,100) was never sent: loss, even though a cap dropped bytes further on. */
+    ck_assert_uint_eq(f.d[1].gaps, 3);
+    ck_assert_uint_eq(f.d[1].gaps_cap, 2);
+    ck_assert_uint_eq(f.d[1].gap_cap_bytes, 20);
     coll_free(&want0);
     coll_free(&want1);
     free(t);
     fx_fini(&f);
+}
+END_TEST
+
+/* Bytes dropped because the budget was full leave a hole; the gap reported over it later
+ * (here at flush) is the cap's. A hole nobody dropped is loss; a dropped range that arrives
+ * again in time leaves no mark. */
+START_TEST(test_gap_cap_vs_loss)
+{
+    struct fx f;
+    fx_init(&f, 1000, 100, 60 + REASM_SEG_OVERHEAD);
+    uint8_t *t = truth(400);
+    fx_seg(&f, 0, 0, t, 0, 10);
+    fx_seg(&f, 1, 0, t, 0, 10);
+    fx_seg(&f, 1, 0, t, 20, 60); /* dir 1 fills the budget */
+    fx_seg(&f, 0, 0, t, 30, 20); /* dir 0: nothing of its own to give up: dropped */
+    ck_assert_uint_eq(f.d[0].cap_drops, 1);
+    ck_assert_uint_eq(f.b.over_budget, 1);
+    reasm_dir_fini(&f.d[1], &f.b); /* the budget frees up (an evicted flow) */
+    fx_check(&f);
+    fx_seg(&f, 0, 0, t, 60, 10); /* queued after the hole [10,60) */
+    fx_seg(&f, 0, 0, t, 100, 10);
+    reasm_flush(&f.d[0], 0, &f.b, &f.sink);
+    /* [10,60) covers the dropped [30,50): cap; [70,100) nobody dropped: loss */
+    ck_assert_uint_eq(f.d[0].gaps, 2);
+    ck_assert_uint_eq(f.d[0].gaps_cap, 1);
+    ck_assert_uint_eq(f.d[0].gap_cap_bytes, 50);
+    ck_assert_uint_eq(f.d[0].gap_bytes, 80);
+    ck_assert(!f.d[0].cap_hole);
+
+    /* Dropped, then the sender retransmits it in time: no gap, and the mark is gone, so a
+     * later real loss is loss. */
+    struct fx g;
+    fx_init(&g, 1000, 100, 60 + REASM_SEG_OVERHEAD);
+    fx_seg(&g, 0, 0, t, 0, 10);
+    fx_seg(&g, 1, 0, t, 0, 10);
+    fx_seg(&g, 1, 0, t, 20, 60);
+    fx_seg(&g, 0, 0, t, 30, 20);
+    ck_assert(g.d[0].cap_hole);
+    fx_seg(&g, 0, 0, t, 10, 20);
+    fx_seg(&g, 0, 0, t, 30, 20);
+    ck_assert(!g.d[0].cap_hole);
+    ck_assert_uint_eq(g.d[0].next_seq, 50);
+    reasm_dir_fini(&g.d[1], &g.b);
+    fx_check(&g);
+    fx_seg(&g, 0, 0, t, 60, 10); /* queued behind a hole nobody dropped */
+    reasm_flush(&g.d[0], 0, &g.b, &g.sink);
+    ck_assert_uint_eq(g.d[0].gaps, 1);
+    ck_assert_uint_eq(g.d[0].gaps_cap, 0);
+    free(t);
+    fx_fini(&f);
+    fx_fini(&g);
 }
 END_TEST
 
@@ -1152,6 +1226,7 @@ static Suite *reasm_suite(void)
     tcase_add_test(tc, test_gap_byte_cap);
     tcase_add_test(tc, test_gap_seg_cap);
     tcase_add_test(tc, test_gap_budget);
+    tcase_add_test(tc, test_gap_cap_vs_loss);
     tcase_add_test(tc, test_drop_oversized);
     tcase_add_test(tc, test_snapped_in_order);
     tcase_add_test(tc, test_snapped_ooo);

@@ -10,6 +10,7 @@
  * call / split at every offset; the three must give the same canonical dump of the session
  * record and findings. */
 #include <check.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2816,6 +2817,80 @@ START_TEST(test_hostile_hs_length_over_record)
 }
 END_TEST
 
+/* Heap bytes in use, as glibc counts them (0 under ASan, whose allocator is its own). */
+static size_t heap_in_use(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return 0;
+#else
+    return mallinfo2().uordblks;
+#endif
+}
+
+/* mallinfo counts chunks parked in glibc's per-thread cache (freed by a realloc that moved)
+ * as in use: allow that much on top of what the state holds. */
+#define HEAP_SLACK 4096u
+static void assert_heap_near(size_t h0, size_t want)
+{
+    if (!h0)
+        return;
+    size_t got = heap_in_use() - h0;
+    ck_assert_uint_ge(got + HEAP_SLACK, want);
+    ck_assert_uint_le(got, want + HEAP_SLACK);
+}
+
+START_TEST(test_hostile_announced_length_memory)
+{
+    /* A ClientHello header announcing ~64 KiB, then only the body bytes of one record: the
+     * state must hold what came (a 1 KiB buffer), not the announced length. mem() reports
+     * exactly what the allocator holds for the state, and the buffer goes once the message
+     * is complete. */
+    struct dis_sink sink = {NULL, NULL, NULL, NULL, NULL, NULL};
+    struct dis_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.sink = &sink;
+    ctx.want[0] = ctx.want[1] = true;
+    size_t h0 = heap_in_use();
+    void *st = tls_dissector.state_new(NULL);
+    ck_assert_ptr_nonnull(st);
+    size_t fresh = tls_dissector.mem(st);
+    ck_assert_uint_ge(fresh, nz_heap_size(sizeof(struct tls_session_rec)));
+    assert_heap_near(h0, fresh);
+    const uint32_t announced = 65000; /* <= TLS_HS_MAX: buffered, not skipped */
+    uint8_t rec[5 + 1024];
+    memset(rec, 0x41, sizeof rec);
+    rec[0] = 0x16, rec[1] = 0x03, rec[2] = 0x01, rec[3] = 0x04, rec[4] = 0x00;
+    rec[5] = 0x01, rec[6] = (uint8_t)(announced >> 16), rec[7] = (uint8_t)(announced >> 8), rec[8] = (uint8_t)announced;
+    size_t used = 0;
+    ck_assert_int_eq(tls_dissector.on_data(st, 0, (struct bytes){rec, sizeof rec}, &used, &ctx), DIS_OK);
+    ck_assert_uint_eq(used, sizeof rec);
+    ck_assert_uint_eq(tls_dissector.mem(st), fresh + nz_heap_size(1024));
+    assert_heap_near(h0, tls_dissector.mem(st)); /* before the fix: + 64 KiB */
+    /* The rest of the message in records of 1024 body bytes: the buffer doubles with the data,
+     * never past the announced length. */
+    uint32_t have = 1020;
+    while (have < announced) {
+        uint32_t n = announced - have < 1024 ? announced - have : 1024;
+        rec[3] = (uint8_t)(n >> 8), rec[4] = (uint8_t)n;
+        memset(rec + 5, 0x41, 4);
+        ck_assert_int_eq(tls_dissector.on_data(st, 0, (struct bytes){rec, 5 + n}, &used, &ctx), DIS_OK);
+        have += n;
+        if (have < announced) {
+            size_t cap = 1024;
+            while (cap < have)
+                cap *= 2;
+            ck_assert_uint_eq(tls_dissector.mem(st), fresh + nz_heap_size(cap < announced ? cap : announced));
+            assert_heap_near(h0, tls_dissector.mem(st));
+        }
+    }
+    /* Complete (and malformed): handled, buffer released. */
+    ck_assert_uint_eq(tls_dissector.mem(st), fresh);
+    assert_heap_near(h0, fresh);
+    tls_dissector.on_close(st, &ctx);
+    tls_dissector.state_free(st);
+}
+END_TEST
+
 START_TEST(test_hostile_zero_length_vectors)
 {
     struct conv cv = {0};
@@ -3805,6 +3880,7 @@ static Suite *tls_suite(void)
     tcase_add_test(tc, test_hostile_server_hello_truncated);
     tcase_add_test(tc, test_hostile_list_caps);
     tcase_add_test(tc, test_lifecycle);
+    tcase_add_test(tc, test_hostile_announced_length_memory);
     tcase_add_test(tc, test_midstream);
     suite_add_tcase(s, tc);
 

@@ -19,7 +19,8 @@ Measured (median of --reps repetitions, commands interleaved so load changes hit
               vs the same number of packets of TLS handshakes only (startup cost, measured on
               a one-flow capture, subtracted).
   memory      peak RSS (GNU time %M) of the default run on mix, and on the many-flows
-              input (all flows open at the end) with default caps and with --max-flows 10000.
+              input (all flows open at the end) with default caps, with --max-flows 10000 and
+              with --max-mem 64M (peak RSS above startup per byte of budget).
   callgrind   (when valgrind is installed) instruction counts on a small input: per packet
               for netzwacht vs tcpdump, nDPI share, content-hash cost per input byte. Repeatable.
 
@@ -44,6 +45,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 MKBENCH = os.path.join(HERE, "mkbench.py")
+MEM_BUDGET_MIB = 64  # --max-mem of the many-flows run that checks the budget holds
 
 
 def log(msg):
@@ -444,6 +446,11 @@ def bench(R, a, tmp, exe, reps, size_mb, byp, many, tshark, valgrind):
         r1 = nz.run(inp["many"]["path"], stdin=True, counters=True)
         log("memory: same, --max-flows 10000")
         r2 = nz.run(inp["many"]["path"], ("--max-flows", "10000"), stdin=True, counters=True)
+        help_text = subprocess.run([nz.exe, "analyze", "--help"], capture_output=True, text=True).stdout
+        r3 = None
+        if "--max-mem" in help_text:  # builds before the memory budget do not have it
+            log(f"memory: same, --max-mem {MEM_BUDGET_MIB}M")
+            r3 = nz.run(inp["many"]["path"], ("--max-mem", f"{MEM_BUDGET_MIB}M"), stdin=True, counters=True)
         os.unlink(inp["many"]["path"])
         for key, r in (("many_default", r1), ("many_max10000", r2)):
             M[key + "_kb"] = r["maxrss_kb"]
@@ -456,6 +463,14 @@ def bench(R, a, tmp, exe, reps, size_mb, byp, many, tshark, valgrind):
         M["ratio_capped_vs_default"] = ratio(r2["maxrss_kb"], r1["maxrss_kb"])
         M["usec_cpu_per_flow_default"] = ratio(r1["cpu"] * 1e6, many)
         M["usec_cpu_per_flow_capped"] = ratio(r2["cpu"] * 1e6, many)
+        if r3:
+            M["many_maxmem_kb"] = r3["maxrss_kb"]
+            M["many_maxmem_cpu"] = r3["cpu"]
+            M["many_maxmem_evicted"] = r3["run"]["counters"].get("flows", {}).get("evicted_for_memory")
+            M["many_maxmem_peak_charged"] = r3["run"]["counters"].get("memory", {}).get("peak")
+            # peak RSS above the process's own startup, per byte of budget: <= 1 means held
+            M["ratio_maxmem_rss_over_budget"] = ratio((r3["maxrss_kb"] - M["startup_kb"]) * 1024,
+                                                      MEM_BUDGET_MIB << 20)
     M["ratio_mix_vs_tcpdump"] = ratio(M["mix_default_kb"], M["tcpdump_mix_kb"])
     R["memory"] = M
 
@@ -589,6 +604,11 @@ def report(R):
         rows.append(("same, --max-flows 10000 / default", fmt(M["ratio_capped_vs_default"], 3), "",
                      f"{M['many_max10000_kb'] / 1024:.0f} MiB, evicted {M['many_max10000_evicted']:,}, "
                      f"CPU {M['many_max10000_cpu']:.1f} s"))
+        if "many_maxmem_kb" in M:
+            rows.append((f"same, --max-mem {MEM_BUDGET_MIB}M: (peak - startup) / budget",
+                         fmt(M["ratio_maxmem_rss_over_budget"], 3), "",
+                         f"{M['many_maxmem_kb'] / 1024:.0f} MiB, evicted for memory "
+                         f"{M['many_maxmem_evicted']:,}, CPU {M['many_maxmem_cpu']:.1f} s"))
     if "callgrind" in R:
         C = R["callgrind"]
         ip = C["ir_per_packet"]
