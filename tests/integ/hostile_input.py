@@ -452,6 +452,9 @@ def check_concurrent():
     clashes = 0
     for i in range(5):
         db = h.db()
+        # The database exists first: two processes creating one at once is store_open's
+        # business, not this test's.
+        nzt.analyze(db, [nzt.pcap("snaplen-96.pcap")])
         cmd = [nzt.BIN, "--db", db, "analyze", "--no-progress", "-q", big]
         a = subprocess.Popen(cmd, stderr=subprocess.PIPE)
         b = subprocess.Popen(cmd, stderr=subprocess.PIPE)
@@ -459,13 +462,13 @@ def check_concurrent():
         err = nzt.text(ea) + nzt.text(eb)
         clashes += "analysed meanwhile" in err
         rows = nzt.query(db, "SELECT r.id, (SELECT count(*) FROM flows f WHERE f.run_id = r.id) AS n "
-                             "FROM runs r WHERE r.finished = 1")
+                             "FROM runs r WHERE r.finished = 1 AND r.id > 1")
         total = sum(x["n"] for x in rows)
         h.check(f"concurrent run {i + 1}: finished runs hold the file's flows once", total == want
                 and all(x["n"] in (0, want) for x in rows), f"{rows} (want {want}): {err[-300:]}")
         h.check(f"concurrent run {i + 1}: both exit 0", a.returncode == 0 and b.returncode == 0,
                 f"{a.returncode} {b.returncode}: {err[-300:]}")
-        n = nzt.query(db, "SELECT count(*) AS n FROM files")[0]["n"]
+        n = nzt.query(db, "SELECT count(*) AS n FROM files WHERE path = ?", (big,))[0]["n"]
         h.check(f"concurrent run {i + 1}: the file recorded once", n == 1, str(n))
     print(f"concurrent: {clashes} of 5 pairs clashed at the end (the rest: one skipped the other)")
     # a second process that also read a pipe must never delete its rows: it stays unfinished
@@ -479,6 +482,8 @@ def check_concurrent():
     rows = nzt.query(db, "SELECT r.id, r.finished, (SELECT count(*) FROM flows f WHERE f.run_id = r.id) AS n "
                          "FROM runs r ORDER BY id")
     dup = [x for x in rows if x["finished"] == 1 and x["n"] >= want]
+    h.check("concurrent with a pipe: both ended", a.returncode in (0, 3) and b.returncode == 0,
+            f"{a.returncode} {b.returncode}: {nzt.text(ea)[-300:]} {nzt.text(eb)[-300:]}")
     h.check("concurrent with a pipe: no finished run repeats the other's flows", len(dup) <= 1, str(rows))
 
 
