@@ -304,6 +304,7 @@ struct cap_input {
     bool stream;        /* stdin, FIFO, socket */
     bool fifo;
     uint64_t size;      /* regular files: st_size at open */
+    struct timespec mtime, ctime; /* regular files: at open, to notice a change while read */
     char *name;         /* for messages */
 };
 
@@ -399,6 +400,8 @@ struct cap_input *cap_input_open(const char *path, const struct cap_found *found
     }
     if (S_ISREG(st.st_mode) && !is_stdin) {
         in->size = (uint64_t)st.st_size;
+        in->mtime = st.st_mtim;
+        in->ctime = st.st_ctim;
     } else if (is_stdin || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
         in->stream = true;
         in->fifo = S_ISFIFO(st.st_mode) && !is_stdin;
@@ -432,6 +435,18 @@ bool cap_input_is_stream(const struct cap_input *in) { return in->stream; }
 uint64_t cap_input_size(const struct cap_input *in) { return in->size; }
 
 void cap_input_close(struct cap_input *in) { input_free(in); }
+
+bool cap_input_changed(struct cap_input *in)
+{
+    struct stat st;
+    if (in->stream)
+        return false;
+    if (fstat(in->fd, &st) != 0)
+        return true;
+    return (uint64_t)st.st_size != in->size || st.st_mtim.tv_sec != in->mtime.tv_sec ||
+           st.st_mtim.tv_nsec != in->mtime.tv_nsec || st.st_ctim.tv_sec != in->ctime.tv_sec ||
+           st.st_ctim.tv_nsec != in->ctime.tv_nsec;
+}
 
 /* pread() until n bytes or end of file; *got = bytes read. Returns 0 or -1 (errno). */
 static int pread_full(int fd, unsigned char *buf, size_t n, uint64_t off, size_t *got)

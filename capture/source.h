@@ -56,6 +56,10 @@ bool cap_input_is_stream(const struct cap_input *in);
 /* Size in bytes at open (regular files; 0 for streams). */
 uint64_t cap_input_size(const struct cap_input *in);
 void cap_input_close(struct cap_input *in);
+/* True when a regular file's size, mtime or ctime differ from what they were at open: it was
+ * written to while we read it (a capture still growing, or someone rewriting it), so its hash
+ * may not describe what was analysed. Always false for streams. */
+bool cap_input_changed(struct cap_input *in);
 
 /* A cheap pre-key of a regular file: SHA-256 over its size (8 bytes, big-endian), its first
  * and its last CAP_QUICK_SPAN bytes. Equal files have equal keys; a key not seen before proves

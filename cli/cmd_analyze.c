@@ -677,10 +677,19 @@ static void analyze_one(struct run *r, const struct input *ip)
             memcpy(sha, hj.hex, sizeof hj.hex);
             fsize = hj.size;
         }
+        const struct store_file_rec *same = hrc == 0 ? rec_find(r, NULL, sha) : NULL;
         if (hrc != 0) {
             say(prog, "%s: cannot hash for deduplication: %s; it will not be recorded as analysed", path,
                 nz_strerror(hrc));
             run_fail(r, EXIT_RUNTIME);
+        } else if (cap_input_changed(in)) {
+            /* Its hash may not describe what was analysed (a capture still being written, or a
+             * file rewritten on purpose to collide with another): recording it could make a
+             * later run skip what it never saw. */
+            say(prog, "%s: changed while it was read (still being written?); analysed, but not recorded as "
+                "analysed", path);
+        } else if (same) {
+            say(prog, "%s: same content as %s, read earlier in this run; recorded once", path, same->path);
         } else if (rec_add(r, path, sha, quick, fsize) != 0) {
             say(prog, "out of memory");
             run_fail(r, EXIT_RUNTIME);

@@ -228,6 +228,25 @@ START_TEST(test_input_kinds)
     cap_close(s);
     cap_input_close(in);
 
+    /* a file written to while it is read is noticed (size, mtime, ctime) */
+    snprintf(path, sizeof path, "%s/grow.pcap", t.dir);
+    write_file(path, raw, len);
+    in = cap_input_open(path, NULL, eb, &err);
+    ck_assert_ptr_nonnull(in);
+    ck_assert(!cap_input_changed(in));
+    FILE *g = fopen(path, "ab");
+    ck_assert_ptr_nonnull(g);
+    fputc(0, g);
+    fclose(g);
+    ck_assert(cap_input_changed(in));
+    cap_input_close(in);
+    in = cap_input_open(path, NULL, eb, &err);
+    ck_assert_ptr_nonnull(in);
+    struct timespec ts[2] = {{0, UTIME_OMIT}, {12345, 0}}; /* only the mtime, as `touch -d` */
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+    ck_assert(cap_input_changed(in));
+    cap_input_close(in);
+
     /* a FIFO is a stream: no pre-key, no hash; opening it does not wait for a writer */
     snprintf(path, sizeof path, "%s/p.pcap", t.dir);
     ck_assert_int_eq(mkfifo(path, 0600), 0);
