@@ -20,7 +20,8 @@ void cli_log_fn(void *ud, enum nz_log_level level, const char *msg)
 {
     const char *prog = ud ? ud : "netzwacht";
     static const char *const lv[] = {"error", "warning", "info", "debug"};
-    fprintf(stderr, "%s: %s: ", prog, lv[level <= NZ_LOG_DEBUG ? level : NZ_LOG_DEBUG]);
+    cli_fputs_esc(prog, stderr); /* argv[0] too is a string from outside */
+    fprintf(stderr, ": %s: ", lv[level <= NZ_LOG_DEBUG ? level : NZ_LOG_DEBUG]);
     cli_fputs_esc(msg, stderr); /* messages quote paths, SQL values and captured strings */
     fputc('\n', stderr);
 }
