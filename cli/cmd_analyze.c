@@ -770,6 +770,7 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
     bool force = false, quiet = false, no_progress = false, continuous = false;
     int fail_on = -1;
     int opt;
+    opterr = 0; /* getopt would print the bad option raw; it is said escaped below */
     while ((opt = getopt_long(argc, argv, "f:qhv", longopts, NULL)) != -1) {
         int rr = cli_pipeline_opt(opt, optarg, &pcfg);
         if (rr < 0)
@@ -794,7 +795,10 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
         case OPT_CONTINUOUS: continuous = true; break;
         case 'v': g->verbose++; break;
         case 'h': analyze_help(stdout); return EXIT_OK;
-        default: analyze_help(stderr); return EXIT_USAGE;
+        default:
+            say(g->prog, "analyze: unknown option or missing value: %s", argv[optind - 1]);
+            analyze_help(stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind >= argc) {

@@ -289,6 +289,25 @@ def check_walk():
     h.check("deep nesting: says a folder was too deep", "more than 64 folder levels" in err, err[-300:])
     h.check("deep nesting: exit 3 (part of the input was not read)", r.returncode == 3, f"exit {r.returncode}")
 
+    # paths longer than PATH_MAX below the folder: skipped and said, no crash, exit 3
+    t = mkdir(h.tmp, "w-long")
+    shutil.copy(cap, os.path.join(t, "top.pcap"))
+    fd = os.open(t, os.O_RDONLY)
+    for _ in range(24):  # 24 * 201 bytes > 4096
+        os.mkdir("L" * 200, dir_fd=fd)
+        nfd = os.open("L" * 200, os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = nfd
+    with open(os.open("far.pcap", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd), "wb") as fh:
+        fh.write(open(cap, "rb").read())
+    os.close(fd)
+    db = h.db()
+    r = nzt.analyze(db, [t], timeout=60)
+    files = [os.path.basename(x["path"]) for x in nzt.query(db, "SELECT path FROM files")]
+    h.check("paths over PATH_MAX: the rest read, the long one said and skipped, exit 3",
+            files == ["top.pcap"] and "path too long" in nzt.text(r.stderr) and r.returncode == 3,
+            f"{files}, exit {r.returncode}: {nzt.text(r.stderr)[-300:]}")
+
     # a FIFO with a capture name inside a folder: skipped, never opened (that would block)
     t = mkdir(h.tmp, "w-fifo")
     os.mkfifo(os.path.join(t, "trap.pcap"))
@@ -555,6 +574,7 @@ def check_escapes():
         ("a bad --max-flows", [f"--max-flows={EVIL}", evil_ok]),
         ("a bad --fail-on", [f"--fail-on={EVIL}", evil_ok]),
         ("a bad filter", ["-f", f"tcp {EVIL}", evil_ok]),
+        ("an unknown option", [f"--x{EVIL}", evil_ok]),
     ]
     for what, args in cases:
         db = h.db()
