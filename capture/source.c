@@ -1,9 +1,12 @@
-/* source.c — libpcap sources: files (pcap/pcapng, gzip via zlib, stdin), live interfaces,
- * BPF filters, privilege drop, file hashing. See source.h. */
+/* source.c — libpcap sources: files (pcap/pcapng, gzip via zlib, stdin, pipes), live
+ * interfaces, BPF filters, privilege drop, file hashing. See source.h. */
 #include "source.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
+#include <linux/openat2.h>
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <pwd.h>
@@ -11,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -18,39 +22,447 @@
 #include <wolfssl/wolfcrypt/blake2.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
+/* ---- a byte stream for libpcap: plain or gzip, from any descriptor ----
+ *
+ * zlib's gzread() is not used: when inflate reports damage (a flipped bit, a bad CRC in the
+ * trailer) gzread() drops everything it decompressed in that call, and with a large buffer
+ * that is the whole file. Here inflate writes straight into the reader's buffer; what it
+ * produced before the damage is delivered, and the damage is reported by the next read
+ * (-1, EIO) with a message saying what and where (zin_msg). The same reader serves plain
+ * streams (stdin, pipes), whose first bytes were looked at to tell gzip from plain. */
+
+#define ZIN_BUF (256u * 1024u) /* compressed input buffered per read() */
+
+enum zin_mode { ZIN_SNIFF, ZIN_PLAIN, ZIN_GZIP };
+
+struct zin {
+    int fd;                 /* owned */
+    bool wait_writer;       /* a FIFO: poll() for a writer before the first read */
+    enum zin_mode mode;
+    z_stream zs;            /* next_in/avail_in: unread bytes of buf (both modes) */
+    bool zinit;             /* inflateInit2 done */
+    unsigned char *buf;     /* ZIN_BUF bytes */
+    uint64_t in_total;      /* bytes read from fd */
+    uint64_t out_total;     /* bytes handed to the reader */
+    bool eof;               /* read() returned 0 */
+    bool end;               /* gzip: the last member ended cleanly */
+    bool failed;            /* sticky: every later read returns -1 (EIO) */
+    char msg[320];          /* what failed, when failed */
+};
+
+static uint64_t zin_consumed(const struct zin *z) { return z->in_total - z->zs.avail_in; }
+
+/* read() that retries EINTR and waits out EAGAIN (a non-blocking standard input). */
+static ssize_t read_retry(int fd, void *buf, size_t n)
+{
+    for (;;) {
+        ssize_t r = read(fd, buf, n);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            struct pollfd p = {fd, POLLIN, 0};
+            if (poll(&p, 1, -1) < 0 && errno != EINTR)
+                return -1;
+            continue;
+        }
+        return -1;
+    }
+}
+
+static void zin_fail(struct zin *z, const char *fmt, ...) NZ_PRINTF(2, 3);
+static void zin_fail(struct zin *z, const char *fmt, ...)
+{
+    if (z->failed)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(z->msg, sizeof z->msg, fmt, ap);
+    va_end(ap);
+    z->failed = true;
+}
+
+/* Appends input to buf after the unread bytes. Returns bytes read, 0 at end of input, -1 on
+ * failure (z->failed). */
+static ssize_t zin_fill(struct zin *z)
+{
+    if (z->eof)
+        return 0;
+    if (z->wait_writer) {
+        /* A FIFO opened without blocking reads end-of-file until a writer opens it: wait for
+         * data or a hang-up, as a blocking open would have. */
+        struct pollfd p = {z->fd, POLLIN, 0};
+        while (poll(&p, 1, -1) < 0 && errno == EINTR)
+            ;
+        z->wait_writer = false;
+    }
+    if (z->zs.avail_in && z->zs.next_in != z->buf)
+        memmove(z->buf, z->zs.next_in, z->zs.avail_in);
+    z->zs.next_in = z->buf;
+    ssize_t r = read_retry(z->fd, z->buf + z->zs.avail_in, ZIN_BUF - z->zs.avail_in);
+    if (r < 0) {
+        zin_fail(z, "read error at byte %llu: %s", (unsigned long long)z->in_total, strerror(errno));
+        return -1;
+    }
+    if (r == 0)
+        z->eof = true;
+    z->zs.avail_in += (uInt)r;
+    z->in_total += (uint64_t)r;
+    return r;
+}
+
+/* After a gzip member ended: another member follows (concatenated .gz files, as gzip -d
+ * reads them), or zero padding up to the end (ignored, as gzip does), or the input ends.
+ * Anything else is reported: it may be a member whose header was damaged. */
+static void zin_member_end(struct zin *z)
+{
+    bool zeros = false;
+    for (;;) {
+        while (z->zs.avail_in && *z->zs.next_in == 0) {
+            z->zs.next_in++;
+            z->zs.avail_in--;
+            zeros = true;
+        }
+        if (z->zs.avail_in >= 2 || (z->zs.avail_in && zeros))
+            break;
+        if (z->eof) {
+            if (!z->zs.avail_in) {
+                z->end = true;
+                return;
+            }
+            break;
+        }
+        if (zin_fill(z) < 0)
+            return;
+    }
+    if (!zeros && z->zs.avail_in >= 2 && z->zs.next_in[0] == 0x1f && z->zs.next_in[1] == 0x8b) {
+        if (inflateReset(&z->zs) != Z_OK)
+            zin_fail(z, "gzip: cannot start the next member");
+        return;
+    }
+    zin_fail(z, "unexpected data after the end of the gzip stream at compressed byte %llu (%llu bytes unpacked before it)",
+             (unsigned long long)zin_consumed(z), (unsigned long long)z->out_total);
+}
+
+/* Decides plain or gzip from the first two bytes. */
+static void zin_sniff(struct zin *z)
+{
+    while (z->zs.avail_in < 2 && !z->eof && !z->failed)
+        zin_fill(z);
+    if (z->failed)
+        return;
+    if (z->zs.avail_in >= 2 && z->buf[0] == 0x1f && z->buf[1] == 0x8b) {
+        z->zs.zalloc = Z_NULL;
+        z->zs.zfree = Z_NULL;
+        z->zs.opaque = Z_NULL;
+        unsigned char *next = z->zs.next_in;
+        uInt avail = z->zs.avail_in;
+        if (inflateInit2(&z->zs, 16 + MAX_WBITS) != Z_OK) { /* gzip wrapper only */
+            zin_fail(z, "gzip: cannot initialise zlib (out of memory)");
+            return;
+        }
+        z->zs.next_in = next;
+        z->zs.avail_in = avail;
+        z->zinit = true;
+        z->mode = ZIN_GZIP;
+    } else {
+        z->mode = ZIN_PLAIN;
+    }
+}
+
+static ssize_t zin_read_gzip(struct zin *z, char *out, size_t n)
+{
+    for (;;) {
+        if (z->end)
+            return 0;
+        if (z->zs.avail_in == 0 && !z->eof && zin_fill(z) < 0)
+            return -1;
+        z->zs.next_out = (unsigned char *)out;
+        z->zs.avail_out = (uInt)n;
+        int zr = inflate(&z->zs, Z_NO_FLUSH);
+        size_t got = n - z->zs.avail_out;
+        z->out_total += got;
+        if (zr == Z_STREAM_END) {
+            zin_member_end(z);
+        } else if (zr == Z_OK || zr == Z_BUF_ERROR) {
+            if (!got && z->zs.avail_in == 0 && z->eof)
+                zin_fail(z, "truncated gzip stream: the file ends at compressed byte %llu, inside the compressed data "
+                         "(%llu bytes unpacked)", (unsigned long long)z->in_total, (unsigned long long)z->out_total);
+            else if (!got && zr == Z_BUF_ERROR && z->zs.avail_in)
+                zin_fail(z, "gzip: zlib made no progress at compressed byte %llu", (unsigned long long)zin_consumed(z));
+        } else {
+            zin_fail(z, "damaged gzip stream at compressed byte %llu (%llu bytes unpacked before it): %s",
+                     (unsigned long long)zin_consumed(z), (unsigned long long)z->out_total,
+                     zr == Z_MEM_ERROR ? "out of memory" : z->zs.msg ? z->zs.msg : "invalid data");
+        }
+        if (got)
+            return (ssize_t)got; /* a failure found on the way is reported by the next read */
+        if (z->failed) {
+            errno = EIO;
+            return -1;
+        }
+    }
+}
+
+/* fopencookie read: plain bytes or inflated gzip; -1 (EIO) once something failed. */
+static ssize_t zin_read(void *cookie, char *out, size_t n)
+{
+    struct zin *z = cookie;
+    if (n > (1u << 30))
+        n = 1u << 30;
+    if (z->mode == ZIN_SNIFF)
+        zin_sniff(z);
+    if (z->failed) {
+        errno = EIO;
+        return -1;
+    }
+    if (n == 0)
+        return 0;
+    if (z->mode == ZIN_GZIP)
+        return zin_read_gzip(z, out, n);
+    if (z->zs.avail_in) { /* bytes read while sniffing */
+        size_t k = z->zs.avail_in < n ? z->zs.avail_in : n;
+        memcpy(out, z->zs.next_in, k);
+        z->zs.next_in += k;
+        z->zs.avail_in -= (uInt)k;
+        z->out_total += k;
+        return (ssize_t)k;
+    }
+    if (z->eof)
+        return 0;
+    ssize_t r = read_retry(z->fd, out, n);
+    if (r < 0) {
+        zin_fail(z, "read error at byte %llu: %s", (unsigned long long)z->in_total, strerror(errno));
+        errno = EIO;
+        return -1;
+    }
+    if (r == 0)
+        z->eof = true;
+    z->in_total += (uint64_t)r;
+    z->out_total += (uint64_t)r;
+    return r;
+}
+
+/* After libpcap failed on a gzip source: inflates up to ZIN_PROBE more bytes to see whether
+ * the stream itself is damaged. Returns true (z->msg says how) or false. */
+#define ZIN_PROBE (16u * 1024u * 1024u)
+static bool zin_probe(struct zin *z)
+{
+    char *tmp = malloc(64 * 1024);
+    if (!tmp)
+        return false;
+    for (uint64_t done = 0; done < ZIN_PROBE && !z->failed;) {
+        ssize_t r = zin_read_gzip(z, tmp, 64 * 1024);
+        if (r <= 0)
+            break;
+        done += (uint64_t)r;
+    }
+    free(tmp);
+    return z->failed;
+}
+
+static void zin_free(struct zin *z)
+{
+    if (!z)
+        return;
+    if (z->zinit)
+        inflateEnd(&z->zs);
+    if (z->fd >= 0)
+        close(z->fd);
+    free(z->buf);
+    free(z);
+}
+
+static int zin_close(void *cookie)
+{
+    zin_free(cookie);
+    return 0;
+}
+
+/* Takes fd (closed on failure too). */
+static struct zin *zin_new(int fd, bool wait_writer)
+{
+    struct zin *z = calloc(1, sizeof *z);
+    if (z)
+        z->buf = malloc(ZIN_BUF);
+    if (!z || !z->buf) {
+        free(z);
+        close(fd);
+        return NULL;
+    }
+    z->fd = fd;
+    z->wait_writer = wait_writer;
+    z->zs.next_in = z->buf;
+    return z;
+}
+
+/* ---- inputs ---- */
+
+struct cap_input {
+    int fd;             /* owned */
+    bool stream;        /* stdin, FIFO, socket */
+    bool fifo;
+    uint64_t size;      /* regular files: st_size at open */
+    struct timespec mtime, ctime; /* regular files: at open, to notice a change while read */
+    char *name;         /* for messages */
+};
+
 struct cap_source {
     pcap_t *pc;
     FILE *fp;          /* plain file read by libpcap (owned by pc) or NULL */
-    gzFile gz;         /* gzip/stdin stream behind a fopencookie FILE (owned by pc) or NULL */
+    struct zin *z;     /* stream behind a fopencookie FILE (owned by pc) or NULL */
     uint64_t size;     /* input size in bytes, 0 if unknown */
     bool live;
     int fd;            /* live: selectable descriptor (non-blocking mode), else -1 */
     int timeout_ms;    /* live: how long cap_next() waits for a packet */
-    char name[256];    /* path or interface, for messages */
+    char name[512];    /* path or interface, for messages */
 };
 
-/* fopencookie glue so libpcap can read a zlib stream as a FILE. */
-static ssize_t gz_read(void *cookie, char *buf, size_t n)
+/* Opens a file found by the folder walk: beneath the folder named on the command line,
+ * following no symbolic link on the way. Returns the descriptor or -1 (errno). */
+static int open_beneath(const char *path, size_t root_len)
 {
-    gzFile gz = cookie;
-    unsigned chunk = n > (1u << 30) ? (1u << 30) : (unsigned)n;
-    int r = gzread(gz, buf, chunk);
-    if (r < 0) {
-        errno = EIO;
+    const int flags = O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
+    char *root = strndup(path, root_len);
+    if (!root) {
+        errno = ENOMEM;
         return -1;
     }
-    return r;
+    int dfd = open(root, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC); /* named: followed */
+    free(root);
+    if (dfd < 0)
+        return -1;
+    const char *rel = path + root_len;
+    while (*rel == '/')
+        rel++;
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (uint64_t)flags;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    int fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof how);
+    int e = errno;
+    if (fd < 0 && (e == ENOSYS || e == EPERM)) {
+        /* No openat2 (kernel before 5.6, or a seccomp filter): refuse a link as the last
+         * component; the (device, inode) check of the caller catches a swapped folder. */
+        fd = openat(dfd, rel, flags | O_NOFOLLOW);
+        e = errno;
+    }
+    close(dfd);
+    errno = e;
+    return fd;
 }
 
-static int gz_close(void *cookie)
+static void input_free(struct cap_input *in)
 {
-    return gzclose((gzFile)cookie) == Z_OK ? 0 : EOF;
+    if (!in)
+        return;
+    if (in->fd >= 0)
+        close(in->fd);
+    free(in->name);
+    free(in);
 }
 
-static FILE *gz_fopen(gzFile gz)
+struct cap_input *cap_input_open(const char *path, const struct cap_found *found, char errbuf[CAP_ERRBUF], int *err)
 {
-    cookie_io_functions_t io = {.read = gz_read, .write = NULL, .seek = NULL, .close = gz_close};
-    return fopencookie(gz, "r", io);
+    bool is_stdin = strcmp(path, "-") == 0;
+    struct cap_input *in = calloc(1, sizeof *in);
+    if (in) {
+        in->fd = -1;
+        in->name = strdup(is_stdin ? "<stdin>" : path);
+    }
+    if (!in || !in->name) {
+        input_free(in);
+        snprintf(errbuf, CAP_ERRBUF, "%s: out of memory", is_stdin ? "<stdin>" : path);
+        *err = NZ_ENOMEM;
+        return NULL;
+    }
+    if (is_stdin)
+        in->fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+    else if (found)
+        in->fd = open_beneath(path, found->root_len);
+    else
+        in->fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (in->fd < 0 || fstat(in->fd, &st) != 0) {
+        if (found && errno == ELOOP)
+            snprintf(errbuf, CAP_ERRBUF, "%s: a symbolic link is on the way since its folder was read; not followed",
+                     in->name);
+        else
+            snprintf(errbuf, CAP_ERRBUF, "%s: cannot open: %s", in->name, strerror(errno));
+        *err = NZ_EIO;
+        goto fail;
+    }
+    if (found && (!S_ISREG(st.st_mode) || (uint64_t)st.st_dev != found->dev || (uint64_t)st.st_ino != found->ino)) {
+        snprintf(errbuf, CAP_ERRBUF, "%s: replaced since its folder was read; skipped", in->name);
+        *err = NZ_EIO;
+        goto fail;
+    }
+    if (S_ISREG(st.st_mode) && !is_stdin) {
+        in->size = (uint64_t)st.st_size;
+        in->mtime = st.st_mtim;
+        in->ctime = st.st_ctim;
+    } else if (is_stdin || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+        in->stream = true;
+        in->fifo = S_ISFIFO(st.st_mode) && !is_stdin;
+    } else if (S_ISDIR(st.st_mode)) {
+        snprintf(errbuf, CAP_ERRBUF, "%s: is a folder", in->name);
+        *err = NZ_EUSAGE;
+        goto fail;
+    } else {
+        snprintf(errbuf, CAP_ERRBUF, "%s: is a %s device, not a capture file (pipe it in: cat DEVICE | netzwacht analyze -)",
+                 in->name, S_ISBLK(st.st_mode) ? "block" : "character");
+        *err = NZ_EUNSUPPORTED;
+        goto fail;
+    }
+    if (!is_stdin) { /* opened without blocking so that a FIFO or a device cannot stall the open */
+        int fl = fcntl(in->fd, F_GETFL);
+        if (fl < 0 || fcntl(in->fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+            snprintf(errbuf, CAP_ERRBUF, "%s: cannot set up reading: %s", in->name, strerror(errno));
+            *err = NZ_EIO;
+            goto fail;
+        }
+    }
+    *err = 0;
+    return in;
+fail:
+    input_free(in);
+    return NULL;
+}
+
+bool cap_input_is_stream(const struct cap_input *in) { return in->stream; }
+
+uint64_t cap_input_size(const struct cap_input *in) { return in->size; }
+
+void cap_input_close(struct cap_input *in) { input_free(in); }
+
+bool cap_input_changed(struct cap_input *in)
+{
+    struct stat st;
+    if (in->stream)
+        return false;
+    if (fstat(in->fd, &st) != 0)
+        return true;
+    return (uint64_t)st.st_size != in->size || st.st_mtim.tv_sec != in->mtime.tv_sec ||
+           st.st_mtim.tv_nsec != in->mtime.tv_nsec || st.st_ctim.tv_sec != in->ctime.tv_sec ||
+           st.st_ctim.tv_nsec != in->ctime.tv_nsec;
+}
+
+/* pread() until n bytes or end of file; *got = bytes read. Returns 0 or -1 (errno). */
+static int pread_full(int fd, unsigned char *buf, size_t n, uint64_t off, size_t *got)
+{
+    *got = 0;
+    while (*got < n) {
+        ssize_t r = pread(fd, buf + *got, n - *got, (off_t)(off + *got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        *got += (size_t)r;
+    }
+    return 0;
 }
 
 static void to_hex(const unsigned char *dig, size_t n, char *hex)
@@ -81,91 +493,162 @@ static int apply_filter(struct cap_source *s, const char *filter, char *errbuf)
     return 0;
 }
 
-struct cap_source *cap_open_file(const char *path, const char *filter, char errbuf[CAP_ERRBUF], int *err)
+int cap_input_quickkey(struct cap_input *in, char hex[65], uint64_t *size)
+{
+    if (in->stream)
+        return NZ_EUNSUPPORTED;
+    uint64_t sz = in->size;
+    wc_Sha256 sha;
+    if (wc_InitSha256(&sha) != 0)
+        return NZ_EIO;
+    unsigned char be[8];
+    for (int i = 0; i < 8; i++)
+        be[i] = (unsigned char)(sz >> (56 - 8 * i));
+    wc_Sha256Update(&sha, be, sizeof be);
+    static const size_t span = CAP_QUICK_SPAN;
+    unsigned char *buf = malloc(span);
+    int rc = buf ? 0 : NZ_ENOMEM;
+    size_t n = 0;
+    int e = 0;
+    if (!rc && pread_full(in->fd, buf, span, 0, &n) != 0)
+        rc = NZ_EIO, e = errno;
+    if (!rc) {
+        wc_Sha256Update(&sha, buf, (word32)n);
+        if (sz > span) {
+            uint64_t tail = sz - span < span ? sz - span : span; /* never re-read the head */
+            if (pread_full(in->fd, buf, (size_t)tail, sz - tail, &n) != 0)
+                rc = NZ_EIO, e = errno;
+            else
+                wc_Sha256Update(&sha, buf, (word32)n);
+        }
+    }
+    unsigned char dig[WC_SHA256_DIGEST_SIZE];
+    wc_Sha256Final(&sha, dig);
+    wc_Sha256Free(&sha);
+    free(buf);
+    if (rc) {
+        errno = e; /* for the caller's message */
+        return rc;
+    }
+    to_hex(dig, sizeof dig, hex);
+    *size = sz;
+    return 0;
+}
+
+/* Hashes the whole file with SHA-256 or BLAKE2b-256 (1 MiB preads from offset 0). */
+int cap_input_hash(struct cap_input *in, enum cap_hash_alg alg, char hex[65], uint64_t *size)
+{
+    if (in->stream)
+        return NZ_EUNSUPPORTED;
+    bool blake = alg == CAP_HASH_BLAKE2B;
+    wc_Sha256 sha;
+    Blake2b b2;
+    if ((blake ? wc_InitBlake2b(&b2, WC_SHA256_DIGEST_SIZE) : wc_InitSha256(&sha)) != 0)
+        return NZ_EIO;
+    static const size_t chunk = 1u << 20;
+    unsigned char *buf = malloc(chunk);
+    int rc = buf ? 0 : NZ_ENOMEM;
+    uint64_t total = 0;
+    int e = 0;
+    while (rc == 0) {
+        size_t n = 0;
+        if (pread_full(in->fd, buf, chunk, total, &n) != 0) {
+            rc = NZ_EIO;
+            e = errno;
+            break;
+        }
+        if (n > 0 && (blake ? wc_Blake2bUpdate(&b2, buf, (word32)n) : wc_Sha256Update(&sha, buf, (word32)n)) != 0)
+            rc = NZ_EIO;
+        total += n;
+        if (n < chunk)
+            break;
+    }
+    unsigned char dig[WC_SHA256_DIGEST_SIZE];
+    if (blake) {
+        if (wc_Blake2bFinal(&b2, dig, WC_SHA256_DIGEST_SIZE) != 0)
+            rc = rc ? rc : NZ_EIO;
+    } else {
+        wc_Sha256Final(&sha, dig);
+        wc_Sha256Free(&sha);
+    }
+    free(buf);
+    if (rc) {
+        errno = e; /* for the caller's message */
+        return rc;
+    }
+    to_hex(dig, sizeof dig, hex);
+    *size = total;
+    return 0;
+}
+
+struct cap_source *cap_open_input(struct cap_input *in, const char *filter, char errbuf[CAP_ERRBUF], int *err)
 {
     char pe[PCAP_ERRBUF_SIZE] = "";
     struct cap_source *s = calloc(1, sizeof *s);
     if (!s) {
         *err = NZ_ENOMEM;
-        snprintf(errbuf, CAP_ERRBUF, "%s: out of memory", path);
+        snprintf(errbuf, CAP_ERRBUF, "%s: out of memory", in->name);
         return NULL;
     }
     s->fd = -1;
-    snprintf(s->name, sizeof s->name, "%s", strcmp(path, "-") == 0 ? "<stdin>" : path);
+    s->size = in->size;
+    snprintf(s->name, sizeof s->name, "%s", in->name);
     FILE *fp = NULL;
-    if (strcmp(path, "-") == 0) {
-        /* zlib reads non-gzip input transparently, so stdin may be either. */
-        int fd = dup(STDIN_FILENO);
-        s->gz = fd >= 0 ? gzdopen(fd, "rb") : NULL;
-        if (!s->gz) {
-            if (fd >= 0)
-                close(fd);
-            snprintf(errbuf, CAP_ERRBUF, "<stdin>: cannot read: %s", strerror(errno));
-            *err = NZ_EIO;
-            goto fail;
+    int fd = fcntl(in->fd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) {
+        snprintf(errbuf, CAP_ERRBUF, "%s: cannot read: %s", s->name, strerror(errno));
+        *err = NZ_EIO;
+        free(s);
+        return NULL;
+    }
+    unsigned char magic[2] = {0, 0};
+    size_t got = 0;
+    if (!in->stream && (pread_full(fd, magic, 2, 0, &got) != 0 || lseek(fd, 0, SEEK_SET) != 0)) {
+        snprintf(errbuf, CAP_ERRBUF, "%s: cannot read: %s", s->name, strerror(errno));
+        *err = NZ_EIO;
+        close(fd);
+        free(s);
+        return NULL;
+    }
+    if (in->stream || (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b)) {
+        /* Streams are read once: plain or gzip is decided from their first bytes. */
+        s->z = zin_new(fd, in->fifo);
+        if (s->z) {
+            cookie_io_functions_t io = {.read = zin_read, .write = NULL, .seek = NULL, .close = zin_close};
+            fp = fopencookie(s->z, "r", io);
+            if (!fp) {
+                zin_free(s->z);
+                s->z = NULL;
+            } else {
+                setvbuf(fp, NULL, _IOFBF, ZIN_BUF);
+            }
         }
-        gzbuffer(s->gz, 256 * 1024);
-        fp = gz_fopen(s->gz);
     } else {
-        struct stat stt;
-        fp = fopen(path, "rb");
-        if (!fp || fstat(fileno(fp), &stt) != 0) {
-            snprintf(errbuf, CAP_ERRBUF, "%s: cannot open: %s", path, strerror(errno));
-            *err = NZ_EIO;
-            goto fail;
-        }
-        if (S_ISDIR(stt.st_mode)) {
-            snprintf(errbuf, CAP_ERRBUF, "%s: is a directory", path);
-            *err = NZ_EUSAGE;
-            goto fail;
-        }
-        s->size = (uint64_t)stt.st_size;
-        unsigned char magic[2] = {0, 0};
-        size_t got = fread(magic, 1, 2, fp);
-        if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-            int fd = dup(fileno(fp));
-            fclose(fp);
-            fp = NULL;
-            /* stdio read ahead on the shared offset: rewind the descriptor itself. */
-            if (fd >= 0 && lseek(fd, 0, SEEK_SET) != 0) {
-                close(fd);
-                fd = -1;
-            }
-            s->gz = fd >= 0 ? gzdopen(fd, "rb") : NULL;
-            if (!s->gz) {
-                if (fd >= 0)
-                    close(fd);
-                snprintf(errbuf, CAP_ERRBUF, "%s: cannot open gzip stream", path);
-                *err = NZ_EIO;
-                goto fail;
-            }
-            gzbuffer(s->gz, 256 * 1024);
-            fp = gz_fopen(s->gz);
-        } else {
-            rewind(fp);
-            s->fp = fp;
-        }
+        fp = fdopen(fd, "rb");
+        if (!fp)
+            close(fd);
+        s->fp = fp;
     }
     if (!fp) {
-        snprintf(errbuf, CAP_ERRBUF, "%s: cannot set up reader", s->name);
+        snprintf(errbuf, CAP_ERRBUF, "%s: cannot set up the reader: %s", s->name, strerror(errno));
         *err = NZ_EIO;
-        if (s->gz) {
-            gzclose(s->gz);
-            s->gz = NULL;
-        }
-        goto fail;
+        free(s);
+        return NULL;
     }
     s->pc = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, pe);
     if (!s->pc) {
         /* libpcap did not take ownership of fp on failure. */
+        if (s->z && s->z->failed) {
+            snprintf(errbuf, CAP_ERRBUF, "%s: %s (before the capture's header was complete)", s->name, s->z->msg);
+            *err = NZ_EIO;
+        } else {
+            snprintf(errbuf, CAP_ERRBUF, "%s: not a readable pcap/pcapng capture: %s", s->name,
+                     pe[0] ? pe : "unknown format");
+            *err = NZ_EMALFORMED;
+        }
         fclose(fp);
-        s->fp = NULL;
-        s->gz = NULL;
-        fp = NULL;
-        snprintf(errbuf, CAP_ERRBUF, "%s: not a readable pcap/pcapng capture: %s", s->name,
-                 pe[0] ? pe : "unknown format");
-        *err = NZ_EMALFORMED;
-        goto fail;
+        free(s);
+        return NULL;
     }
     int rc = apply_filter(s, filter, errbuf);
     if (rc) {
@@ -175,11 +658,16 @@ struct cap_source *cap_open_file(const char *path, const char *filter, char errb
     }
     *err = 0;
     return s;
-fail:
-    if (fp && fp != stdin)
-        fclose(fp);
-    free(s);
-    return NULL;
+}
+
+struct cap_source *cap_open_file(const char *path, const char *filter, char errbuf[CAP_ERRBUF], int *err)
+{
+    struct cap_input *in = cap_input_open(path, NULL, errbuf, err);
+    if (!in)
+        return NULL;
+    struct cap_source *s = cap_open_input(in, filter, errbuf, err);
+    cap_input_close(in);
+    return s;
 }
 
 struct cap_source *cap_open_live(const char *iface, const struct cap_live_cfg *cfg, const char *filter,
@@ -258,7 +746,15 @@ int cap_next(struct cap_source *s, struct cap_pkt *out, char errbuf[CAP_ERRBUF])
         return 2;
     if (rc == PCAP_ERROR_BREAK)
         return 0;
-    snprintf(errbuf, CAP_ERRBUF, "%s: %s", s->name, pcap_geterr(s->pc));
+    if (s->z && s->z->failed) { /* the stream under libpcap: say what really happened */
+        snprintf(errbuf, CAP_ERRBUF, "%s: %s", s->name, s->z->msg);
+    } else if (s->z && s->z->mode == ZIN_GZIP && zin_probe(s->z)) {
+        /* libpcap choked on a record that a flipped bit in the compressed data garbled:
+         * inflate reports such damage only a little later. */
+        snprintf(errbuf, CAP_ERRBUF, "%s: %s; %s", s->name, pcap_geterr(s->pc), s->z->msg);
+    } else {
+        snprintf(errbuf, CAP_ERRBUF, "%s: %s", s->name, pcap_geterr(s->pc));
+    }
     return -1;
 }
 
@@ -276,12 +772,10 @@ const char *cap_datalink_name(int dlt, char *buf, size_t cap)
 
 uint64_t cap_pos(const struct cap_source *s)
 {
-    if (s->gz) {
-        z_off_t o = gzoffset(s->gz);
-        return o > 0 ? (uint64_t)o : 0;
-    }
+    if (s->z)
+        return zin_consumed(s->z);
     if (s->fp) {
-        long o = ftell(s->fp);
+        off_t o = ftello(s->fp);
         return o > 0 ? (uint64_t)o : 0;
     }
     return 0;
@@ -314,7 +808,7 @@ void cap_close(struct cap_source *s)
     if (!s)
         return;
     if (s->pc)
-        pcap_close(s->pc); /* closes the FILE (and through it the gzFile) */
+        pcap_close(s->pc); /* closes the FILE (and through it the stream reader) */
     free(s);
 }
 
@@ -347,104 +841,5 @@ int cap_drop_privs(const char *user, char errbuf[CAP_ERRBUF])
         snprintf(errbuf, CAP_ERRBUF, "--user %s: privileges could be regained; refusing", user);
         return NZ_EIO;
     }
-    return 0;
-}
-
-/* Hashes a whole file with SHA-256 or BLAKE2b-256 (1 MiB reads). */
-static int hash_file(const char *path, bool blake, char hex[65], uint64_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NZ_EIO;
-    wc_Sha256 sha;
-    Blake2b b2;
-    if ((blake ? wc_InitBlake2b(&b2, WC_SHA256_DIGEST_SIZE) : wc_InitSha256(&sha)) != 0) {
-        fclose(f);
-        return NZ_EIO;
-    }
-    static const size_t chunk = 1u << 20;
-    unsigned char *buf = malloc(chunk);
-    int rc = buf ? 0 : NZ_ENOMEM;
-    uint64_t total = 0;
-    while (rc == 0) {
-        size_t n = fread(buf, 1, chunk, f);
-        if (n > 0) {
-            if ((blake ? wc_Blake2bUpdate(&b2, buf, (word32)n) : wc_Sha256Update(&sha, buf, (word32)n)) != 0)
-                rc = NZ_EIO;
-            total += n;
-        }
-        if (n < chunk) {
-            if (ferror(f))
-                rc = NZ_EIO;
-            break;
-        }
-    }
-    unsigned char dig[WC_SHA256_DIGEST_SIZE];
-    if (blake) {
-        if (wc_Blake2bFinal(&b2, dig, WC_SHA256_DIGEST_SIZE) != 0)
-            rc = rc ? rc : NZ_EIO;
-    } else {
-        wc_Sha256Final(&sha, dig);
-        wc_Sha256Free(&sha);
-    }
-    free(buf);
-    fclose(f);
-    if (rc)
-        return rc;
-    to_hex(dig, sizeof dig, hex);
-    *size = total;
-    return 0;
-}
-
-int cap_file_sha256(const char *path, char hex[65], uint64_t *size) { return hash_file(path, false, hex, size); }
-
-int cap_file_blake2b(const char *path, char hex[65], uint64_t *size) { return hash_file(path, true, hex, size); }
-
-int cap_file_quickkey(const char *path, char hex[65], uint64_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    struct stat st;
-    if (!f || fstat(fileno(f), &st) != 0) {
-        if (f)
-            fclose(f);
-        return NZ_EIO;
-    }
-    uint64_t sz = (uint64_t)st.st_size;
-    wc_Sha256 sha;
-    if (wc_InitSha256(&sha) != 0) {
-        fclose(f);
-        return NZ_EIO;
-    }
-    unsigned char be[8];
-    for (int i = 0; i < 8; i++)
-        be[i] = (unsigned char)(sz >> (56 - 8 * i));
-    wc_Sha256Update(&sha, be, sizeof be);
-    static const size_t span = CAP_QUICK_SPAN;
-    unsigned char *buf = malloc(span);
-    int rc = buf ? 0 : NZ_ENOMEM;
-    if (!rc) {
-        size_t n = fread(buf, 1, span, f);
-        wc_Sha256Update(&sha, buf, (word32)n);
-        if (sz > span) {
-            uint64_t tail = sz - span < span ? sz - span : span; /* never re-read the head */
-            if (fseeko(f, (off_t)(sz - tail), SEEK_SET) != 0)
-                rc = NZ_EIO;
-            else {
-                n = fread(buf, 1, (size_t)tail, f);
-                wc_Sha256Update(&sha, buf, (word32)n);
-            }
-        }
-        if (ferror(f))
-            rc = NZ_EIO;
-    }
-    unsigned char dig[WC_SHA256_DIGEST_SIZE];
-    wc_Sha256Final(&sha, dig);
-    wc_Sha256Free(&sha);
-    free(buf);
-    fclose(f);
-    if (rc)
-        return rc;
-    to_hex(dig, sizeof dig, hex);
-    *size = sz;
     return 0;
 }

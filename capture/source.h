@@ -1,5 +1,7 @@
 /* source.h — packet sources: capture files (pcap, pcapng, gzip-compressed, stdin) and live
  * interfaces through libpcap; BPF filters; privilege drop; file hashing for dedup.
+ * Every message written into an errbuf may quote a path or a libpcap/zlib text as is: the
+ * caller escapes it before it reaches a terminal.
  * Knows libpcap, nothing about flows or dissectors. */
 #ifndef NZ_SOURCE_H
 #define NZ_SOURCE_H
@@ -24,25 +26,73 @@ struct cap_live_cfg {
     int timeout_ms;       /* read timeout so the caller can do periodic work */
 };
 
-/* Opens a capture file: pcap or pcapng, optionally gzip-compressed (detected by its magic),
- * or "-" for standard input (plain or gzip). `filter` (BPF, may be NULL) is compiled for the
- * file's link type. On failure returns NULL, *err = NZ_EIO / NZ_EMALFORMED / NZ_EUSAGE and
- * errbuf holds a message naming the file. */
-struct cap_source *cap_open_file(const char *path, const char *filter, char errbuf[CAP_ERRBUF], int *err);
+/* ---- inputs: every capture file is opened exactly once ----
+ *
+ * cap_input_open() opens the input (without blocking: a FIFO without a writer or a device
+ * never stalls the open) and decides from fstat() on that descriptor, never from the path:
+ *  - a regular file: its size is known; the pre-key and the content hash are read from the
+ *    same descriptor with pread(), so a file cannot be swapped between dedup and analysis;
+ *  - "-" (standard input, whatever it is), a FIFO (named pipe, `<(zcat x.pcap.gz)`,
+ *    /dev/stdin on a pipe) or a socket: a stream, read once from the start, never hashed;
+ *  - a folder: NZ_EUSAGE; a character or block device (/dev/zero, a tape): NZ_EUNSUPPORTED.
+ * A path named on the command line follows symbolic links (the user named it). A file
+ * found in a folder walk (`found` != NULL) is opened beneath the folder named on the command
+ * line without following any symbolic link on the way (openat2 RESOLVE_NO_SYMLINKS), and
+ * must be the very regular file, by (device, inode), that the walk saw; else NZ_EIO. */
+struct cap_input;
 
-/* A cheap pre-key of a file: SHA-256 over its size (8 bytes, big-endian), its first and its last
- * CAP_QUICK_SPAN bytes. Equal files have equal keys; a key not seen before proves a file new
- * without reading it whole. Returns 0 or NZ_EIO. */
+struct cap_found {
+    size_t root_len;    /* path[0..root_len) is the folder named on the command line */
+    uint64_t dev, ino;  /* the file as the walk saw it (lstat) */
+};
+
+/* Returns the input or NULL with *err = NZ_EIO / NZ_EUSAGE / NZ_EUNSUPPORTED / NZ_ENOMEM
+ * and errbuf holding a message naming the input ("<stdin>" for "-"). Close with
+ * cap_input_close(); a source opened from it stays valid after that. */
+struct cap_input *cap_input_open(const char *path, const struct cap_found *found, char errbuf[CAP_ERRBUF],
+                                 int *err);
+/* True for "-", FIFOs and sockets: no size, no pre-key, no hash, no deduplication. */
+bool cap_input_is_stream(const struct cap_input *in);
+/* Size in bytes at open (regular files; 0 for streams). */
+uint64_t cap_input_size(const struct cap_input *in);
+void cap_input_close(struct cap_input *in);
+/* True when a regular file's size, mtime or ctime differ from what they were at open: it was
+ * written to while we read it (a capture still growing, or someone rewriting it), so its hash
+ * may not describe what was analysed. Always false for streams. */
+bool cap_input_changed(struct cap_input *in);
+
+/* A cheap pre-key of a regular file: SHA-256 over its size (8 bytes, big-endian), its first
+ * and its last CAP_QUICK_SPAN bytes. Equal files have equal keys; a key not seen before proves
+ * a file new without reading it whole. Returns 0, NZ_EUNSUPPORTED (a stream) or NZ_EIO. */
 #define CAP_QUICK_SPAN (64u * 1024u)
-int cap_file_quickkey(const char *path, char hex[65] /* OUT */, uint64_t *size /* OUT */);
+int cap_input_quickkey(struct cap_input *in, char hex[65] /* OUT */, uint64_t *size /* OUT */);
+
+/* Content hash of a regular file, 64 lower-case hex digits + NUL, and the bytes hashed.
+ * BLAKE2b-256 (RFC 7693, unkeyed, 32-byte digest) is the dedup key (about 2.2x faster than
+ * SHA-256 with Debian's wolfSSL); SHA-256 is what databases before schema v5 recorded.
+ * Reads with pread(): safe to run on another thread while a source reads the same input.
+ * Returns 0, NZ_EUNSUPPORTED (a stream), NZ_EIO or NZ_ENOMEM. */
+enum cap_hash_alg { CAP_HASH_BLAKE2B, CAP_HASH_SHA256 };
+int cap_input_hash(struct cap_input *in, enum cap_hash_alg alg, char hex[65] /* OUT */, uint64_t *size /* OUT */);
+
+/* Opens the capture in `in`: pcap or pcapng, optionally gzip-compressed (detected by its
+ * magic, decompressed with zlib's inflate). `filter` (BPF, may be NULL) is compiled for the
+ * file's link type. On failure returns NULL, *err = NZ_EIO / NZ_EMALFORMED / NZ_EUSAGE and
+ * errbuf holds a message naming the input. A damaged gzip stream (bad data, bad CRC or length
+ * in the trailer, truncated, unexpected bytes after its end) delivers every byte before the
+ * damage; cap_next() then fails with a message saying what and where. */
+struct cap_source *cap_open_input(struct cap_input *in, const char *filter, char errbuf[CAP_ERRBUF], int *err);
+
+/* cap_input_open(path, NULL) + cap_open_input() + cap_input_close(). */
+struct cap_source *cap_open_file(const char *path, const char *filter, char errbuf[CAP_ERRBUF], int *err);
 
 /* Opens a live interface with pcap_create/pcap_activate. Same error convention. */
 struct cap_source *cap_open_live(const char *iface, const struct cap_live_cfg *cfg, const char *filter,
                                  char errbuf[CAP_ERRBUF], int *err);
 
 /* Next packet: 1 = *out filled; 0 = end of file (or cap_break() called); 2 = live timeout, no
- * packet; -1 = read error (errbuf filled, e.g. a truncated file: packets before it were
- * delivered). */
+ * packet; -1 = read error (errbuf filled, e.g. a truncated file or a damaged gzip stream:
+ * every packet before the damage was delivered). */
 int cap_next(struct cap_source *s, struct cap_pkt *out /* OUT */, char errbuf[CAP_ERRBUF]);
 
 /* libpcap DLT of the source. */
@@ -70,11 +120,5 @@ void cap_close(struct cap_source *s);
 /* Drops root: setgroups/setgid/setuid to `user`. Returns 0, or NZ_EUSAGE (unknown user) /
  * NZ_EIO (a call failed), message in errbuf. */
 int cap_drop_privs(const char *user, char errbuf[CAP_ERRBUF]);
-
-/* SHA-256 of a file's bytes as 64 lowercase hex chars + NUL, and its size. Returns 0 or NZ_EIO. */
-int cap_file_sha256(const char *path, char hex[65] /* OUT */, uint64_t *size /* OUT */);
-/* BLAKE2b-256 (RFC 7693, unkeyed, 32-byte digest) of a file, same convention: the dedup key,
- * about 2.2x faster than SHA-256 with Debian's wolfSSL. */
-int cap_file_blake2b(const char *path, char hex[65] /* OUT */, uint64_t *size /* OUT */);
 
 #endif

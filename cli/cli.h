@@ -52,6 +52,40 @@ int cli_pipeline_opt(int opt, const char *arg, struct pipeline_cfg *cfg);
 extern const struct option cli_pipeline_longopts[];
 extern const char cli_pipeline_help[];
 
+/* Folder walk (walk.c): the capture files under a folder named on the command line.
+ * A symbolic link found inside is never followed (to a file or a folder; each is noted);
+ * the named folder itself is followed. Every folder is entered at most once, by (device,
+ * inode), over all walks of one struct cli_walk; at most CLI_WALK_MAX_DEPTH levels below the
+ * named folder; no recursion. Regular files whose name cli_capture_name() accepts are
+ * reported in sorted order (strcmp, per folder); names starting with '.' are skipped. */
+#define CLI_WALK_MAX_DEPTH 64
+enum cli_walk_note {
+    CLI_WALK_UNREADABLE,   /* a folder that cannot be opened or read (errnum) */
+    CLI_WALK_SYMLINK,      /* a symbolic link: not followed */
+    CLI_WALK_TOO_DEEP,     /* a folder more than CLI_WALK_MAX_DEPTH levels down: not entered */
+    CLI_WALK_NOT_REGULAR,  /* a FIFO, socket or device with a capture name: not opened */
+    CLI_WALK_TOO_LONG,     /* a path of PATH_MAX bytes or more: skipped */
+    CLI_WALK_SEEN          /* a folder entered before (bind mount, named twice): not again */
+};
+struct cli_walk_ops {
+    void *ud;
+    /* A capture file. path[0..root_len) is the named folder; dev/ino/size from lstat. A
+     * non-zero return stops the walk and is returned by cli_walk(). */
+    int (*file)(void *ud, const char *path, size_t root_len, uint64_t dev, uint64_t ino, uint64_t size);
+    /* Optional: a folder entered (first time only). */
+    void (*dir)(void *ud, const char *path, uint64_t dev, uint64_t ino);
+    /* Optional: something skipped; path is raw (escape it before printing). */
+    void (*note)(void *ud, enum cli_walk_note what, const char *path, int errnum);
+};
+struct cli_walk;
+struct cli_walk *cli_walk_new(void);
+void cli_walk_free(struct cli_walk *w);
+/* Walks `root`. Returns 0; NZ_EIO when a folder could not be read (noted, the walk went on);
+ * NZ_ENOMEM; or the non-zero value of ops->file. */
+int cli_walk(struct cli_walk *w, const char *root, const struct cli_walk_ops *ops);
+/* *.pcap, *.pcapng, *.cap, optionally followed by .gz (case-insensitive). */
+bool cli_capture_name(const char *name);
+
 /* Terminal safety (term.c). Every string from outside (file names, SQL values, messages
  * built from them) is printed through these: control characters, C1 controls and invalid
  * UTF-8 become visible escapes (\e, \x07, \u009b, \xff), backslash is doubled.

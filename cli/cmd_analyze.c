@@ -1,9 +1,9 @@
 /* cmd_analyze.c — `netzwacht analyze`: capture files → pipeline → database, with content-hash
  * dedup, progress on a terminal, and a one-screen summary. Also the option handling shared
  * with `watch`. */
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,7 +22,8 @@ void cli_log_fn(void *ud, enum nz_log_level level, const char *msg)
 {
     const char *prog = ud ? ud : "netzwacht";
     static const char *const lv[] = {"error", "warning", "info", "debug"};
-    fprintf(stderr, "%s: %s: ", prog, lv[level <= NZ_LOG_DEBUG ? level : NZ_LOG_DEBUG]);
+    cli_fputs_esc(prog, stderr); /* argv[0] too is a string from outside */
+    fprintf(stderr, ": %s: ", lv[level <= NZ_LOG_DEBUG ? level : NZ_LOG_DEBUG]);
     cli_fputs_esc(msg, stderr); /* messages quote paths, SQL values and captured strings */
     fputc('\n', stderr);
 }
@@ -162,37 +163,67 @@ int cli_pipeline_opt(int opt, const char *arg, struct pipeline_cfg *cfg)
         return 0;
     }
 bad:
-    fprintf(stderr, "netzwacht: invalid value '%s' for --%s\n", arg ? arg : "",
-            cli_pipeline_longopts[opt - OPT_MAX_FLOWS].name);
+    fputs("netzwacht: invalid value '", stderr);
+    cli_fputs_esc(arg ? arg : "", stderr); /* from the command line */
+    fprintf(stderr, "' for --%s\n", cli_pipeline_longopts[opt - OPT_MAX_FLOWS].name);
     return -1;
+}
+
+/* ---- messages ---- */
+
+/* Prints "prog: message" on stderr, the whole line escaped (cli_fputs_esc): messages quote
+ * paths, and texts from libpcap, zlib and SQLite, any of which may carry control bytes. */
+static void say(const char *prog, const char *fmt, ...) NZ_PRINTF(2, 3);
+static void say(const char *prog, const char *fmt, ...)
+{
+    char buf[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    cli_fputs_esc(prog, stderr);
+    fputs(": ", stderr);
+    cli_fputs_esc(buf, stderr);
+    fputc('\n', stderr);
+}
+
+/* SQLite's text for the last failure, unless it was cleared since (a rollback leaves
+ * "not an error"): then the reason is the store's message logged just before. */
+static const char *db_why(struct store *st)
+{
+    const char *m = store_errmsg(st);
+    if (!m || !*m || strcmp(m, "not an error") == 0)
+        return "the reason is in the message above";
+    return m;
 }
 
 /* ---- hashing a file beside its analysis ---- */
 
 /* Content hash (BLAKE2b-256) of a new file, computed on the other core while the main
  * thread analyses it: even BLAKE2b (~1.7 ns/byte with wolfSSL; SHA-256 ~3.7) costs about as
- * much as the analysis, so doing it first would double the wall time of `analyze FILE`. */
+ * much as the analysis, so doing it first would double the wall time of `analyze FILE`.
+ * It reads the descriptor the analysis reads (pread), never the path again. */
 struct hash_job {
     pthread_t tid;
-    const char *path;   /* borrowed */
-    char hex[65];       /* OUT */
-    uint64_t size;      /* OUT */
-    int rc;             /* OUT: 0 or NZ_EIO/NZ_ENOMEM */
+    struct cap_input *in; /* borrowed */
+    char hex[65];         /* OUT */
+    uint64_t size;        /* OUT */
+    int rc;               /* OUT: 0 or NZ_EIO/NZ_ENOMEM */
     bool started;
 };
 
 static void *hash_thread(void *arg)
 {
     struct hash_job *j = arg;
-    j->rc = cap_file_blake2b(j->path, j->hex, &j->size);
+    j->rc = cap_input_hash(j->in, CAP_HASH_BLAKE2B, j->hex, &j->size);
     return NULL;
 }
 
 /* Starts the job; if no thread can be made, hashes right here. */
-static void hash_start(struct hash_job *j, const char *path)
+static void hash_start(struct hash_job *j, struct cap_input *in)
 {
     memset(j, 0, sizeof *j);
-    j->path = path;
+    j->in = in;
     j->started = pthread_create(&j->tid, NULL, hash_thread, j) == 0;
     if (!j->started)
         hash_thread(j);
@@ -208,86 +239,134 @@ static int hash_join(struct hash_job *j)
 
 /* ---- input collection ---- */
 
+struct input {
+    char *path;
+    bool found;            /* found by a folder walk: opened beneath it, no links followed */
+    struct cap_found f;
+    uint64_t size;         /* for the progress line; 0 = unknown */
+};
+
 struct inputs {
-    char **v;
+    struct input *v;
     size_t n, cap;
 };
 
-static int inputs_add(struct inputs *in, const char *path)
+static int inputs_add(struct inputs *in, const char *path, const struct cap_found *f, uint64_t size)
 {
     if (in->n == in->cap) {
         size_t nc = in->cap ? in->cap * 2 : 16;
-        char **nv = realloc(in->v, nc * sizeof *nv);
+        struct input *nv = realloc(in->v, nc * sizeof *nv);
         if (!nv)
             return NZ_ENOMEM;
         in->v = nv;
         in->cap = nc;
     }
-    in->v[in->n] = strdup(path);
-    if (!in->v[in->n])
+    struct input *e = &in->v[in->n];
+    memset(e, 0, sizeof *e);
+    if (!(e->path = strdup(path)))
         return NZ_ENOMEM;
+    if (f) {
+        e->found = true;
+        e->f = *f;
+    }
+    e->size = size;
     in->n++;
     return 0;
-}
-
-static bool has_capture_ext(const char *name)
-{
-    static const char *const exts[] = {".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz"};
-    size_t n = strlen(name);
-    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
-        size_t e = strlen(exts[i]);
-        if (n > e && strcasecmp(name + n - e, exts[i]) == 0)
-            return true;
-    }
-    return false;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* Adds capture files under dir, recursively, in sorted order. depth bounds symlink loops. */
-static int walk_dir(struct inputs *in, const char *dir, int depth)
-{
-    if (depth > 32)
-        return 0;
-    DIR *d = opendir(dir);
-    if (!d) {
-        fprintf(stderr, "netzwacht: %s: cannot read folder: %s\n", dir, strerror(errno));
-        return NZ_EIO;
-    }
-    struct inputs names = {0};
-    struct dirent *e;
-    int rc = 0;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        if ((rc = inputs_add(&names, e->d_name)) != 0)
-            break;
-    }
-    closedir(d);
-    if (names.n)
-        qsort(names.v, names.n, sizeof *names.v, cmp_str);
-    for (size_t i = 0; i < names.n && rc == 0; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, names.v[i]);
-        struct stat st;
-        if (stat(path, &st) != 0)
-            continue;
-        if (S_ISDIR(st.st_mode))
-            rc = walk_dir(in, path, depth + 1);
-        else if (S_ISREG(st.st_mode) && has_capture_ext(names.v[i]))
-            rc = inputs_add(in, path);
-    }
-    for (size_t i = 0; i < names.n; i++)
-        free(names.v[i]);
-    free(names.v);
-    return rc;
 }
 
 static void inputs_free(struct inputs *in)
 {
     for (size_t i = 0; i < in->n; i++)
-        free(in->v[i]);
+        free(in->v[i].path);
     free(in->v);
+}
+
+struct walk_ctx {
+    struct inputs *in;
+    const char *prog;
+    int verbose;
+    size_t links;          /* symbolic links not followed under the current root */
+    bool incomplete;       /* part of the tree was not walked (unreadable, too deep, too long) */
+};
+
+static int walk_file(void *ud, const char *path, size_t root_len, uint64_t dev, uint64_t ino, uint64_t size)
+{
+    struct walk_ctx *c = ud;
+    struct cap_found f = {root_len, dev, ino};
+    return inputs_add(c->in, path, &f, size);
+}
+
+static void walk_note(void *ud, enum cli_walk_note what, const char *path, int errnum)
+{
+    struct walk_ctx *c = ud;
+    switch (what) {
+    case CLI_WALK_UNREADABLE:
+        say(c->prog, "%s: cannot read folder: %s", path, strerror(errnum));
+        c->incomplete = true;
+        break;
+    case CLI_WALK_SYMLINK:
+        c->links++;
+        if (c->verbose)
+            say(c->prog, "%s: symbolic link inside a folder; not followed", path);
+        break;
+    case CLI_WALK_TOO_DEEP:
+        say(c->prog, "%s: more than %d folder levels below the folder named; not entered", path, CLI_WALK_MAX_DEPTH);
+        c->incomplete = true;
+        break;
+    case CLI_WALK_NOT_REGULAR:
+        say(c->prog, "%s: not a regular file (FIFO, socket or device); skipped", path);
+        break;
+    case CLI_WALK_TOO_LONG:
+        say(c->prog, "%s: path too long; skipped", path);
+        c->incomplete = true;
+        break;
+    case CLI_WALK_SEEN:
+        if (c->verbose)
+            say(c->prog, "%s: folder already walked; not entered again", path);
+        break;
+    }
+}
+
+/* Collects the inputs named on the command line: folders walked, everything else as named.
+ * Returns EXIT_OK, or EXIT_RUNTIME when part of a folder could not be walked (said). */
+static int collect_inputs(struct cli_global *g, char **names, int n, struct inputs *in)
+{
+    int exit_code = EXIT_OK;
+    struct cli_walk *w = cli_walk_new();
+    struct walk_ctx c = {in, g->prog, g->verbose, 0, false};
+    struct cli_walk_ops ops = {&c, walk_file, NULL, walk_note};
+    if (!w) {
+        say(g->prog, "out of memory");
+        return EXIT_RUNTIME;
+    }
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        int rc;
+        /* Only to choose walk or file: the input itself is opened once, later, and judged by
+         * fstat on that descriptor. */
+        if (strcmp(names[i], "-") != 0 && stat(names[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            c.links = 0;
+            rc = cli_walk(w, names[i], &ops);
+            if (c.links)
+                say(g->prog, "%s: %zu symbolic link(s) inside not followed (links found in folders never are; "
+                    "name a link's target on the command line to analyse it; -v lists them)", names[i], c.links);
+        } else {
+            uint64_t size = strcmp(names[i], "-") != 0 && stat(names[i], &st) == 0 && S_ISREG(st.st_mode)
+                                ? (uint64_t)st.st_size : 0;
+            rc = inputs_add(in, names[i], NULL, size);
+        }
+        if (rc == NZ_ENOMEM) {
+            say(g->prog, "out of memory");
+            exit_code = EXIT_RUNTIME;
+            break;
+        }
+        if (rc != 0)
+            exit_code = EXIT_RUNTIME;
+    }
+    if (c.incomplete)
+        exit_code = EXIT_RUNTIME;
+    cli_walk_free(w);
+    return exit_code;
 }
 
 /* ---- progress ---- */
@@ -381,8 +460,9 @@ static void analyze_help(FILE *fp)
     fprintf(fp,
             "usage: netzwacht analyze [options] PATH...\n"
             "Reads pcap/pcapng captures (also gzip-compressed), folders recursively (files named\n"
-            "*.pcap, *.pcapng, *.cap, optionally .gz, in sorted order) and '-' (stdin) into the\n"
-            "database. A file whose content hash is already in the database is skipped.\n\n"
+            "*.pcap, *.pcapng, *.cap, optionally .gz, in sorted order; symbolic links inside are\n"
+            "not followed), pipes and '-' (stdin) into the database. A file whose content hash is\n"
+            "already in the database is skipped; a file counts as analysed once its run finished.\n\n"
             "options:\n"
             "  --db PATH            database (default ./%s)\n"
             "  -f, --filter EXPR    BPF filter applied to every input\n"
@@ -398,6 +478,292 @@ static void analyze_help(FILE *fp)
 }
 
 enum { OPT_FORCE = 2000, OPT_FAIL_ON, OPT_NO_PROGRESS, OPT_DB, OPT_CONTINUOUS };
+
+/* One `analyze` invocation. */
+struct run {
+    const struct cli_global *g;
+    struct store *st;
+    struct pipeline *pl;
+    int64_t run_id;
+    const char *filter;
+    bool force, continuous;
+    struct progress pg;
+    struct store_file_rec *recs;   /* files read; recorded only when the run ends */
+    size_t nrec, caprec;
+    bool streams;                  /* read standard input or a pipe (nothing to record) */
+    size_t ok, skipped, failed;
+    int exit_code;
+    bool stop;                     /* no further input: database error or bad filter */
+};
+
+static void run_fail(struct run *r, int code)
+{
+    if (r->exit_code != EXIT_USAGE)
+        r->exit_code = code;
+}
+
+static int rec_add(struct run *r, const char *path, const char *hash, const char *quick, uint64_t size)
+{
+    if (r->nrec == r->caprec) {
+        size_t nc = r->caprec ? r->caprec * 2 : 16;
+        struct store_file_rec *nv = realloc(r->recs, nc * sizeof *nv);
+        if (!nv)
+            return NZ_ENOMEM;
+        r->recs = nv;
+        r->caprec = nc;
+    }
+    struct store_file_rec *e = &r->recs[r->nrec++];
+    memset(e, 0, sizeof *e);
+    e->path = path;
+    snprintf(e->hash, sizeof e->hash, "%s", hash);
+    snprintf(e->quick, sizeof e->quick, "%s", quick);
+    e->size = size;
+    return 0;
+}
+
+/* A file read earlier in this run with this pre-key (quick) or content hash, or NULL. */
+static const struct store_file_rec *rec_find(const struct run *r, const char *quick, const char *hash)
+{
+    for (size_t i = 0; i < r->nrec; i++)
+        if ((quick && strcmp(r->recs[i].quick, quick) == 0) || (hash && strcmp(r->recs[i].hash, hash) == 0))
+            return &r->recs[i];
+    return NULL;
+}
+
+/* Content-hash dedup of a regular file before its analysis. Returns 0 to analyse it, 1 when
+ * it was skipped or failed (said and counted). Sets sha and have_sha when the full hash had to
+ * be computed (its pre-key was known), quick and *fsize always. */
+static int dedup(struct run *r, const char *path, struct cap_input *in, char sha[65], char quick[65],
+                 uint64_t *fsize, bool *have_sha)
+{
+    const char *prog = r->g->prog;
+    int rc;
+    /* A pre-key (size, first and last 64 KiB) that was never seen proves the file new, and
+     * its content hash is then computed on the other core while it is analysed. Only a known
+     * pre-key costs a full hashing pass first. */
+    bool seen = false;
+    if ((rc = cap_input_quickkey(in, quick, fsize)) != 0) {
+        say(prog, "%s: cannot read: %s", path, rc == NZ_EIO ? strerror(errno) : nz_strerror(rc));
+        r->failed++;
+        run_fail(r, EXIT_RUNTIME);
+        return 1;
+    }
+    if (store_file_quick_seen(r->st, quick, &seen) != 0) {
+        say(prog, "database error while looking up %s: %s", path, db_why(r->st));
+        run_fail(r, EXIT_RUNTIME);
+        r->stop = true;
+        return 1;
+    }
+    if (seen || rec_find(r, quick, NULL)) {
+        if ((rc = cap_input_hash(in, CAP_HASH_BLAKE2B, sha, fsize)) != 0) {
+            say(prog, "%s: cannot read: %s", path, rc == NZ_EIO ? strerror(errno) : nz_strerror(rc));
+            r->failed++;
+            run_fail(r, EXIT_RUNTIME);
+            return 1;
+        }
+        *have_sha = true;
+        const struct store_file_rec *mine = rec_find(r, NULL, sha);
+        if (mine) {
+            say(prog, "%s: same content as %s, read earlier in this run; skipped", path, mine->path);
+            r->skipped++;
+            r->pg.done += *fsize;
+            return 1;
+        }
+    }
+    /* A database from before schema v5 identifies its files by SHA-256 and has no pre-keys:
+     * check those rows too (slower, only for such databases). */
+    int64_t legacy = 0, prev = 0;
+    char legacy_sha[65] = "";
+    uint64_t lsize = 0;
+    if (store_file_legacy_count(r->st, &legacy) == 0 && legacy > 0 &&
+        cap_input_hash(in, CAP_HASH_SHA256, legacy_sha, &lsize) == 0 &&
+        store_file_lookup(r->st, legacy_sha, &prev) == 0 && prev) {
+        if (!r->force) {
+            say(prog, "%s: already analysed in run %lld (same SHA-256); skipped, use --force to redo", path,
+                (long long)prev);
+            r->skipped++;
+            r->pg.done += lsize;
+            return 1;
+        }
+        if (store_file_forget(r->st, legacy_sha) != 0) {
+            say(prog, "database error while forgetting the earlier analysis of %s: %s", path, db_why(r->st));
+            run_fail(r, EXIT_RUNTIME);
+            r->stop = true;
+            return 1;
+        }
+    }
+    if (!*have_sha)
+        return 0;
+    prev = 0;
+    if (store_file_lookup(r->st, sha, &prev) != 0) {
+        say(prog, "database error while looking up %s: %s", path, db_why(r->st));
+        run_fail(r, EXIT_RUNTIME);
+        r->stop = true;
+        return 1;
+    }
+    if (prev && !r->force) {
+        say(prog, "%s: already analysed in run %lld (same content hash); skipped, use --force to redo", path,
+            (long long)prev);
+        r->skipped++;
+        r->pg.done += *fsize;
+        return 1;
+    }
+    if (prev && store_file_forget(r->st, sha) != 0) {
+        say(prog, "database error while forgetting the earlier analysis of %s: %s", path, db_why(r->st));
+        run_fail(r, EXIT_RUNTIME);
+        r->stop = true;
+        return 1;
+    }
+    return 0;
+}
+
+/* Opens one input once, deduplicates it (regular files), analyses it and, when it was read
+ * to its end or its damage, adds it to the files the run records at its end. */
+static void analyze_one(struct run *r, const struct input *ip)
+{
+    const char *prog = r->g->prog, *path = ip->path;
+    char eb[CAP_ERRBUF] = "";
+    int err = 0;
+    struct cap_input *in = cap_input_open(path, ip->found ? &ip->f : NULL, eb, &err);
+    if (!in) {
+        say(prog, "%s", eb);
+        r->failed++;
+        run_fail(r, EXIT_RUNTIME);
+        return;
+    }
+    bool stream = cap_input_is_stream(in);
+    char sha[65] = "", quick[65] = "";
+    uint64_t fsize = 0;
+    bool have_sha = false;
+    if (!stream && dedup(r, path, in, sha, quick, &fsize, &have_sha) != 0) {
+        cap_input_close(in);
+        return;
+    }
+    struct cap_source *src = cap_open_input(in, r->filter, eb, &err);
+    if (!src) {
+        say(prog, "%s", eb);
+        r->failed++;
+        if (err == NZ_EUSAGE && r->filter) {
+            r->exit_code = EXIT_USAGE;
+            r->stop = true; /* a bad filter fails the same way for every file */
+        } else {
+            run_fail(r, EXIT_RUNTIME);
+        }
+        cap_input_close(in);
+        return;
+    }
+    int dlt = cap_datalink(src);
+    char dn[64];
+    if (!dec_link_supported(dlt)) {
+        say(prog, "%s: unsupported link type %s (%d); supported: EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP",
+            path, cap_datalink_name(dlt, dn, sizeof dn), dlt);
+        cap_close(src);
+        cap_input_close(in);
+        r->failed++;
+        run_fail(r, EXIT_RUNTIME);
+        return;
+    }
+    if (stream)
+        r->streams = true;
+    struct hash_job hj;
+    if (!stream && !have_sha)
+        hash_start(&hj, in); /* joined below, after the file was read */
+    struct cap_pkt cp;
+    int rc;
+    uint64_t n = 0;
+    while ((rc = cap_next(src, &cp, eb)) == 1) {
+        pipeline_packet(r->pl, dlt, cp.ts_usec, cp.data, cp.caplen, cp.wirelen);
+        if ((++n & 0xfff) == 0) {
+            if (pipeline_error(r->pl))
+                break;
+            if (r->pg.on)
+                progress_show(&r->pg, pipeline_stats(r->pl), cap_pos(src), false);
+        }
+    }
+    if (rc < 0) {
+        say(prog, "%s (stopped after %llu packets of this file; every packet before the damage was analysed and is kept)",
+            eb, (unsigned long long)n);
+        r->failed++;
+        run_fail(r, EXIT_RUNTIME);
+    } else {
+        r->ok++;
+    }
+    r->pg.done += stream ? cap_pos(src) : cap_size(src);
+    cap_close(src);
+    if (!r->continuous)
+        pipeline_end_flows(r->pl);
+    if (!stream) {
+        int hrc = 0;
+        if (!have_sha) {
+            hrc = hash_join(&hj);
+            memcpy(sha, hj.hex, sizeof hj.hex);
+            fsize = hj.size;
+        }
+        const struct store_file_rec *same = hrc == 0 ? rec_find(r, NULL, sha) : NULL;
+        if (hrc != 0) {
+            say(prog, "%s: cannot hash for deduplication: %s; it will not be recorded as analysed", path,
+                nz_strerror(hrc));
+            run_fail(r, EXIT_RUNTIME);
+        } else if (cap_input_changed(in)) {
+            /* Its hash may not describe what was analysed (a capture still being written, or a
+             * file rewritten on purpose to collide with another): recording it could make a
+             * later run skip what it never saw. */
+            say(prog, "%s: changed while it was read (still being written?); analysed, but not recorded as "
+                "analysed", path);
+        } else if (same) {
+            say(prog, "%s: same content as %s, read earlier in this run; recorded once", path, same->path);
+        } else if (rec_add(r, path, sha, quick, fsize) != 0) {
+            say(prog, "out of memory");
+            run_fail(r, EXIT_RUNTIME);
+            r->stop = true;
+        }
+    }
+    cap_input_close(in);
+}
+
+/* Ends the run: records its files and marks it finished in one transaction (see
+ * store_file_finish_run), and says what happened when another process got there first. */
+static int finish_run(struct run *r, const struct store_run_stats *rs, bool *removed)
+{
+    const char *prog = r->g->prog;
+    enum store_finish outcome = STORE_FINISHED;
+    int64_t *clash = calloc(r->nrec ? r->nrec : 1, sizeof *clash);
+    *removed = false;
+    if (!clash) {
+        say(prog, "out of memory");
+        return NZ_ENOMEM;
+    }
+    int rc = store_file_finish_run(r->st, r->run_id, rs, r->recs, r->nrec, r->force, r->streams, clash, &outcome);
+    if (rc != 0) {
+        say(prog, "database error on %s while ending run %lld: %s; the run stays unfinished and none of its files "
+            "is recorded as analysed (a rerun analyses them again); rows committed before are kept",
+            r->g->db, (long long)r->run_id, db_why(r->st));
+        free(clash);
+        return NZ_EDB;
+    }
+    for (size_t i = 0; i < r->nrec; i++) {
+        if (!clash[i])
+            continue;
+        if (r->force)
+            say(prog, "%s: recorded meanwhile by run %lld (another netzwacht process); --force: that analysis "
+                "was replaced by this run's", r->recs[i].path, (long long)clash[i]);
+        else
+            say(prog, "%s: analysed meanwhile by run %lld (another netzwacht process finished it first)",
+                r->recs[i].path, (long long)clash[i]);
+    }
+    if (outcome == STORE_RUN_REMOVED) {
+        say(prog, "run %lld only repeated that analysis and was removed, so that nothing is stored twice",
+            (long long)r->run_id);
+        *removed = true;
+    } else if (outcome == STORE_RUN_REFUSED) {
+        say(prog, "run %lld keeps its rows but stays unfinished and none of its files is recorded as analysed: "
+            "its rows for the file(s) above repeat the other run's, and rows are not linked to files",
+            (long long)r->run_id);
+        run_fail(r, EXIT_RUNTIME);
+    }
+    free(clash);
+    return 0;
+}
 
 int cmd_analyze(struct cli_global *g, int argc, char **argv)
 {
@@ -425,11 +791,12 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
     bool force = false, quiet = false, no_progress = false, continuous = false;
     int fail_on = -1;
     int opt;
+    opterr = 0; /* getopt would print the bad option raw; it is said escaped below */
     while ((opt = getopt_long(argc, argv, "f:qhv", longopts, NULL)) != -1) {
-        int r = cli_pipeline_opt(opt, optarg, &pcfg);
-        if (r < 0)
+        int rr = cli_pipeline_opt(opt, optarg, &pcfg);
+        if (rr < 0)
             return EXIT_USAGE;
-        if (r > 0)
+        if (rr > 0)
             continue;
         switch (opt) {
         case 'f': filter = optarg; break;
@@ -437,8 +804,7 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
         case OPT_FAIL_ON: {
             enum nz_severity sv;
             if (nz_severity_parse(optarg, &sv)) {
-                fprintf(stderr, "%s: --fail-on: unknown severity '%s' (info|low|medium|high|critical)\n",
-                        g->prog, optarg);
+                say(g->prog, "--fail-on: unknown severity '%s' (info|low|medium|high|critical)", optarg);
                 return EXIT_USAGE;
             }
             fail_on = (int)sv;
@@ -450,34 +816,26 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
         case OPT_CONTINUOUS: continuous = true; break;
         case 'v': g->verbose++; break;
         case 'h': analyze_help(stdout); return EXIT_OK;
-        default: analyze_help(stderr); return EXIT_USAGE;
+        default:
+            say(g->prog, "analyze: unknown option or missing value: %s", argv[optind - 1]);
+            analyze_help(stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind >= argc) {
-        fprintf(stderr, "%s analyze: no input given (a file, a folder or '-')\n", g->prog);
+        say(g->prog, "analyze: no input given (a file, a folder or '-')");
         analyze_help(stderr);
         return EXIT_USAGE;
     }
 
-    int exit_code = EXIT_OK;
     struct inputs in = {0};
-    for (int i = optind; i < argc; i++) {
-        struct stat st;
-        if (strcmp(argv[i], "-") != 0 && stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-            if (walk_dir(&in, argv[i], 0) == NZ_EIO)
-                exit_code = EXIT_RUNTIME;
-        } else if (inputs_add(&in, argv[i]) != 0) {
-            fprintf(stderr, "%s: out of memory\n", g->prog);
-            inputs_free(&in);
-            return EXIT_RUNTIME;
-        }
-    }
+    int exit_code = collect_inputs(g, argv + optind, argc - optind, &in);
 
     struct nz_log log = cli_log(g);
     int err = 0;
     struct store *st = cli_db_open(g->db, NULL, &log, &err);
     if (!st) {
-        fprintf(stderr, "%s: cannot open database %s: %s\n", g->prog, g->db, nz_strerror(err));
+        say(g->prog, "cannot open database %s: %s", g->db, nz_strerror(err));
         inputs_free(&in);
         return EXIT_RUNTIME;
     }
@@ -494,7 +852,7 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
     struct store_run sr = {source, "file", filter, NZ_VERSION};
     int64_t run_id = 0;
     if (store_run_begin(st, &sr, &run_id) != 0 || store_commit(st) != 0) {
-        fprintf(stderr, "%s: cannot write to database %s: %s\n", g->prog, g->db, store_errmsg(st));
+        say(g->prog, "cannot write to database %s: %s", g->db, db_why(st));
         cli_dump_stop(&pcfg);
         store_close(st);
         inputs_free(&in);
@@ -502,164 +860,34 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
     }
     struct pipeline *pl = pipeline_new(&pcfg, st, run_id, &log, &err);
     if (!pl) {
-        fprintf(stderr, "%s: cannot start the pipeline: %s\n", g->prog, nz_strerror(err));
+        say(g->prog, "cannot start the pipeline: %s", nz_strerror(err));
         cli_dump_stop(&pcfg);
         store_close(st);
         inputs_free(&in);
         return EXIT_RUNTIME;
     }
 
-    struct progress pg = {0};
-    pg.on = !no_progress && isatty(STDERR_FILENO);
-    pg.start = pg.last = now_sec();
-    for (size_t i = 0; i < in.n; i++) {
-        struct stat stt;
-        if (strcmp(in.v[i], "-") != 0 && stat(in.v[i], &stt) == 0)
-            pg.total += (uint64_t)stt.st_size;
-    }
+    struct run r;
+    memset(&r, 0, sizeof r);
+    r.g = g;
+    r.st = st;
+    r.pl = pl;
+    r.run_id = run_id;
+    r.filter = filter;
+    r.force = force;
+    r.continuous = continuous;
+    r.exit_code = exit_code;
+    r.pg.on = !no_progress && isatty(STDERR_FILENO);
+    r.pg.start = r.pg.last = now_sec();
+    for (size_t i = 0; i < in.n; i++)
+        r.pg.total += in.v[i].size;
 
-    size_t files_ok = 0, files_skipped = 0, files_failed = 0;
-    for (size_t i = 0; i < in.n && !pipeline_error(pl); i++) {
-        const char *path = in.v[i];
-        bool is_stdin = strcmp(path, "-") == 0;
-        char sha[65] = "", quick[65] = "";
-        uint64_t fsize = 0;
-        bool have_sha = false;
-        if (!is_stdin) {
-            /* Dedup without hashing before the analysis: a pre-key (size, first and last
-             * 64 KiB) that was never seen proves the file new, and its content hash is then
-             * computed on the other core while it is analysed. Only a known pre-key costs a
-             * full hashing pass first. */
-            bool seen = false;
-            if (cap_file_quickkey(path, quick, &fsize) != 0) {
-                fprintf(stderr, "%s: %s: cannot read: %s\n", g->prog, path, strerror(errno));
-                files_failed++;
-                exit_code = EXIT_RUNTIME;
-                continue;
-            }
-            if (store_file_quick_seen(st, quick, &seen) != 0) {
-                fprintf(stderr, "%s: database error: %s\n", g->prog, store_errmsg(st));
-                exit_code = EXIT_RUNTIME;
-                break;
-            }
-            if (seen) {
-                if (cap_file_blake2b(path, sha, &fsize) != 0) {
-                    fprintf(stderr, "%s: %s: cannot read: %s\n", g->prog, path, strerror(errno));
-                    files_failed++;
-                    exit_code = EXIT_RUNTIME;
-                    continue;
-                }
-                have_sha = true;
-            }
-            /* A database from before schema v5 identifies its files by SHA-256 and has no
-             * pre-keys: check those rows too (slower, only for such databases). */
-            int64_t legacy = 0;
-            char legacy_sha[65] = "";
-            if (store_file_legacy_count(st, &legacy) == 0 && legacy > 0 &&
-                cap_file_sha256(path, legacy_sha, &fsize) == 0) {
-                int64_t prev = 0;
-                if (store_file_lookup(st, legacy_sha, &prev) == 0 && prev) {
-                    if (!force) {
-                        fprintf(stderr, "%s: %s: already analysed in run %lld (same SHA-256); skipped, use --force to redo\n",
-                                g->prog, path, (long long)prev);
-                        files_skipped++;
-                        pg.done += fsize;
-                        continue;
-                    }
-                    store_file_forget(st, legacy_sha);
-                }
-            }
-            if (have_sha) {
-                int64_t prev = 0;
-                if (store_file_lookup(st, sha, &prev) != 0) {
-                    fprintf(stderr, "%s: database error: %s\n", g->prog, store_errmsg(st));
-                    exit_code = EXIT_RUNTIME;
-                    break;
-                }
-                if (prev && !force) {
-                    fprintf(stderr, "%s: %s: already analysed in run %lld (same content hash); skipped, use --force to redo\n",
-                            g->prog, path, (long long)prev);
-                    files_skipped++;
-                    pg.done += fsize;
-                    continue;
-                }
-                if (prev && force && store_file_forget(st, sha) != 0) {
-                    fprintf(stderr, "%s: database error: %s\n", g->prog, store_errmsg(st));
-                    exit_code = EXIT_RUNTIME;
-                    break;
-                }
-            }
-        }
-        char eb[CAP_ERRBUF] = "";
-        struct cap_source *src = cap_open_file(path, filter, eb, &err);
-        if (!src) {
-            fprintf(stderr, "%s: %s\n", g->prog, eb);
-            files_failed++;
-            exit_code = err == NZ_EUSAGE && filter ? EXIT_USAGE : EXIT_RUNTIME;
-            if (exit_code == EXIT_USAGE)
-                break; /* a bad filter fails the same way for every file */
-            continue;
-        }
-        int dlt = cap_datalink(src);
-        char dn[64];
-        if (!dec_link_supported(dlt)) {
-            fprintf(stderr, "%s: %s: unsupported link type %s (%d); supported: EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP\n",
-                    g->prog, path, cap_datalink_name(dlt, dn, sizeof dn), dlt);
-            cap_close(src);
-            files_failed++;
-            exit_code = EXIT_RUNTIME;
-            continue;
-        }
-        struct hash_job hj;
-        if (!is_stdin && !have_sha)
-            hash_start(&hj, path); /* joined below, after the file was read */
-        struct cap_pkt cp;
-        int rc;
-        uint64_t n = 0;
-        while ((rc = cap_next(src, &cp, eb)) == 1) {
-            pipeline_packet(pl, dlt, cp.ts_usec, cp.data, cp.caplen, cp.wirelen);
-            if ((++n & 0xfff) == 0) {
-                if (pipeline_error(pl))
-                    break;
-                if (pg.on)
-                    progress_show(&pg, pipeline_stats(pl), cap_pos(src), false);
-            }
-        }
-        if (rc < 0) {
-            fprintf(stderr, "%s: %s (stopped after %llu packets of this file; what was read is kept)\n",
-                    g->prog, eb, (unsigned long long)n);
-            files_failed++;
-            exit_code = EXIT_RUNTIME;
-        } else {
-            files_ok++;
-        }
-        pg.done += is_stdin ? cap_pos(src) : cap_size(src);
-        cap_close(src);
-        if (!continuous)
-            pipeline_end_flows(pl);
-        if (is_stdin)
-            continue;
-        int hrc = 0;
-        if (!have_sha) {
-            hrc = hash_join(&hj);
-            memcpy(sha, hj.hex, sizeof sha);
-            fsize = hj.size;
-        }
-        if (hrc != 0) {
-            fprintf(stderr, "%s: %s: cannot hash for deduplication: %s\n", g->prog, path, nz_strerror(hrc));
-            exit_code = EXIT_RUNTIME;
-            continue;
-        }
-        int arc = store_file_add(st, run_id, path, sha, fsize);
-        if (arc != 0 || store_file_set_quick(st, sha, quick) != 0) {
-            fprintf(stderr, "%s: database error: %s\n", g->prog, store_errmsg(st));
-            exit_code = EXIT_RUNTIME;
-            break;
-        }
-    }
+    for (size_t i = 0; i < in.n && !r.stop && !pipeline_error(pl); i++)
+        analyze_one(&r, &in.v[i]);
+
     int perr = pipeline_finish(pl);
-    if (pg.on)
-        progress_show(&pg, pipeline_stats(pl), 0, true);
+    if (r.pg.on)
+        progress_show(&r.pg, pipeline_stats(pl), 0, true);
     const struct pipeline_stats *s = pipeline_stats(pl);
     char counters[8192];
     struct store_run_stats rs = {0};
@@ -674,18 +902,22 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
     rs.findings = s->findings;
     rs.counters_json = pipeline_counters_json(pl, counters, sizeof counters);
     rs.finished = true;
-    if (!perr && (store_run_update(st, run_id, &rs) != 0 || store_commit(st) != 0))
-        perr = NZ_EDB;
     uint64_t sev[5] = {0};
-    if (!perr && store_count_by_severity(st, run_id, sev) != 0)
-        perr = NZ_EDB;
+    bool removed = false;
     if (perr) {
-        fprintf(stderr, "%s: database error on %s: %s (rows committed before are kept)\n", g->prog, g->db,
-                store_errmsg(st));
-        exit_code = EXIT_RUNTIME;
+        say(g->prog, "database error on %s: %s; run %lld stays unfinished and none of its files is recorded as "
+            "analysed (a rerun analyses them again); rows committed before are kept",
+            g->db, db_why(st), (long long)run_id);
+        run_fail(&r, EXIT_RUNTIME);
+    } else if (finish_run(&r, &rs, &removed) != 0) {
+        run_fail(&r, EXIT_RUNTIME);
+    } else if (!removed && store_count_by_severity(st, run_id, sev) != 0) {
+        say(g->prog, "database error on %s while counting the run's findings: %s", g->db, db_why(st));
+        run_fail(&r, EXIT_RUNTIME);
     }
     if (!quiet)
-        print_summary(stdout, s, sev, files_ok, files_skipped, files_failed, run_id);
+        print_summary(stdout, s, sev, r.ok, r.skipped, r.failed, run_id);
+    exit_code = r.exit_code;
     if (exit_code == EXIT_OK && fail_on >= 0) {
         for (int v = fail_on; v < 5; v++)
             if (sev[v])
@@ -695,6 +927,7 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
     cli_dump_stop(&pcfg);
     if (store_close(st) != 0 && exit_code != EXIT_USAGE)
         exit_code = EXIT_RUNTIME;
+    free(r.recs);
     inputs_free(&in);
     return exit_code;
 }

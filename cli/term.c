@@ -65,7 +65,10 @@ static int esc_piece(const unsigned char *p, char tmp[8], const char **piece, si
     default: break;
     }
     if (cp < 0x20 || cp == 0x7f) {
-        snprintf(tmp, 8, "\\x%02x", cp);
+        /* by hand: GCC 12 with -O2 and ASan cannot see cp < 0x80 and fails the build
+         * with -Werror=format-truncation on a snprintf here */
+        tmp[0] = '\\', tmp[1] = 'x', tmp[2] = "0123456789abcdef"[(cp >> 4) & 15];
+        tmp[3] = "0123456789abcdef"[cp & 15], tmp[4] = '\0';
         *plen = 4;
     } else if ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x200b && cp <= 0x200f) ||
                (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff) {

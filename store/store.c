@@ -869,12 +869,9 @@ static int exec1(sqlite3_stmt *st, int64_t id, const char *text)
     return b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
 }
 
-/* Forgets the file with this hash: deletes its files row and, when its run analysed no
- * other (still recorded) file, that run's findings, flows and the run itself, in that
- * order. Findings are not linked to files, so a run that analysed several files keeps
- * its rows. Runs in the batch transaction and commits. Returns 0 (also when the hash
- * was never recorded), NZ_EUSAGE (bad hash) or NZ_EDB (nothing forgotten). */
-int store_file_forget(struct store *s, const char *sha256hex)
+/* Deletes every row of run_id and the run itself, children first, inside the open batch.
+ * Returns 0 or NZ_EDB (logged, statement reset; the caller rolls back). */
+static int run_delete_rows(struct store *s, int64_t run_id)
 {
     static const struct {
         enum store_stmt id;
@@ -887,17 +884,29 @@ int store_file_forget(struct store *s, const char *sha256hex)
         {STMT_RUN_DEL_FLOWS, "deleting the run's flows"},
         {STMT_RUN_DELETE, "deleting the run"},
     };
-    char sha[65];
+    for (size_t i = 0; i < sizeof run_dels / sizeof run_dels[0]; i++) {
+        sqlite3_stmt *st = s->stmt[run_dels[i].id];
+        if (exec1(st, run_id, NULL) != SQLITE_DONE) {
+            nz_logf(s->log, NZ_LOG_ERR, "store: %s failed: %s", run_dels[i].what, sqlite3_errmsg(s->db));
+            stmt_done(st);
+            return NZ_EDB;
+        }
+        stmt_done(st);
+        s->pending++;
+    }
+    return 0;
+}
+
+/* The forget of store_file_forget() inside the open batch, without committing. sha is
+ * normalised. *run_id (OUT, may be NULL) = the run that had analysed it, 0 if none.
+ * Returns 0 or NZ_EDB (logged, statement reset; the caller rolls back). */
+static int forget_in_batch(struct store *s, const char *sha, int64_t *run_id_out)
+{
     int64_t run_id = 0, left = 0;
-
-    if (!s || !sha_norm(sha256hex, sha))
-        return NZ_EUSAGE;
-    int rc = batch_begin(s);
-    if (rc != 0)
-        return rc;
-
+    if (run_id_out)
+        *run_id_out = 0;
     sqlite3_stmt *st = s->stmt[STMT_FILE_LOOKUP];
-    rc = exec1(st, 0, sha);
+    int rc = exec1(st, 0, sha);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         goto fail;
     if (rc == SQLITE_DONE) {
@@ -919,26 +928,149 @@ int store_file_forget(struct store *s, const char *sha256hex)
     left = sqlite3_column_int64(st, 0);
     stmt_done(st);
 
-    for (size_t i = 0; left == 0 && i < sizeof run_dels / sizeof run_dels[0]; i++) {
-        st = s->stmt[run_dels[i].id];
-        if ((rc = exec1(st, run_id, NULL)) != SQLITE_DONE) {
-            /* A half-done forget must not be committed with a later batch. */
-            nz_logf(s->log, NZ_LOG_ERR, "store: %s failed: %s", run_dels[i].what, sqlite3_errmsg(s->db));
-            stmt_done(st);
-            batch_abort(s, "forgetting a file");
+    if (left == 0) {
+        if (run_delete_rows(s, run_id) != 0)
             return NZ_EDB;
-        }
-        stmt_done(st);
-        s->pending++;
-    }
-    if (left == 0)
         nz_logf(s->log, NZ_LOG_INFO, "store: forgot run %lld with its only file", (long long)run_id);
-    return store_commit(s);
-
+    }
+    if (run_id_out)
+        *run_id_out = run_id;
+    return 0;
 fail:
     nz_logf(s->log, NZ_LOG_ERR, "store: forgetting a file failed: %s", sqlite3_errmsg(s->db));
     stmt_done(st);
-    batch_abort(s, "forgetting a file");
+    return NZ_EDB;
+}
+
+/* Forgets the file with this hash: deletes its files row and, when its run analysed no
+ * other (still recorded) file, that run's findings, flows and the run itself, in that
+ * order. Findings are not linked to files, so a run that analysed several files keeps
+ * its rows. Runs in the batch transaction and commits. Returns 0 (also when the hash
+ * was never recorded), NZ_EUSAGE (bad hash) or NZ_EDB (nothing forgotten). */
+int store_file_forget(struct store *s, const char *sha256hex)
+{
+    char sha[65];
+
+    if (!s || !sha_norm(sha256hex, sha))
+        return NZ_EUSAGE;
+    int rc = batch_begin(s);
+    if (rc != 0)
+        return rc;
+    if (forget_in_batch(s, sha, NULL) != 0) {
+        /* A half-done forget must not be committed with a later batch. */
+        batch_abort(s, "forgetting a file");
+        return NZ_EDB;
+    }
+    return store_commit(s);
+}
+
+/* See store.h. One transaction (BEGIN IMMEDIATE: two processes finishing at once are
+ * serialised, and the second sees the first's files rows). Rows are counted in the batch
+ * without the automatic commit of batch_row(), which would split it. */
+int store_file_finish_run(struct store *s, int64_t run_id, const struct store_run_stats *stats,
+                          const struct store_file_rec *files, size_t n, bool force, bool run_has_more,
+                          int64_t *clash_run, enum store_finish *outcome)
+{
+    static const char insert_sql[] =
+        "INSERT INTO files(run_id, path, content_hash, size, hash_alg, quick)"
+        " VALUES(?1, ?2, ?3, ?4, 'blake2b-256', ?5)";
+    char sha[65];
+    size_t clashes = 0;
+    sqlite3_stmt *ins = NULL;
+
+    if (!s || run_id <= 0 || !stats || !outcome || (n && (!files || !clash_run)))
+        return NZ_EUSAGE;
+    *outcome = STORE_RUN_REFUSED;
+    for (size_t i = 0; i < n; i++) {
+        clash_run[i] = 0;
+        if (!sha_norm(files[i].hash, sha))
+            return NZ_EUSAGE;
+    }
+    /* Rows still pending belong to the run's data, not to its end: commit them first. */
+    int rc = store_commit(s);
+    if (rc == 0)
+        rc = batch_begin(s);
+    if (rc != 0)
+        return rc;
+
+    for (size_t i = 0; i < n; i++) {
+        sha_norm(files[i].hash, sha);
+        sqlite3_stmt *st = s->stmt[STMT_FILE_LOOKUP];
+        int r = exec1(st, 0, sha);
+        int64_t other = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        if (r != SQLITE_ROW && r != SQLITE_DONE) {
+            nz_logf(s->log, NZ_LOG_ERR, "store: looking up a file at the end of the run failed: %s",
+                    sqlite3_errmsg(s->db));
+            stmt_done(st);
+            goto fail;
+        }
+        stmt_done(st);
+        if (!other)
+            continue;
+        clash_run[i] = other;
+        if (force) {
+            if (forget_in_batch(s, sha, NULL) != 0)
+                goto fail;
+        } else {
+            clashes++;
+        }
+    }
+
+    struct store_run_stats fin = *stats;
+    if (clashes && clashes == n && !run_has_more) {
+        /* Every file was analysed meanwhile by another run: ours only repeats it. */
+        if (run_delete_rows(s, run_id) != 0)
+            goto fail;
+        *outcome = STORE_RUN_REMOVED;
+        return store_commit(s);
+    }
+    fin.finished = clashes == 0;
+    unsigned pending = s->pending;
+    s->pending = 0; /* so that store_run_update's batch_row() cannot commit half of this */
+    rc = store_run_update(s, run_id, &fin);
+    s->pending += pending;
+    if (rc != 0) {
+        if (rc == NZ_EUSAGE) /* no such run */
+            batch_abort(s, "ending the run");
+        return NZ_EDB;
+    }
+    if (clashes) {
+        /* Some files are another run's, the rest only ours, and rows are not linked to files:
+         * keep everything, record nothing, leave the run unfinished. */
+        *outcome = STORE_RUN_REFUSED;
+        return store_commit(s);
+    }
+    if (n && sqlite3_prepare_v2(s->db, insert_sql, -1, &ins, NULL) != SQLITE_OK) {
+        nz_logf(s->log, NZ_LOG_ERR, "store: preparing the files insert failed: %s", sqlite3_errmsg(s->db));
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sha_norm(files[i].hash, sha);
+        struct binder b = {ins, SQLITE_OK};
+        b_i64(&b, 1, run_id);
+        b_text(&b, 2, files[i].path);
+        b_text(&b, 3, sha);
+        b_u64(&b, 4, files[i].size);
+        b_text(&b, 5, files[i].quick[0] ? files[i].quick : NULL);
+        int r = b.rc == SQLITE_OK ? sqlite3_step(ins) : b.rc;
+        if (r != SQLITE_DONE) {
+            nz_logf(s->log, NZ_LOG_ERR, "store: recording %s as analysed failed: %s",
+                    files[i].path ? files[i].path : "a file", sqlite3_errmsg(s->db));
+            goto fail;
+        }
+        sqlite3_reset(ins);
+        sqlite3_clear_bindings(ins);
+        s->pending++;
+    }
+    sqlite3_finalize(ins);
+    ins = NULL;
+    rc = store_commit(s);
+    if (rc == 0)
+        *outcome = STORE_FINISHED;
+    return rc;
+fail:
+    sqlite3_finalize(ins);
+    batch_abort(s, "ending the run");
     return NZ_EDB;
 }
 

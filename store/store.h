@@ -84,6 +84,33 @@ int store_file_legacy_count(struct store *s, int64_t *n /* OUT */);
 /* Removes an earlier analysis of this hash (its run's rows for that file) for --force. */
 int store_file_forget(struct store *s, const char *sha256hex);
 
+/* A file an `analyze` run read (to its end or to its damage), to be recorded when the run ends. */
+struct store_file_rec {
+    const char *path;      /* as given (borrowed; may be NULL) */
+    char hash[65];         /* BLAKE2b-256, 64 hex digits */
+    char quick[65];        /* pre-key (cap_input_quickkey), "" if none */
+    uint64_t size;
+};
+enum store_finish {
+    STORE_FINISHED,        /* files recorded, run marked finished */
+    STORE_RUN_REMOVED,     /* every file had been recorded by another run meanwhile: this run's
+                              rows and the run were deleted (they only repeated that run's) */
+    STORE_RUN_REFUSED      /* some files had been recorded by another run meanwhile, others not:
+                              nothing recorded, the run keeps its rows and stays unfinished */
+};
+/* Ends an `analyze` run in ONE transaction, so that a file counts as analysed exactly when the
+ * run that stored its rows finished: looks up each file's hash (another process may have
+ * recorded it since this run began), then either records every file and writes `stats` with
+ * finished = 1, or handles the clash as *outcome says. With `force` a clashing file's earlier
+ * analysis is forgotten (store_file_forget) instead and the run finishes. `run_has_more`: the
+ * run read inputs that are not in `files` (standard input, pipes), whose rows must never be
+ * deleted. clash_run[i] (OUT, n entries) = the other run that had recorded files[i], else 0.
+ * Returns 0 (*outcome set), NZ_EUSAGE, or NZ_EDB (rolled back: nothing recorded, the run stays
+ * unfinished, rows committed before are kept). */
+int store_file_finish_run(struct store *s, int64_t run_id, const struct store_run_stats *stats,
+                          const struct store_file_rec *files, size_t n, bool force, bool run_has_more,
+                          int64_t *clash_run /* OUT */, enum store_finish *outcome /* OUT */);
+
 struct store_flow {
     const char *client_ip, *server_ip;
     uint16_t client_port, server_port;

@@ -1423,9 +1423,9 @@ START_TEST(test_pipeline_overflow)
     char reqs[N * 64], resps[N * 64];
     size_t rl = 0, sl = 0;
     for (int i = 0; i < N; i++) {
-        rl += (size_t)sprintf(reqs + rl, "%s /r%d HTTP/1.1\r\nHost: h\r\n\r\n",
+        rl += (size_t)snprintf(reqs + rl, sizeof reqs - rl, "%s /r%d HTTP/1.1\r\nHost: h\r\n\r\n",
                               i == N - 1 ? "HEAD" : "GET", i);
-        sl += (size_t)sprintf(resps + sl, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%.*s",
+        sl += (size_t)snprintf(resps + sl, sizeof resps - sl, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%.*s",
                               i == N - 1 ? 0 : 1, i == N - 1 ? 0 : 1, "x");
     }
     const struct seg s[] = {{0, (const uint8_t *)reqs, rl}, {1, (const uint8_t *)resps, sl}};
@@ -1601,7 +1601,7 @@ START_TEST(test_framing_errors)
     res_free(R);
     n = sprintf(b, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n 1 ;a=b\r\nx\r\n0\r\n");
     for (size_t k = 0; k < big / 100; k++)
-        n += sprintf(b + n, "T: %095d\r\n", 0);
+        n += snprintf(b + n, big + 200 - (size_t)n, "T: %095d\r\n", 0);
     strcpy(b + n, "\r\n");
     const struct seg c2[] = {CLI("GET / HTTP/1.1\r\n\r\n"), {1, (const uint8_t *)b, strlen(b)}};
     R = run_all(c2, NSEG(c2), 397);
@@ -2046,7 +2046,7 @@ START_TEST(test_cookie_in_clear)
     char many[4096];
     size_t ml = (size_t)sprintf(many, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n");
     for (int i = 0; i < 40; i++)
-        ml += (size_t)sprintf(many + ml, "Set-Cookie: cookie_number_%02d=v%d\r\n", i, i);
+        ml += (size_t)snprintf(many + ml, sizeof many - ml, "Set-Cookie: cookie_number_%02d=v%d\r\n", i, i);
     ml += (size_t)sprintf(many + ml, "\r\n");
     const struct seg mc[] = {CLI("GET / HTTP/1.1\r\nHost: h\r\n\r\n"), {1, (const uint8_t *)many, ml}};
     R = run_all(mc, NSEG(mc), 13);
