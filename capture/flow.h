@@ -20,8 +20,8 @@
 #ifndef NZ_FLOW_H
 #define NZ_FLOW_H
 
-#include "decode.h"
-#include "../dissect/mem.h"
+#include "capture/decode.h"
+#include "core/mem.h"
 
 enum { FLOW_DIR_C2S = 0, FLOW_DIR_S2C = 1 };
 

@@ -1,6 +1,6 @@
 /* source.c — libpcap sources: files (pcap/pcapng, gzip via zlib, stdin, pipes), live
  * interfaces, BPF filters, privilege drop, file hashing. See source.h. */
-#include "source.h"
+#include "capture/source.h"
 
 #include <errno.h>
 #include <fcntl.h>

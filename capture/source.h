@@ -6,7 +6,7 @@
 #ifndef NZ_SOURCE_H
 #define NZ_SOURCE_H
 
-#include "../dissect/nz.h"
+#include "core/nz.h"
 
 #define CAP_ERRBUF 1024 /* bytes for error texts (libpcap's PCAP_ERRBUF_SIZE is 256) */
 

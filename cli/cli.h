@@ -5,8 +5,8 @@
 #include <getopt.h>
 #include <stdio.h>
 
-#include "../store/store.h"
-#include "pipeline.h"
+#include "store/store.h"
+#include "engine/pipeline.h"
 
 /* Exit codes (documented in the README). */
 enum {
@@ -85,6 +85,12 @@ void cli_walk_free(struct cli_walk *w);
 int cli_walk(struct cli_walk *w, const char *root, const struct cli_walk_ops *ops);
 /* *.pcap, *.pcapng, *.cap, optionally followed by .gz (case-insensitive). */
 bool cli_capture_name(const char *name);
+
+/* --dump-streams for analyze and watch: opens cfg->dump_dir (if set) into cfg->dump, printing
+ * the reason of a failure. Returns 0, or the exit code (EXIT_USAGE for an existing DIR,
+ * EXIT_RUNTIME else). cli_dump_stop closes cfg->dump (if any) and sets it to NULL. */
+int cli_dump_start(const struct cli_global *g, struct pipeline_cfg *cfg, const struct nz_log *log);
+void cli_dump_stop(struct pipeline_cfg *cfg);
 
 /* Terminal safety (term.c). Every string from outside (file names, SQL values, messages
  * built from them) is printed through these: control characters, C1 controls and invalid

@@ -11,10 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../capture/source.h"
-#include "cli.h"
-#include "dbpath.h"
-#include "dump.h"
+#include "capture/source.h"
+#include "cli/cli.h"
+#include "cli/dbpath.h"
+#include "engine/dump.h"
 
 /* ---- shared helpers ---- */
 
@@ -930,4 +930,25 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
     free(r.recs);
     inputs_free(&in);
     return exit_code;
+}
+
+int cli_dump_start(const struct cli_global *g, struct pipeline_cfg *cfg, const struct nz_log *log)
+{
+    cfg->dump = NULL;
+    if (!cfg->dump_dir)
+        return 0;
+    char msg[4400];
+    int rc = dump_open(cfg->dump_dir, log, &cfg->dump, msg, sizeof msg);
+    if (rc == 0)
+        return 0;
+    fprintf(stderr, "%s: ", g->prog);
+    cli_fputs_esc(msg, stderr);
+    fputc('\n', stderr);
+    return rc == NZ_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
+void cli_dump_stop(struct pipeline_cfg *cfg)
+{
+    dump_close(cfg->dump);
+    cfg->dump = NULL;
 }

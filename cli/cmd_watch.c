@@ -12,10 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../capture/source.h"
-#include "cli.h"
-#include "dbpath.h"
-#include "dump.h"
+#include "capture/source.h"
+#include "cli/cli.h"
+#include "cli/dbpath.h"
+#include "engine/dump.h"
 
 /* Signal handlers can only reach file-scope state: the one exception to "no mutable
  * globals", confined to this file. */

@@ -28,7 +28,7 @@
 #include <unistd.h>
 #include <wchar.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 #define OUT_CELL_MAX 72        /* table cells are cut to this many display columns */
 #define OUT_CELL_BYTES 512     /* ... and to this many bytes (zero-width characters) */

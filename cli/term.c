@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 /* Length of the valid UTF-8 sequence starting at s (1..4), or 0 when it is not valid
  * (overlong, surrogate, above U+10FFFF, truncated). *cp receives the code point. */

@@ -10,7 +10,7 @@
  *
  * Ignores: unregistered vendor and draft code points (they look up as NULL = unknown, never
  * as safe), and the 0x1306/0x1307 AEGIS registrations, which ciphers.h cannot describe yet. */
-#include "ciphers.h"
+#include "dissect/ciphers.h"
 
 #include "ciphers_table.h"
 

@@ -5,7 +5,7 @@
 #ifndef NZ_CIPHERS_H
 #define NZ_CIPHERS_H
 
-#include "nz.h"
+#include "core/nz.h"
 
 enum cipher_kx {      /* key exchange */
     CKX_UNKNOWN = 0, CKX_NULL, CKX_RSA, CKX_RSA_EXPORT, CKX_DH, CKX_DHE, CKX_ECDH, CKX_ECDHE,

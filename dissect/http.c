@@ -30,13 +30,13 @@
  * Client bytes after a CONNECT are left unconsumed until its answer (a 2xx makes them tunnel
  * bytes); the pipeline hands them back with the client's next bytes.
  */
-#include "http.h"
+#include "dissect/http.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "reader.h"
+#include "core/json.h"
+#include "core/reader.h"
 
 /* A request line whose target has this many visible bytes, after a known method, is taken as
  * HTTP by probe() without waiting for the line end: DIS_PROBE_MAX (2 KiB) may cut long URLs. */

@@ -10,7 +10,7 @@
 #ifndef NZ_HTTP_H
 #define NZ_HTTP_H
 
-#include "dissector.h"
+#include "dissect/dissector.h"
 
 /* Largest message head (start line + header fields + the empty line) parsed, in bytes. Node.js
  * rejects heads over 16 KiB (--max-http-header-size default), nginx's default buffers reject a

@@ -52,14 +52,14 @@
  * ClientHello before the reply to STARTTLS (MAIL_F_EARLY_TLS) is switched to TLS at the 220;
  * its held ClientHello is then dropped by the pipeline (only the switching direction's rest
  * is handed over). */
-#include "mail.h"
+#include "dissect/mail.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "reader.h"
+#include "core/json.h"
+#include "core/reader.h"
 
 /* Bytes of the end of a skipped (over-long) line kept to see whether it announced an IMAP
  * literal: "{" + 19 digits + "+}" fits. */

@@ -18,7 +18,7 @@
 #ifndef NZ_MAIL_H
 #define NZ_MAIL_H
 
-#include "dissector.h"
+#include "dissect/dissector.h"
 
 /* Longest command or reply line parsed, bytes including the CRLF. RFC 5321 §4.5.3.1.4 allows
  * 512 octets for a command line and §4.5.3.1.5 1000 for a reply line (text line incl. CRLF);

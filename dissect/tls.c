@@ -33,14 +33,14 @@
  * contents, SSLv2 ERROR messages, the SSLv2 SERVER-HELLO certificate's contents and the
  * client's certificates' contents (counted only). The server's leaf certificate (and the
  * chain's last one, for self-issued) is decoded by x509.c. */
-#include "tls.h"
+#include "dissect/tls.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ciphers.h"
-#include "reader.h"
+#include "dissect/ciphers.h"
+#include "core/reader.h"
 
 /* Record content types (RFC 8446 §5.1, RFC 6520). */
 enum {

@@ -7,9 +7,9 @@
 #ifndef NZ_TLS_H
 #define NZ_TLS_H
 
-#include "dissector.h"
-#include "fingerprint.h"
-#include "x509.h"
+#include "dissect/dissector.h"
+#include "dissect/fingerprint.h"
+#include "dissect/x509.h"
 
 /* Largest handshake message the dissector buffers per direction (bytes of body). 64 KiB
  * holds a ClientHello with every extension and a certificate chain of several 4096-bit RSA

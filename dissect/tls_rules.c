@@ -20,9 +20,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ciphers.h"
-#include "json.h"
-#include "tls.h"
+#include "dissect/ciphers.h"
+#include "core/json.h"
+#include "dissect/tls.h"
 
 typedef void (*emit_fn)(void *ud, const struct finding *f);
 

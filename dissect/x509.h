@@ -6,7 +6,7 @@
 #ifndef NZ_X509_H
 #define NZ_X509_H
 
-#include "nz.h"
+#include "core/nz.h"
 
 #define X509_DER_MAX (64u * 1024u) /* larger DER is refused (a TLS message is <= TLS_HS_MAX) */
 #define X509_CN_MAX 128u     /* CN text incl. NUL; ub-common-name is 64 chars (RFC 5280 App. A),

@@ -24,7 +24,7 @@
  * Result values: BLOBs, and text holding a NUL, are passed as hex text; STORE_COL_JSON only
  * for columns that come from findings.evidence or runs.counters (column origin metadata).
  * Not implemented: pagination beyond `limit`. */
-#include "migrate.h"
+#include "store/migrate.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,12 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../dissect/http.h"
-#include "../dissect/mail.h"
-#include "../dissect/tls.h"
-#include "../dissect/x509.h"
-#include "migrate.h"
-#include "store.h"
+#include "dissect/http.h"
+#include "dissect/mail.h"
+#include "dissect/tls.h"
+#include "dissect/x509.h"
+#include "store/migrate.h"
+#include "store/store.h"
 
 enum { REC_TLS = 0, REC_HTTP = 1, REC_MAIL = 2, REC_MAIL_HIST = 3, REC_MAIL_LAST_OFFERED = 4, REC_MAIL_LAST_ACCEPTED = 5, REC_QUICK_SEEN = 6, REC_QUICK_SET = 7, REC_LEGACY = 8 };
 

@@ -8,7 +8,7 @@
 #ifndef NZ_STORE_H
 #define NZ_STORE_H
 
-#include "../dissect/finding.h"
+#include "core/finding.h"
 
 #define STORE_BATCH_ROWS 2000 /* rows per transaction: amortises fsync, bounds lost work */
 #define STORE_BUSY_MS 5000    /* wait this long for a lock held by another process */

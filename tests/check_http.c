@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dissect/finding.h"
+#include "core/finding.h"
 #include "dissect/http.h"
-#include "dissect/dis_limits.h"
-#include "testutil.h"
+#include "core/limits.h"
+#include "tests/testutil.h"
 
 /* ---- harness ---- */
 

@@ -19,10 +19,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "../capture/source.h"
-#include "../store/migrate.h"
-#include "../store/store.h"
-#include "testutil.h"
+#include "capture/source.h"
+#include "store/migrate.h"
+#include "store/store.h"
+#include "tests/testutil.h"
 
 /* ---- helpers ---- */
 

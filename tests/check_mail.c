@@ -1,7 +1,7 @@
 /* check_mail.c — Check suite for dissect/mail.c: the SMTP, IMAP and POP3 dissectors, their
  * STARTTLS verdicts and the mail_session_rec they emit.
  *
- * Every session vector is run through a harness that behaves like cli/pipeline.c (keeps the
+ * Every session vector is run through a harness that behaves like engine/pipeline.c (keeps the
  * unconsumed tail per direction and prepends it to the next call; on DIS_SWITCH hands the rest
  * to "tls" and calls on_close; on_gap drops the direction's tail) with each call's input placed
  * right before a PROT_NONE page (tu_guard). The harness renders everything the dissector emits
@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dissect/finding.h"
-#include "dissect/dis_limits.h"
+#include "core/finding.h"
+#include "core/limits.h"
 #include "dissect/mail.h"
-#include "testutil.h"
+#include "tests/testutil.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Harness */

@@ -1,11 +1,11 @@
-/* check_reader.c — the bounds-checked cursor (dissect/reader.c). Inputs sit right before a
+/* check_reader.c — the bounds-checked cursor (core/reader.c). Inputs sit right before a
  * PROT_NONE page (tu_guard), so any overread crashes the test. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dissect/reader.h"
-#include "testutil.h"
+#include "core/reader.h"
+#include "tests/testutil.h"
 
 START_TEST(test_ints)
 {

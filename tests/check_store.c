@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../store/migrate.h"
-#include "../store/store.h"
-#include "testutil.h"
+#include "store/migrate.h"
+#include "store/store.h"
+#include "tests/testutil.h"
 
 /* ---- helpers ---- */
 

@@ -15,17 +15,17 @@
  *  - probe() is monotone on the first chunk of each direction: once NO, never YES/MAYBE again.
  *
  * Build (from the repo root):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. dissect/http.c dissect/reader.c \
- *     dissect/json.c dissect/finding.c dissect/nz.c tests/fuzz/fuzz_http.c -o fuzz_http
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. dissect/http.c core/reader.c \
+ *     core/json.c core/finding.c core/nz.c tests/fuzz/fuzz_http.c -o fuzz_http
  *   ./fuzz_http -dict=tests/fuzz/http.dict -max_len=20000 corpus_dir/
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dissect/finding.h"
+#include "core/finding.h"
 #include "dissect/http.h"
-#include "dissect/dis_limits.h"
+#include "core/limits.h"
 
 static const uint8_t marker[4] = {0xf0, 0x0d, 0xfa, 0xce};
 

@@ -9,7 +9,7 @@
  *                  2..7 pieces of a pseudo-random size 1..2^k seeded by the chunk's position
  *   mode bit  6    an empty chunk is a capture gap of 1000 bytes in its direction (on_gap)
  *   mode bit  7    unused (keeps corpora of other targets meaningful)
- * The harness behaves like cli/pipeline.c: it keeps each direction's unconsumed tail and
+ * The harness behaves like engine/pipeline.c: it keeps each direction's unconsumed tail and
  * prepends it to the next call, hands the rest to "tls" on DIS_SWITCH (and calls on_close as
  * the pipeline does), detaches past DIS_BUF_MAX.
  * Invariants checked: consumed <= input; no tail beyond SMTP_LINE_MAX or MAIL_EARLY_TLS_MAX;
@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dissect/dis_limits.h"
+#include "core/limits.h"
 #include "dissect/mail.h"
 
 #define CHECK(x)                                                                  \

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dissect/dis_limits.h"
+#include "core/limits.h"
 #include "dissect/tls.h"
 
 static const uint8_t marker[4] = {0xf0, 0x0d, 0xfa, 0xce};

@@ -6,7 +6,7 @@
 #ifndef NZ_READER_H
 #define NZ_READER_H
 
-#include "nz.h"
+#include "core/nz.h"
 
 struct rd {
     const uint8_t *p; /* borrowed */

@@ -3,7 +3,7 @@
  * content → findings and records → SQLite. One pipeline per run; no global state, so two
  * pipelines can run in one process (one per thread: nDPI's allocation counter is global).
  *
- * Memory: every piece of per-flow state is charged, at its allocated size (dissect/mem.h), to
+ * Memory: every piece of per-flow state is charged, at its allocated size (core/mem.h), to
  * one budget per pipeline (cfg.mem_max): the flow table's buckets and entries, the pipeline's
  * per-flow struct and its two stream buffers, the reassembly queues, the dissector's state and
  * buffers (dissector.mem), nDPI's flow state and what nDPI allocated for it. After each packet,
@@ -13,9 +13,9 @@
 #ifndef NZ_PIPELINE_H
 #define NZ_PIPELINE_H
 
-#include "../capture/cap_limits.h" /* MEM_MAX_DEFAULT, MEM_MAX_MIN for the options */
-#include "../capture/decode.h"
-#include "../store/store.h"
+#include "core/limits.h" /* MEM_MAX_DEFAULT, MEM_MAX_MIN for the options */
+#include "capture/decode.h"
+#include "store/store.h"
 
 struct stream_dump;
 
@@ -29,11 +29,11 @@ struct pipeline_cfg {
     size_t ooo_max_bytes;      /* per flow direction (--max-ooo) */
     unsigned ndpi_max_pkts;    /* packets per flow offered to nDPI; 0 disables nDPI */
     int policy;                /* 0 default, 1 Mozilla intermediate */
-    const char *dump_dir;      /* --dump-streams DIR as given; the command opens it (cli/dump.h) */
+    const char *dump_dir;      /* --dump-streams DIR as given; the command opens it (engine/dump.h) */
     struct stream_dump *dump;  /* borrowed: every reassembled byte goes here; NULL = off */
 };
 
-/* Fills cfg with the defaults from capture/cap_limits.h. */
+/* Fills cfg with the defaults from core/limits.h. */
 void pipeline_cfg_defaults(struct pipeline_cfg *cfg);
 
 struct pipeline_stats {

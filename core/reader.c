@@ -1,5 +1,5 @@
 /* reader.c — bounds-checked cursor; the only place that indexes raw input bytes. */
-#include "reader.h"
+#include "core/reader.h"
 
 #include <string.h>
 

@@ -11,7 +11,7 @@
  * as dissector.mem reports it, nDPI's) is summed by recharge() and charged by difference —
  * O(1), a few additions and one callback — after every dissector call and once per packet.
  * Eviction happens after the packet, never to the flow being processed. */
-#include "pipeline.h"
+#include "engine/pipeline.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -19,16 +19,16 @@
 #include <string.h>
 #include <time.h>
 
-#include "../capture/flow.h"
-#include "../capture/cap_limits.h"
-#include "../capture/reasm.h"
-#include "../dissect/dissector.h"
-#include "../dissect/json.h"
-#include "../dissect/dis_limits.h"
-#include "../dissect/mail.h"
-#include "dump.h"
-#include "../dissect/mem.h"
-#include "ndpi_glue.h"
+#include "capture/flow.h"
+#include "core/limits.h"
+#include "capture/reasm.h"
+#include "dissect/dissector.h"
+#include "core/json.h"
+#include "core/limits.h"
+#include "dissect/mail.h"
+#include "engine/dump.h"
+#include "core/mem.h"
+#include "engine/ndpi_glue.h"
 
 enum dis_state {
     DS_PROBING = 0, /* no dissector yet: bytes collected in buf[] for probe() */

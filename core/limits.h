@@ -1,7 +1,16 @@
-/* cap_limits.h — capture-side caps, each with its unit and reason. CLI flags override the
- * ones marked (flag). */
-#ifndef NZ_CAPTURE_LIMITS_H
-#define NZ_CAPTURE_LIMITS_H
+/* limits.h — the one index of netzwacht's limits, each with its unit and its reason.
+ *
+ * Part 1 lists what an operator may reasonably change: the defaults of command-line options
+ * (the flag is named) and caps whose trade-off is memory against completeness. Part 2 lists
+ * the obscure ones: protocol-derived sizes and bounds on per-packet work that should only move
+ * with the code that relies on them. Protocol parsers keep their format constants (record
+ * sizes fixed by an RFC) next to the parser; everything that is a policy lives here. */
+#ifndef NZ_LIMITS_H
+#define NZ_LIMITS_H
+
+/* ======================= Part 1: what you may reasonably change ======================= */
+
+/* ---- capture: flows, memory, reassembly ---- */
 
 /* Flows tracked at once (flag --max-flows). Measured by tests/bench: a flow without a
  * dissector costs ~1.5 KB; one whose dissector is still working costs up to ~15 KB (a TLS
@@ -26,7 +35,7 @@
 
 /* Heap bytes of all per-flow state together (flag --max-mem): flow entries, the pipeline's
  * per-flow state and buffers, reassembly queues, dissector states, nDPI flow states (see
- * cli/pipeline.h). Beyond it the least recently seen flows are evicted. 1 GiB: the default
+ * engine/pipeline.h). Beyond it the least recently seen flows are evicted. 1 GiB: the default
  * --max-flows of idle or plain flows (~1.5 KB each, ~370 MiB) fits with room, so eviction
  * happens only under pressure (e.g. ~40 000 TLS handshakes stalled at once, ~25 KB each), and
  * a 24 GiB sensor keeps most of its memory for the rest. */
@@ -47,5 +56,26 @@
 
 /* Out-of-order segments buffered per flow direction: bounds list walks per packet. */
 #define REASM_OOO_MAX_SEGS 256u
+
+/* ---- dissectors: per-flow buffers ---- */
+
+/* Unconsumed bytes the pipeline buffers per flow direction for a dissector. 64 KiB holds
+ * any TLS record (16 KiB + 2 KiB) with room, an SMTP/HTTP head, and a typical cert chain
+ * message is consumed record by record by the TLS dissector's own buffer. */
+#define DIS_BUF_MAX (64u * 1024u)
+
+/* Heap bytes one flow's dissection may hold: the dissector's state with its own buffers
+ * (dissector.mem) plus the pipeline's two buffers above. The largest legitimate case is a TLS
+ * handshake: state ~22 KiB, one handshake message being reassembled at TLS_HS_MAX (64 KiB, a
+ * long certificate chain) and the pipeline holding one partial record (at most 18 KiB,
+ * buffered in 32 KiB) in that direction, small buffers in the other: ~120 KiB. 160 KiB leaves
+ * room for that and stops a flow holding big partial messages in both directions (up to
+ * ~280 KiB otherwise): its dissector is detached (dissect.malformed, counted in
+ * dissectors.mem_cap) and its state freed. */
+#define DIS_FLOW_MEM_MAX (160u * 1024u)
+
+/* Bytes of a flow's first payload per direction offered to probe() before giving up on
+ * finding a dissector (and the flow gets only nDPI's label). */
+#define DIS_PROBE_MAX 2048u
 
 #endif
