@@ -88,7 +88,7 @@ int store_file_forget(struct store *s, const char *sha256hex);
 struct store_file_rec {
     const char *path;      /* as given (borrowed; may be NULL) */
     char hash[65];         /* BLAKE2b-256, 64 hex digits */
-    char quick[65];        /* pre-key (cap_input_quickkey), "" if none */
+    char quick[65];        /* pre-key (engine/dedup.h), "" if none */
     uint64_t size;
 };
 enum store_finish {
