@@ -29,6 +29,7 @@
 #include "engine/dump.h"
 #include "core/mem.h"
 #include "engine/ndpi_glue.h"
+#include "engine/records.h"
 
 enum dis_state {
     DS_PROBING = 0, /* no dissector yet: bytes collected in buf[] for probe() */
@@ -272,7 +273,7 @@ static void sink_mail(void *ud, const struct mail_session_rec *r)
         }
     }
     struct store_endpoints ep = {fa->cli_ip, fa->srv_ip, f->cli_port, f->srv_port};
-    db_fail(pl, store_mail_session_add(pl->st, pl->run_id, fid, &ep, r), "a mail session");
+    db_fail(pl, records_mail_add(pl->st, pl->run_id, fid, &ep, r), "a mail session");
 }
 
 static void sink_tls(void *ud, const struct tls_session_rec *r)
@@ -282,7 +283,7 @@ static void sink_tls(void *ud, const struct tls_session_rec *r)
         return;
     pl->stats.records++;
     int64_t fid = ensure_flow_row(pl, pl->cur);
-    db_fail(pl, store_tls_session_add(pl->st, pl->run_id, fid, r), "a TLS session");
+    db_fail(pl, records_tls_add(pl->st, pl->run_id, fid, r), "a TLS session");
 }
 
 static void sink_http(void *ud, const struct http_request_rec *r)
@@ -292,7 +293,7 @@ static void sink_http(void *ud, const struct http_request_rec *r)
         return;
     pl->stats.records++;
     int64_t fid = ensure_flow_row(pl, pl->cur);
-    db_fail(pl, store_http_request_add(pl->st, pl->run_id, fid, r), "an HTTP request");
+    db_fail(pl, records_http_add(pl->st, pl->run_id, fid, r), "an HTTP request");
 }
 
 static void sink_label(void *ud, const char *proto)

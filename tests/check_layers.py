@@ -26,11 +26,7 @@ ALLOWED = {
     "cli": {"core", "capture", "dissect", "rules", "store", "engine", "cli"},
 }
 # Crossings still being removed, each with the reason it is tolerated (empty when none are left).
-EXCEPTIONS = {
-    # store/records.c turns the dissectors' records into rows; the engine is to hand it plain
-    # column values instead.
-    ("store/records.c", "dissect"),
-}
+EXCEPTIONS = set()
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
