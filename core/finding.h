@@ -7,6 +7,9 @@
 
 #include "core/nz.h"
 
+/* Values of enum nz_severity (core/nz.h), for arrays indexed by severity. */
+#define NZ_SEV_COUNT (NZ_SEV_CRITICAL + 1)
+
 /* X(ID, "name", default severity, "what it means, one line") */
 enum finding_kind {
 #define X(id, name, sev, desc) FK_##id,
