@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <stddef.h>
 
@@ -31,6 +30,8 @@
 #include "engine/driver.h"
 #include "engine/dump.h"
 #include "engine/ndpi_glue.h"
+#include "rules/https_redirect.h"
+#include "rules/mail_history.h"
 
 /* Per-flow state owned by the pipeline (flow->app). */
 struct fapp {
@@ -151,53 +152,21 @@ static void emit_finding(struct pipeline *pl, struct flow *f, const struct findi
     db_fail(pl, store_finding_add(pl->st, pl->run_id, fid, fd, &ep), "a finding");
 }
 
-/* ---- mail history (per server, across runs of this database) ---- */
+/* ---- mail history (per server, across runs of this database; rules/mail_history.c) ---- */
 
-/* The three kinds of each protocol that the history verdicts touch. */
-struct mail_kinds {
-    const char *proto;
-    enum finding_kind stripped, refused;
-};
-static const struct mail_kinds mail_kinds[] = {
-    {"smtp", FK_SMTP_STARTTLS_STRIPPED, FK_SMTP_STARTTLS_REFUSED},
-    {"imap", FK_IMAP_STARTTLS_STRIPPED, FK_IMAP_STARTTLS_REFUSED},
-    {"pop3", FK_POP3_STARTTLS_STRIPPED, FK_POP3_STARTTLS_REFUSED},
-};
-
-/* Appends `,"key":<obj>` to a finding's JSON evidence (before its closing brace), if it fits. */
-static void evidence_append(struct finding *f, const char *member)
+/* Reads what the flow's server did with `proto` before ts_usec into *h (its text in *sh).
+ * False when there is no such history to read (no time, a database error). */
+static bool mail_history(struct pipeline *pl, struct flow *f, const char *proto, uint64_t ts_usec,
+                         struct store_mail_history *sh, struct mail_history_facts *h)
 {
-    size_t n = strlen(f->evidence), m = strlen(member);
-    if (n < 2 || f->evidence[n - 1] != '}' || n + m + 2 > sizeof f->evidence)
-        return;
-    bool empty = n == 2;
-    f->evidence[n - 1] = '\0';
-    snprintf(f->evidence + n - 1, sizeof f->evidence - (n - 1), "%s%s}", empty ? "" : ",", member);
-}
-
-/* A STARTTLS refusal is high, not medium, when this server accepted STARTTLS before
- * (REFERENCE.md §4 S4: "strong if server normally accepts"). */
-static void upgrade_refusal(struct pipeline *pl, struct finding *f)
-{
-    struct fapp *fa = pl->cur ? pl->cur->app : NULL;
-    if (!fa || pl->db_err)
-        return;
-    for (size_t i = 0; i < sizeof mail_kinds / sizeof mail_kinds[0]; i++) {
-        if (f->kind != mail_kinds[i].refused)
-            continue;
-        char ts[40];
-        struct store_mail_history h;
-        if (!store_ts_iso(f->ts_usec, ts, sizeof ts) ||
-            store_mail_history_get(pl->st, fa->srv_ip, pl->cur->srv_port, mail_kinds[i].proto, ts, &h) != 0 ||
-            h.accepted == 0)
-            return;
-        f->severity = NZ_SEV_HIGH;
-        char m[256];
-        snprintf(m, sizeof m, "\"accepted_before\":{\"sessions\":%lld,\"last_session\":%lld,\"last_ts\":\"%s\"}",
-                 (long long)h.accepted, (long long)h.last_accepted_id, h.last_accepted_ts);
-        evidence_append(f, m);
-        return;
-    }
+    struct fapp *fa = f->app;
+    char ts[40];
+    if (!store_ts_iso(ts_usec, ts, sizeof ts) ||
+        store_mail_history_get(pl->st, fa->srv_ip, f->srv_port, proto, ts, sh) != 0)
+        return false;
+    *h = (struct mail_history_facts){sh->sessions, sh->offered, sh->accepted, sh->last_offered_id,
+                                     sh->last_offered_ts, sh->last_accepted_id, sh->last_accepted_ts};
+    return true;
 }
 
 /* ---- dissector sink (ud = pipeline; the flow is pl->cur) ---- */
@@ -205,10 +174,14 @@ static void upgrade_refusal(struct pipeline *pl, struct finding *f)
 static void sink_finding(void *ud, const struct finding *f)
 {
     struct pipeline *pl = ud;
-    if (f->kind == FK_SMTP_STARTTLS_REFUSED || f->kind == FK_IMAP_STARTTLS_REFUSED ||
-        f->kind == FK_POP3_STARTTLS_REFUSED) {
+    const char *proto = mail_refusal_proto(f->kind);
+    if (proto) {
+        /* A refusal is high when this server accepted STARTTLS before. */
         struct finding up = *f;
-        upgrade_refusal(pl, &up);
+        struct store_mail_history sh;
+        struct mail_history_facts h;
+        if (pl->cur && pl->cur->app && !pl->db_err && mail_history(pl, pl->cur, proto, f->ts_usec, &sh, &h))
+            mail_rule_refusal(&up, &h);
         emit_finding(pl, pl->cur, &up);
         return;
     }
@@ -224,37 +197,15 @@ static void sink_mail(void *ud, const struct mail_session_rec *r)
     struct fapp *fa = f->app;
     pl->stats.records++;
     int64_t fid = ensure_flow_row(pl, f);
-    /* Stripping seen through history: the server advertised STARTTLS in earlier sessions of
-     * this database and this complete capability list has none (and no masked keyword
-     * explained it already). Evidence names the earlier session. */
-    if (r->caps_seen && !r->starttls_offered && !(r->verdicts & MAIL_V_STARTTLS_STRIPPED)) {
-        for (size_t i = 0; i < sizeof mail_kinds / sizeof mail_kinds[0]; i++) {
-            if (strcmp(r->proto, mail_kinds[i].proto) != 0)
-                continue;
-            char ts[40];
-            struct store_mail_history h;
-            if (store_ts_iso(r->ts_usec, ts, sizeof ts) &&
-                store_mail_history_get(pl->st, fa->srv_ip, f->srv_port, r->proto, ts, &h) == 0 && h.offered > 0) {
-                struct finding fd;
-                finding_init(&fd, mail_kinds[i].stripped, r->ts_usec);
-                bool pop3 = strcmp(r->proto, "pop3") == 0;
-                finding_summary(&fd, "%s server %s:%u no longer advertises %s (it did in %lld earlier session%s, last %s)",
-                                pop3 ? "POP3" : strcmp(r->proto, "imap") == 0 ? "IMAP" : "SMTP", fa->srv_ip,
-                                f->srv_port, pop3 ? "STLS" : "STARTTLS", (long long)h.offered,
-                                h.offered == 1 ? "" : "s", h.last_offered_ts);
-                struct json j;
-                json_init(&j, fd.evidence, sizeof fd.evidence);
-                json_str(&j, "basis", "history");
-                json_str(&j, "capabilities", r->capabilities);
-                json_int(&j, "earlier_sessions", h.sessions);
-                json_int(&j, "earlier_offered", h.offered);
-                json_int(&j, "last_offered_session", h.last_offered_id);
-                json_str(&j, "last_offered_ts", h.last_offered_ts);
-                json_finish(&j);
-                emit_finding(pl, f, &fd);
-            }
-        }
-    }
+    /* Stripping seen through history (a complete capability list without STARTTLS from a
+     * server that advertised it in earlier sessions of this database). */
+    const char *proto = mail_rule_stripped_needs_history(r);
+    struct store_mail_history sh;
+    struct mail_history_facts h;
+    struct finding fd;
+    if (proto && mail_history(pl, f, proto, r->ts_usec, &sh, &h) &&
+        mail_rule_stripped_by_history(r, fa->srv_ip, f->srv_port, &h, &fd))
+        emit_finding(pl, f, &fd);
     struct store_endpoints ep = {fa->cli_ip, fa->srv_ip, f->cli_port, f->srv_port};
     db_fail(pl, store_mail_session_add(pl->st, pl->run_id, fid, &ep, r), "a mail session");
 }
@@ -591,44 +542,19 @@ void pipeline_packet(struct pipeline *pl, int dlt, uint64_t ts_usec, const uint8
 
 void pipeline_end_flows(struct pipeline *pl) { flow_end_all(pl->flows, FLOW_END_SHUTDOWN); }
 
-/* http.no_https_redirect: one finding per host, from the stored records (needs the TLS
- * sessions' SNIs, which may come from other flows, files or earlier runs). */
-static int no_https_row(void *ud, int n, const char *const *names, const enum store_col_type *types,
-                        const char *const *vals)
+/* http.no_https_redirect (rules/https_redirect.c): one finding per host, from the stored
+ * records (needs the TLS sessions' SNIs, which may come from other flows, files or earlier runs). */
+static int no_https_row(void *ud, const struct store_no_https_row *row)
 {
     struct pipeline *pl = ud;
-    (void)names;
-    (void)types;
-    if (n < 8 || !vals[0])
-        return 0;
+    struct https_redirect_facts h = {row->host, row->ts_usec, row->ts, row->tls_ts};
     struct finding fd;
-    finding_init(&fd, FK_HTTP_NO_HTTPS_REDIRECT, 0);
-    snprintf(fd.summary, sizeof fd.summary, "%s answers 200 for / in clear without redirecting to https://, "
-             "although it is reached over TLS too (SNI seen %s)", vals[0], vals[7] ? vals[7] : "?");
-    struct json j;
-    json_init(&j, fd.evidence, sizeof fd.evidence);
-    json_str(&j, "host", vals[0]);
-    json_str(&j, "path", "/");
-    json_int(&j, "status", 200);
-    json_str(&j, "first_plaintext_ts", vals[2]);
-    json_str(&j, "tls_sni_first_seen", vals[7]);
-    json_finish(&j);
-    struct store_endpoints ep = {vals[3], vals[5], (uint16_t)(vals[4] ? atoi(vals[4]) : 0),
-                                 (uint16_t)(vals[6] ? atoi(vals[6]) : 0)};
-    int64_t fid = vals[1] ? atoll(vals[1]) : 0;
-    /* The finding's time is the plaintext request's; parse it back from the ISO text. */
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    unsigned usec = 0;
-    if (vals[2] && sscanf(vals[2], "%d-%d-%dT%d:%d:%d.%uZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                          &tm.tm_min, &tm.tm_sec, &usec) == 7) {
-        tm.tm_year -= 1900;
-        tm.tm_mon -= 1;
-        fd.ts_usec = (uint64_t)timegm(&tm) * 1000000u + usec;
-    }
+    if (!https_redirect_rule(&h, &fd))
+        return 0;
+    struct store_endpoints ep = {row->client_ip, row->server_ip, row->client_port, row->server_port};
     pl->stats.findings++;
     pl->stats.by_sev[fd.severity]++;
-    db_fail(pl, store_finding_add(pl->st, pl->run_id, fid, &fd, &ep), "a finding");
+    db_fail(pl, store_finding_add(pl->st, pl->run_id, row->flow_id, &fd, &ep), "a finding");
     return pl->db_err ? 1 : 0;
 }
 
@@ -636,7 +562,7 @@ int pipeline_finish(struct pipeline *pl)
 {
     flow_end_all(pl->flows, FLOW_END_SHUTDOWN);
     if (!pl->db_err) {
-        int rc = store_query_no_https_redirect(pl->st, pl->run_id, no_https_row, pl);
+        int rc = store_no_https_redirect_rows(pl->st, pl->run_id, no_https_row, pl);
         if (rc && !pl->db_err)
             db_fail(pl, rc == NZ_EDB ? rc : NZ_EDB, "the no_https_redirect rule");
     }
