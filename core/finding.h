@@ -7,6 +7,8 @@
 
 #include "core/nz.h"
 
+/* Values of enum nz_severity (core/nz.h), for arrays indexed by severity. */
+
 /* X(ID, "name", default severity, "what it means, one line") */
 enum finding_kind {
 #define X(id, name, sev, desc) FK_##id,

@@ -15,6 +15,7 @@
 
 #include "core/limits.h" /* MEM_MAX_DEFAULT, MEM_MAX_MIN for the options */
 #include "capture/decode.h"
+#include "core/finding.h" /* NZ_SEV_COUNT */
 #include "store/store.h"
 
 struct stream_dump;
@@ -44,7 +45,7 @@ struct pipeline_stats {
     uint64_t malformed;                /* frames with a malformed/truncated reason */
     uint64_t flows, flows_evicted;     /* flows_evicted: all early evictions (table and memory) */
     uint64_t flows_evicted_mem;        /* of those, evicted because the memory budget was full */
-    uint64_t findings, by_sev[5];
+    uint64_t findings, by_sev[NZ_SEV_COUNT];
     uint64_t ndpi_pkts;                /* packets handed to nDPI */
     uint64_t dis_attached, dis_errors, dis_overflow, dis_switches;
     uint64_t dis_mem_cap;              /* dissectors detached at DIS_FLOW_MEM_MAX */
@@ -78,10 +79,10 @@ int pipeline_finish(struct pipeline *pl);
 /* First database error (NZ_EDB) or 0. */
 int pipeline_error(const struct pipeline *pl);
 
-const struct pipeline_stats *pipeline_stats(const struct pipeline *pl);
+const struct pipeline_stats *pipeline_stats(struct pipeline *pl);
 
 /* All counters as a JSON object (for runs.counters). Returns buf. */
-const char *pipeline_counters_json(const struct pipeline *pl, char *buf, size_t cap);
+const char *pipeline_counters_json(struct pipeline *pl, char *buf, size_t cap);
 
 void pipeline_free(struct pipeline *pl);
 

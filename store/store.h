@@ -266,6 +266,22 @@ int store_query_http(struct store *s, const struct store_filter *f, store_row_fn
  * session in the database, and never redirected to https:// in that run: the sslstrip opening.
  * fn gets columns host, flow_id, ts, client_ip, client_port, server_ip, server_port, tls_ts. */
 int store_query_no_https_redirect(struct store *s, int64_t run_id, store_row_fn fn, void *ud);
+/* The same rows, typed: the verdict is rules/https_redirect.c's. Text is borrowed for the call
+ * (NULL for SQL NULL); ts_usec is ts parsed back (0 when it is NULL or not the store's format). */
+struct store_no_https_row {
+    const char *host;
+    int64_t flow_id;               /* 0 = none */
+    const char *ts;                /* first plaintext 200 for "/" */
+    uint64_t ts_usec;
+    const char *client_ip, *server_ip;
+    uint16_t client_port, server_port;
+    const char *tls_ts;            /* first TLS session with this SNI */
+};
+/* Calls fn per row; non-zero from fn stops and is returned. 0, NZ_EUSAGE or NZ_EDB otherwise. */
+int store_no_https_redirect_rows(struct store *s, int64_t run_id,
+                                 int (*fn)(void *ud, const struct store_no_https_row *row), void *ud);
+/* Parses store_ts_iso's text back to packet time; false if `iso` is not in that form. */
+bool store_ts_parse(const char *iso, uint64_t *ts_usec /* OUT */);
 
 /* Mail sessions joined with the TLS session that followed STARTTLS (version, cipher). Filters:
  * host (server IP), since/until, run_id, limit. */
@@ -275,7 +291,7 @@ int store_query_mail(struct store *s, const struct store_filter *f, store_row_fn
  * plaintext logins, findings at medium or above. Filters: host, run_id. */
 int store_query_servers(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud);
 /* counts[sev] = findings of run_id (0 = all) per severity. */
-int store_count_by_severity(struct store *s, int64_t run_id, uint64_t counts[5] /* OUT */);
+int store_count_by_severity(struct store *s, int64_t run_id, uint64_t counts[NZ_SEV_COUNT] /* OUT */);
 /* Runs any read-only SQL (for tests and `netzwacht sql`). Several statements run in order;
  * fn sees each one's rows with that statement's columns. */
 int store_query_sql(struct store *s, const char *sql, store_row_fn fn, void *ud);
