@@ -38,16 +38,6 @@
 #include "core/json.h"
 #include "core/reader.h"
 
-/* A request line whose target has this many visible bytes, after a known method, is taken as
- * HTTP by probe() without waiting for the line end: DIS_PROBE_MAX (2 KiB) may cut long URLs. */
-#define HTTP_PROBE_LONG 512u
-/* Authorization headers looked at per request (Authorization, Proxy-Authorization, repeats). */
-#define HTTP_AUTH_PER_REQ 4u
-/* Queue slots allocated with the state; doubled on demand up to HTTP_PIPELINE_MAX. Most flows
- * never have more than one request outstanding. */
-#define HTTP_QUEUE_INIT 2u
-/* Cookies listed in one cookie_in_clear evidence object; more are counted ("more"). */
-#define HTTP_COOKIE_EVIDENCE_MAX 16u
 
 static const char *const http_methods[] = {
     "GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
