@@ -1,10 +1,13 @@
 /* limits.h — the one index of netzwacht's limits, each with its unit and its reason.
  *
  * Part 1 lists what an operator may reasonably change: the defaults of command-line options
- * (the flag is named) and caps whose trade-off is memory against completeness. Part 2 lists
- * the obscure ones: protocol-derived sizes and bounds on per-packet work that should only move
- * with the code that relies on them. Protocol parsers keep their format constants (record
- * sizes fixed by an RFC) next to the parser; everything that is a policy lives here. */
+ * (the flag is named) and caps whose trade-off is memory against completeness (capture, the
+ * pipeline's per-flow buffers, and what one dissector may hold for a message or a session).
+ * Part 2 lists the obscure ones: bounds on per-packet work, sizes derived from a protocol's
+ * record sizes, and caps that only shape evidence; they should move only with the code that
+ * relies on them. Protocol parsers keep their format constants (sizes fixed by an RFC, the
+ * bounds of their records' text fields) next to the parser; everything that is a policy lives
+ * here. */
 #ifndef NZ_LIMITS_H
 #define NZ_LIMITS_H
 

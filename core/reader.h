@@ -97,7 +97,8 @@ bool bytes_to_u64(struct bytes b, uint64_t *out /* OUT */);
 
 /* Next word (run of bytes other than SP/HT) after skipping leading SP/HT; empty at the end. */
 struct bytes rd_word(struct rd *r);
-/* Rest of r without leading and trailing SP/HT (does not consume). */
+/* Skips leading SP/HT, then returns the rest of r without trailing SP/HT (the rest itself is
+ * not consumed). */
 struct bytes rd_rest_trim(struct rd *r);
 
 /* Streaming base64 decoder (RFC 4648 §4 alphabet; with urlsafe also §5's '-' and '_'): yields one

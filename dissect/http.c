@@ -1,5 +1,6 @@
-/* http.c — plaintext HTTP/1.0 and 1.1: message heads, body framing, request/response pairing
- * and the http.* verdicts (kinds_http.def).
+/* http.c — plaintext HTTP/1.0 and 1.1: message heads, body framing and request/response
+ * pairing, as facts in struct http_request_rec; http_rules.c decides the http.* verdicts
+ * (kinds_http.def) from them.
  *
  * Follows RFC 9112: §2.2 (empty lines before a request-line are skipped; obs-fold is read as
  * SP), §3 request-line and §3.2 target forms (origin, absolute — whose host wins over Host,

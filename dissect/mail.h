@@ -4,8 +4,7 @@
  * Three dissectors, one file each (smtp.c, imap.c, pop3.c) over a shared driver, SASL decoding
  * and session record (mail_common.c, internal header mail_common.h) and one set of verdicts
  * (mail_rules.c): `smtp_dissector` ("smtp"), `imap_dissector` ("imap") and `pop3_dissector`
- * ("pop3"). Each emits exactly one
- * struct mail_session_rec per flow through dis_sink.mail_session:
+ * ("pop3"). Each emits exactly one struct mail_session_rec per flow through dis_sink.mail_session:
  *   - at the switch to TLS (on_data returns DIS_SWITCH with ctx->switch_to = "tls" and
  *     ctx->started_by = "smtp-starttls" / "imap-starttls" / "pop3-stls"); the record then has
  *     tls_started = true and whether the handshake completed is in the TLS dissector's
@@ -155,7 +154,7 @@ extern const struct dissector pop3_dissector; /* "pop3": port 110 */
 /* Decodes base64 (RFC 4648 §4 alphabet, '=' padding) from `in` into out, at most cap bytes.
  * Decoding stops at the first '=' or byte outside the alphabet, or when out is full; a final
  * partial group of fewer than 8 bits is dropped. Reads `in` through struct rd. Returns the
- * number of bytes written. (The dissectors use the same decoder byte by byte, so that they
+ * number of bytes written. (The dissectors use the same decoder, core/reader.h b64dec, byte by byte, so that they
  * stop at the end of a user name and never decode a password.) */
 size_t mail_b64_decode(struct bytes in, uint8_t *out, size_t cap);
 
