@@ -393,7 +393,8 @@ static void imap_long_line_end(struct mail_state *st, int dir)
 static enum dis_probe imap_probe(struct bytes first, int dir)
 {
     if (dir == 1) {
-        int a = bytes_starts_nocase(first, "* OK"), b = bytes_starts_nocase(first, "* PREAUTH"), c = bytes_starts_nocase(first, "* BYE");
+        int a = bytes_starts_nocase(first, "* OK"), b = bytes_starts_nocase(first, "* PREAUTH"),
+            c = bytes_starts_nocase(first, "* BYE");
         if (a > 0 || b > 0 || c > 0)
             return DIS_PROBE_YES;
         return (a == 0 || b == 0 || c == 0) ? DIS_PROBE_MAYBE : DIS_PROBE_NO;

@@ -153,9 +153,9 @@ extern const struct dissector pop3_dissector; /* "pop3": port 110 */
 
 /* Decodes base64 (RFC 4648 §4 alphabet, '=' padding) from `in` into out, at most cap bytes.
  * Decoding stops at the first '=' or byte outside the alphabet, or when out is full; a final
- * partial group of fewer than 8 bits is dropped. Reads `in` through struct rd. Returns the
- * number of bytes written. (The dissectors use the same decoder, core/reader.h b64dec, byte by byte, so that they
- * stop at the end of a user name and never decode a password.) */
+ * partial group of fewer than 8 bits is dropped. Returns the number of bytes written. Kept for
+ * the tests: it is core/reader.h's b64_decode, the decoder the dissectors use byte by byte
+ * (b64dec) so that they stop at the end of a user name and never decode a password. */
 size_t mail_b64_decode(struct bytes in, uint8_t *out, size_t cap);
 
 /* True if `word` has the shape of a middlebox-masked keyword of `len` bytes: exactly len bytes,
