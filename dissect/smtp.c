@@ -195,7 +195,7 @@ static void smtp_server_line(struct mail_state *st, struct bytes line, struct di
             struct rd r = rd_from(text);
             struct bytes host = rd_word(&r);
             mail_str_set(st->rec.greeting_host, sizeof st->rec.greeting_host, host);
-            /* PIX/ASA masks the banner with '*' (REFERENCE.md §4 S2). */
+            /* PIX/ASA masks the banner with '*' (doc/REFERENCE.md §4 S2). */
             size_t stars = 0, other = 0;
             struct rd t = rd_from(text);
             while (!rd_eof(&t)) {
