@@ -44,6 +44,19 @@ static int utf8_seq(const unsigned char *s, unsigned *cp)
     return n;
 }
 
+/* Writes "\<c>" and `digits` lower-case hex digits of v into tmp (NUL-terminated), returns the
+ * length. By hand rather than snprintf: GCC 12 at -O2/-O3 cannot see the value's bound and fails
+ * the build with -Werror=format-truncation. */
+static size_t hex_escape(char tmp[8], char c, unsigned v, int digits)
+{
+    static const char hex[] = "0123456789abcdef";
+    tmp[0] = '\\', tmp[1] = c;
+    for (int i = 0; i < digits; i++)
+        tmp[2 + i] = hex[(v >> (4 * (digits - 1 - i))) & 15];
+    tmp[2 + digits] = '\0';
+    return (size_t)(2 + digits);
+}
+
 /* The escaped form of the character at *p: sets piece and plen (in p or in tmp) and
  * returns how many input bytes it consumed. */
 static int esc_piece(const unsigned char *p, char tmp[8], const char **piece, size_t *plen)
@@ -51,7 +64,7 @@ static int esc_piece(const unsigned char *p, char tmp[8], const char **piece, si
     unsigned cp;
     int n = utf8_seq(p, &cp);
     if (n == 0) {
-        snprintf(tmp, 8, "\\x%02x", *p);
+        hex_escape(tmp, 'x', *p, 2);
         *piece = tmp, *plen = 4;
         return 1;
     }
@@ -65,15 +78,10 @@ static int esc_piece(const unsigned char *p, char tmp[8], const char **piece, si
     default: break;
     }
     if (cp < 0x20 || cp == 0x7f) {
-        /* by hand: GCC 12 with -O2 and ASan cannot see cp < 0x80 and fails the build
-         * with -Werror=format-truncation on a snprintf here */
-        tmp[0] = '\\', tmp[1] = 'x', tmp[2] = "0123456789abcdef"[(cp >> 4) & 15];
-        tmp[3] = "0123456789abcdef"[cp & 15], tmp[4] = '\0';
-        *plen = 4;
+        *plen = hex_escape(tmp, 'x', cp, 2);
     } else if ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x200b && cp <= 0x200f) ||
                (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff) {
-        snprintf(tmp, 8, "\\u%04x", cp);
-        *plen = 6;
+        *plen = hex_escape(tmp, 'u', cp, 4);
     } else {
         *piece = (const char *)p, *plen = (size_t)n;
     }
