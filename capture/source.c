@@ -444,8 +444,8 @@ bool cap_input_changed(struct cap_input *in)
            st.st_ctim.tv_nsec != in->ctime.tv_nsec;
 }
 
-/* pread() until n bytes or end of file; *got = bytes read. Returns 0 or -1 (errno). */
-static int pread_full(int fd, unsigned char *buf, size_t n, uint64_t off, size_t *got)
+/* See source.h. */
+int cap_pread_full(int fd, unsigned char *buf, size_t n, uint64_t off, size_t *got)
 {
     *got = 0;
     while (*got < n) {
@@ -501,7 +501,7 @@ struct cap_source *cap_open_input(struct cap_input *in, const char *filter, char
     }
     unsigned char magic[2] = {0, 0};
     size_t got = 0;
-    if (!in->stream && (pread_full(fd, magic, 2, 0, &got) != 0 || lseek(fd, 0, SEEK_SET) != 0)) {
+    if (!in->stream && (cap_pread_full(fd, magic, 2, 0, &got) != 0 || lseek(fd, 0, SEEK_SET) != 0)) {
         snprintf(errbuf, CAP_ERRBUF, "%s: cannot read: %s", s->name, strerror(errno));
         *err = NZ_EIO;
         close(fd);

@@ -58,6 +58,9 @@ uint64_t cap_input_size(const struct cap_input *in);
 /* The open descriptor (owned by `in`), for reading a regular file with pread() beside its
  * analysis (never read(): the source reads it from the start). */
 int cap_input_fd(const struct cap_input *in);
+/* pread() at `off` until n bytes or the end of the file, retrying on EINTR; *got = bytes read.
+ * Returns 0, or -1 with errno set. */
+int cap_pread_full(int fd, unsigned char *buf, size_t n, uint64_t off, size_t *got);
 void cap_input_close(struct cap_input *in);
 /* True when a regular file's size, mtime or ctime differ from what they were at open: it was
  * written to while we read it (a capture still growing, or someone rewriting it), so its hash

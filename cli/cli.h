@@ -153,6 +153,9 @@ void cli_dump_stop(struct pipeline_cfg *cfg);
  * NULL), never cutting an escape. cli_esc: the same into buf, returns buf.
  * cli_fputs_esc: any length, straight to fp. */
 size_t cli_esc_len(const char *s, size_t cap, char *out);
+/* Length of the valid UTF-8 sequence at s (1..4) with its code point in *cp, or 0 when it is
+ * not valid (overlong, surrogate, above U+10FFFF, truncated; stops at a NUL). */
+int cli_utf8_seq(const unsigned char *s, unsigned *cp);
 const char *cli_esc(const char *s, char *buf, size_t cap);
 void cli_fputs_esc(const char *s, FILE *fp);
 

@@ -13,23 +13,6 @@
 
 /* ---- hashing ---- */
 
-/* pread() until n bytes or end of file; *got = bytes read. Returns 0 or -1 (errno). */
-static int pread_full(int fd, unsigned char *buf, size_t n, uint64_t off, size_t *got)
-{
-    *got = 0;
-    while (*got < n) {
-        ssize_t r = pread(fd, buf + *got, n - *got, (off_t)(off + *got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            break;
-        *got += (size_t)r;
-    }
-    return 0;
-}
-
 static void to_hex(const unsigned char *dig, size_t n, char *hex)
 {
     static const char hx[] = "0123456789abcdef";
@@ -58,13 +41,13 @@ int dedup_quickkey(struct cap_input *in, char hex[65], uint64_t *size)
     int rc = buf ? 0 : NZ_ENOMEM;
     size_t n = 0;
     int e = 0;
-    if (!rc && pread_full(fd, buf, span, 0, &n) != 0)
+    if (!rc && cap_pread_full(fd, buf, span, 0, &n) != 0)
         rc = NZ_EIO, e = errno;
     if (!rc) {
         wc_Sha256Update(&sha, buf, (word32)n);
         if (sz > span) {
             uint64_t tail = sz - span < span ? sz - span : span; /* never re-read the head */
-            if (pread_full(fd, buf, (size_t)tail, sz - tail, &n) != 0)
+            if (cap_pread_full(fd, buf, (size_t)tail, sz - tail, &n) != 0)
                 rc = NZ_EIO, e = errno;
             else
                 wc_Sha256Update(&sha, buf, (word32)n);
@@ -101,7 +84,7 @@ int dedup_hash(struct cap_input *in, enum dedup_hash_alg alg, char hex[65], uint
     int e = 0;
     while (rc == 0) {
         size_t n = 0;
-        if (pread_full(fd, buf, chunk, total, &n) != 0) {
+        if (cap_pread_full(fd, buf, chunk, total, &n) != 0) {
             rc = NZ_EIO;
             e = errno;
             break;
