@@ -20,10 +20,10 @@
  * DEI bits, the jumbo payload option value, IPv4 "total length 0" TSO frames (reported as
  * DEC_BAD_IP_HDRLEN), PPPoE, MPLS and tunnels. Fragments are reported, never reassembled.
  *
- * All packet bytes are read through struct rd (dissect/reader.h). */
-#include "decode.h"
+ * All packet bytes are read through struct rd (core/reader.h). */
+#include "capture/decode.h"
 
-#include "../dissect/reader.h"
+#include "core/reader.h"
 
 #include <arpa/inet.h>
 #include <string.h>

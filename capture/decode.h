@@ -10,7 +10,7 @@
 #ifndef NZ_DECODE_H
 #define NZ_DECODE_H
 
-#include "../dissect/nz.h"
+#include "core/nz.h"
 
 /* Why a packet did not yield a TCP segment. DEC_OK means it did. */
 enum dec_reason {

@@ -25,9 +25,9 @@
  *
  * Ignored on purpose: sequence numbers (reasm.c owns them), simultaneous open, TCP states
  * between SYN and FIN, a SYN on a flow that is not closing (treated as a retransmission). */
-#include "flow.h"
+#include "capture/flow.h"
 
-#include "cap_limits.h"
+#include "core/limits.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -20,8 +20,8 @@
 #ifndef NZ_FLOW_H
 #define NZ_FLOW_H
 
-#include "decode.h"
-#include "../dissect/mem.h"
+#include "capture/decode.h"
+#include "core/mem.h"
 
 enum { FLOW_DIR_C2S = 0, FLOW_DIR_S2C = 1 };
 
@@ -40,6 +40,7 @@ enum flow_end {
     FLOW_END_REUSED = 4,   /* new SYN on a closing flow's 5-tuple */
     FLOW_END_SHUTDOWN = 5  /* end of input / program exit */
 };
+#define FLOW_END_COUNT 6   /* values of enum flow_end (array sizes, loops) */
 const char *flow_end_name(enum flow_end e); /* "fin", "rst", "idle", "evicted", "reused", "shutdown" */
 const char *flow_orient_name(enum flow_orient o); /* "syn", "synack", "port", "first" */
 
@@ -79,7 +80,7 @@ size_t flow_buckets_mem(size_t max_flows);
 
 struct flow_stats {
     uint64_t created;
-    uint64_t ended[6];         /* by enum flow_end */
+    uint64_t ended[FLOW_END_COUNT]; /* by enum flow_end */
     uint64_t active;           /* flows in the table now */
     uint64_t max_active;       /* high-water mark */
 };

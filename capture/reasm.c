@@ -22,13 +22,13 @@
  * by cfg->ooo_max_segs. A gap skipped to make room, or covering bytes dropped because a cap
  * was full, is counted in gaps_cap; every other gap is loss. In-order data is never
  * copied: the caller's payload pointer goes straight to the sink. */
-#include "reasm.h"
+#include "capture/reasm.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "../dissect/reader.h"
-#include "decode.h"
+#include "core/reader.h"
+#include "capture/decode.h"
 
 /* Farthest a segment may start or end from next_seq, in bytes, before it is treated as
  * bogus. 1 GiB is far more than any real window (RFC 7323 caps it at 2^30 bytes), and

@@ -24,8 +24,8 @@
 #ifndef NZ_REASM_H
 #define NZ_REASM_H
 
-#include "../dissect/nz.h"
-#include "../dissect/mem.h"
+#include "core/nz.h"
+#include "core/mem.h"
 
 /* The global budget is charged each queued segment's payload plus this much (segment header
  * + malloc overhead), so a flood of tiny out-of-order segments cannot use far more memory than

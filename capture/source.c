@@ -1,15 +1,13 @@
 /* source.c — libpcap sources: files (pcap/pcapng, gzip via zlib, stdin, pipes), live
- * interfaces, BPF filters, privilege drop, file hashing. See source.h. */
-#include "source.h"
+ * interfaces, BPF filters. See source.h. */
+#include "capture/source.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <linux/openat2.h>
 #include <pcap/pcap.h>
 #include <poll.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +15,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <zlib.h>
-
-#include <wolfssl/options.h>
-#include <wolfssl/wolfcrypt/blake2.h>
-#include <wolfssl/wolfcrypt/sha256.h>
 
 /* ---- a byte stream for libpcap: plain or gzip, from any descriptor ----
  *
@@ -434,6 +428,8 @@ bool cap_input_is_stream(const struct cap_input *in) { return in->stream; }
 
 uint64_t cap_input_size(const struct cap_input *in) { return in->size; }
 
+int cap_input_fd(const struct cap_input *in) { return in->fd; }
+
 void cap_input_close(struct cap_input *in) { input_free(in); }
 
 bool cap_input_changed(struct cap_input *in)
@@ -448,8 +444,8 @@ bool cap_input_changed(struct cap_input *in)
            st.st_ctim.tv_nsec != in->ctime.tv_nsec;
 }
 
-/* pread() until n bytes or end of file; *got = bytes read. Returns 0 or -1 (errno). */
-static int pread_full(int fd, unsigned char *buf, size_t n, uint64_t off, size_t *got)
+/* See source.h. */
+int cap_pread_full(int fd, unsigned char *buf, size_t n, uint64_t off, size_t *got)
 {
     *got = 0;
     while (*got < n) {
@@ -463,16 +459,6 @@ static int pread_full(int fd, unsigned char *buf, size_t n, uint64_t off, size_t
         *got += (size_t)r;
     }
     return 0;
-}
-
-static void to_hex(const unsigned char *dig, size_t n, char *hex)
-{
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        hex[2 * i] = hx[dig[i] >> 4];
-        hex[2 * i + 1] = hx[dig[i] & 15];
-    }
-    hex[2 * n] = '\0';
 }
 
 static int apply_filter(struct cap_source *s, const char *filter, char *errbuf)
@@ -490,94 +476,6 @@ static int apply_filter(struct cap_source *s, const char *filter, char *errbuf)
         snprintf(errbuf, CAP_ERRBUF, "%s: cannot set filter: %s", s->name, pcap_geterr(s->pc));
         return NZ_EUSAGE;
     }
-    return 0;
-}
-
-int cap_input_quickkey(struct cap_input *in, char hex[65], uint64_t *size)
-{
-    if (in->stream)
-        return NZ_EUNSUPPORTED;
-    uint64_t sz = in->size;
-    wc_Sha256 sha;
-    if (wc_InitSha256(&sha) != 0)
-        return NZ_EIO;
-    unsigned char be[8];
-    for (int i = 0; i < 8; i++)
-        be[i] = (unsigned char)(sz >> (56 - 8 * i));
-    wc_Sha256Update(&sha, be, sizeof be);
-    static const size_t span = CAP_QUICK_SPAN;
-    unsigned char *buf = malloc(span);
-    int rc = buf ? 0 : NZ_ENOMEM;
-    size_t n = 0;
-    int e = 0;
-    if (!rc && pread_full(in->fd, buf, span, 0, &n) != 0)
-        rc = NZ_EIO, e = errno;
-    if (!rc) {
-        wc_Sha256Update(&sha, buf, (word32)n);
-        if (sz > span) {
-            uint64_t tail = sz - span < span ? sz - span : span; /* never re-read the head */
-            if (pread_full(in->fd, buf, (size_t)tail, sz - tail, &n) != 0)
-                rc = NZ_EIO, e = errno;
-            else
-                wc_Sha256Update(&sha, buf, (word32)n);
-        }
-    }
-    unsigned char dig[WC_SHA256_DIGEST_SIZE];
-    wc_Sha256Final(&sha, dig);
-    wc_Sha256Free(&sha);
-    free(buf);
-    if (rc) {
-        errno = e; /* for the caller's message */
-        return rc;
-    }
-    to_hex(dig, sizeof dig, hex);
-    *size = sz;
-    return 0;
-}
-
-/* Hashes the whole file with SHA-256 or BLAKE2b-256 (1 MiB preads from offset 0). */
-int cap_input_hash(struct cap_input *in, enum cap_hash_alg alg, char hex[65], uint64_t *size)
-{
-    if (in->stream)
-        return NZ_EUNSUPPORTED;
-    bool blake = alg == CAP_HASH_BLAKE2B;
-    wc_Sha256 sha;
-    Blake2b b2;
-    if ((blake ? wc_InitBlake2b(&b2, WC_SHA256_DIGEST_SIZE) : wc_InitSha256(&sha)) != 0)
-        return NZ_EIO;
-    static const size_t chunk = 1u << 20;
-    unsigned char *buf = malloc(chunk);
-    int rc = buf ? 0 : NZ_ENOMEM;
-    uint64_t total = 0;
-    int e = 0;
-    while (rc == 0) {
-        size_t n = 0;
-        if (pread_full(in->fd, buf, chunk, total, &n) != 0) {
-            rc = NZ_EIO;
-            e = errno;
-            break;
-        }
-        if (n > 0 && (blake ? wc_Blake2bUpdate(&b2, buf, (word32)n) : wc_Sha256Update(&sha, buf, (word32)n)) != 0)
-            rc = NZ_EIO;
-        total += n;
-        if (n < chunk)
-            break;
-    }
-    unsigned char dig[WC_SHA256_DIGEST_SIZE];
-    if (blake) {
-        if (wc_Blake2bFinal(&b2, dig, WC_SHA256_DIGEST_SIZE) != 0)
-            rc = rc ? rc : NZ_EIO;
-    } else {
-        wc_Sha256Final(&sha, dig);
-        wc_Sha256Free(&sha);
-    }
-    free(buf);
-    if (rc) {
-        errno = e; /* for the caller's message */
-        return rc;
-    }
-    to_hex(dig, sizeof dig, hex);
-    *size = total;
     return 0;
 }
 
@@ -603,7 +501,7 @@ struct cap_source *cap_open_input(struct cap_input *in, const char *filter, char
     }
     unsigned char magic[2] = {0, 0};
     size_t got = 0;
-    if (!in->stream && (pread_full(fd, magic, 2, 0, &got) != 0 || lseek(fd, 0, SEEK_SET) != 0)) {
+    if (!in->stream && (cap_pread_full(fd, magic, 2, 0, &got) != 0 || lseek(fd, 0, SEEK_SET) != 0)) {
         snprintf(errbuf, CAP_ERRBUF, "%s: cannot read: %s", s->name, strerror(errno));
         *err = NZ_EIO;
         close(fd);
@@ -810,36 +708,4 @@ void cap_close(struct cap_source *s)
     if (s->pc)
         pcap_close(s->pc); /* closes the FILE (and through it the stream reader) */
     free(s);
-}
-
-int cap_drop_privs(const char *user, char errbuf[CAP_ERRBUF])
-{
-    struct passwd *pw = getpwnam(user);
-    if (!pw) {
-        snprintf(errbuf, CAP_ERRBUF, "--user %s: no such user", user);
-        return NZ_EUSAGE;
-    }
-    if (getuid() != 0 && geteuid() != 0) {
-        if (getuid() == pw->pw_uid)
-            return 0;
-        snprintf(errbuf, CAP_ERRBUF, "--user %s: not running as root, cannot switch user", user);
-        return NZ_EUSAGE;
-    }
-    /* Supplementary groups: only the user's primary group (root's, e.g. disk or adm, must not
-     * survive); then real, effective and saved ids, group first (setgid needs root). */
-    uid_t uid = pw->pw_uid;
-    gid_t gid = pw->pw_gid;
-    if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0) {
-        snprintf(errbuf, CAP_ERRBUF, "--user %s: cannot drop privileges: %s", user, strerror(errno));
-        return NZ_EIO;
-    }
-    uid_t ru, eu, su;
-    gid_t rg, eg, sg;
-    if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0 || ru != uid || eu != uid ||
-        su != uid || rg != gid || eg != gid || sg != gid ||
-        (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0 || (gid != 0 && (setgid(0) == 0 || setegid(0) == 0))))) {
-        snprintf(errbuf, CAP_ERRBUF, "--user %s: privileges could be regained; refusing", user);
-        return NZ_EIO;
-    }
-    return 0;
 }

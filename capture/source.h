@@ -1,12 +1,12 @@
 /* source.h — packet sources: capture files (pcap, pcapng, gzip-compressed, stdin) and live
- * interfaces through libpcap; BPF filters; privilege drop; file hashing for dedup.
+ * interfaces through libpcap; BPF filters.
  * Every message written into an errbuf may quote a path or a libpcap/zlib text as is: the
  * caller escapes it before it reaches a terminal.
  * Knows libpcap, nothing about flows or dissectors. */
 #ifndef NZ_SOURCE_H
 #define NZ_SOURCE_H
 
-#include "../dissect/nz.h"
+#include "core/nz.h"
 
 #define CAP_ERRBUF 1024 /* bytes for error texts (libpcap's PCAP_ERRBUF_SIZE is 256) */
 
@@ -30,8 +30,8 @@ struct cap_live_cfg {
  *
  * cap_input_open() opens the input (without blocking: a FIFO without a writer or a device
  * never stalls the open) and decides from fstat() on that descriptor, never from the path:
- *  - a regular file: its size is known; the pre-key and the content hash are read from the
- *    same descriptor with pread(), so a file cannot be swapped between dedup and analysis;
+ *  - a regular file: its size is known; a reader with pread() (engine/dedup.h hashes it)
+ *    reads the same descriptor, so a file cannot be swapped between dedup and analysis;
  *  - "-" (standard input, whatever it is), a FIFO (named pipe, `<(zcat x.pcap.gz)`,
  *    /dev/stdin on a pipe) or a socket: a stream, read once from the start, never hashed;
  *  - a folder: NZ_EUSAGE; a character or block device (/dev/zero, a tape): NZ_EUNSUPPORTED.
@@ -55,25 +55,17 @@ struct cap_input *cap_input_open(const char *path, const struct cap_found *found
 bool cap_input_is_stream(const struct cap_input *in);
 /* Size in bytes at open (regular files; 0 for streams). */
 uint64_t cap_input_size(const struct cap_input *in);
+/* The open descriptor (owned by `in`), for reading a regular file with pread() beside its
+ * analysis (never read(): the source reads it from the start). */
+int cap_input_fd(const struct cap_input *in);
+/* pread() at `off` until n bytes or the end of the file, retrying on EINTR; *got = bytes read.
+ * Returns 0, or -1 with errno set. */
+int cap_pread_full(int fd, unsigned char *buf, size_t n, uint64_t off, size_t *got);
 void cap_input_close(struct cap_input *in);
 /* True when a regular file's size, mtime or ctime differ from what they were at open: it was
  * written to while we read it (a capture still growing, or someone rewriting it), so its hash
  * may not describe what was analysed. Always false for streams. */
 bool cap_input_changed(struct cap_input *in);
-
-/* A cheap pre-key of a regular file: SHA-256 over its size (8 bytes, big-endian), its first
- * and its last CAP_QUICK_SPAN bytes. Equal files have equal keys; a key not seen before proves
- * a file new without reading it whole. Returns 0, NZ_EUNSUPPORTED (a stream) or NZ_EIO. */
-#define CAP_QUICK_SPAN (64u * 1024u)
-int cap_input_quickkey(struct cap_input *in, char hex[65] /* OUT */, uint64_t *size /* OUT */);
-
-/* Content hash of a regular file, 64 lower-case hex digits + NUL, and the bytes hashed.
- * BLAKE2b-256 (RFC 7693, unkeyed, 32-byte digest) is the dedup key (about 2.2x faster than
- * SHA-256 with Debian's wolfSSL); SHA-256 is what databases before schema v5 recorded.
- * Reads with pread(): safe to run on another thread while a source reads the same input.
- * Returns 0, NZ_EUNSUPPORTED (a stream), NZ_EIO or NZ_ENOMEM. */
-enum cap_hash_alg { CAP_HASH_BLAKE2B, CAP_HASH_SHA256 };
-int cap_input_hash(struct cap_input *in, enum cap_hash_alg alg, char hex[65] /* OUT */, uint64_t *size /* OUT */);
 
 /* Opens the capture in `in`: pcap or pcapng, optionally gzip-compressed (detected by its
  * magic, decompressed with zlib's inflate). `filter` (BPF, may be NULL) is compiled for the
@@ -116,9 +108,5 @@ void cap_break(struct cap_source *s);
 
 /* Closes (NULL is a no-op). */
 void cap_close(struct cap_source *s);
-
-/* Drops root: setgroups/setgid/setuid to `user`. Returns 0, or NZ_EUSAGE (unknown user) /
- * NZ_EIO (a call failed), message in errbuf. */
-int cap_drop_privs(const char *user, char errbuf[CAP_ERRBUF]);
 
 #endif

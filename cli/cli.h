@@ -5,8 +5,9 @@
 #include <getopt.h>
 #include <stdio.h>
 
-#include "../store/store.h"
-#include "pipeline.h"
+#include "capture/source.h"
+#include "engine/pipeline.h"
+#include "store/store.h"
 
 /* Exit codes (documented in the README). */
 enum {
@@ -51,6 +52,59 @@ int cli_pipeline_opt(int opt, const char *arg, struct pipeline_cfg *cfg);
 /* getopt_long entries for cli_pipeline_opt (terminated by a zero entry) and their help text. */
 extern const struct option cli_pipeline_longopts[];
 extern const char cli_pipeline_help[];
+/* A command's getopt_long table: its own n_own entries, then cli_pipeline_longopts, then the
+ * zero entry, in out[cap]. Returns the entries written before the zero one. */
+size_t cli_merge_longopts(struct option *out, size_t cap, const struct option *own, size_t n_own);
+
+/* Prints "prog: message" on stderr, the whole line escaped (cli_fputs_esc): messages quote
+ * paths, and texts from libpcap, zlib and SQLite, any of which may carry control bytes. */
+void cli_say(const char *prog, const char *fmt, ...) NZ_PRINTF(2, 3);
+/* SQLite's text for the store's last failure, or "the reason is in the message above" when it
+ * was cleared since (a rollback leaves "not an error"). */
+const char *cli_db_why(struct store *st);
+
+/* ---- one run of `analyze` or `watch` (run.c) ----
+ *
+ * cli_run_start opens the database (cli/dbpath.h; as the user `watch --user` dropped to),
+ * the --dump-streams folder, begins the run row and creates the pipeline with the merged
+ * options, saying what failed. The command feeds packets to r->pl, records statistics with
+ * cli_run_update (periodic, and final for `watch`) and ends with cli_run_end: the exit-code
+ * policy (a usage error stays; else a runtime error wins over --fail-on), then everything is
+ * closed (a failed close is a runtime error). */
+#define CLI_COUNTERS_MAX 8192 /* bytes of the run's counters JSON */
+struct cli_run {
+    const struct cli_global *g;
+    struct nz_log log;            /* borrowed by the store and the pipeline: r must not move */
+    struct pipeline_cfg *pcfg;    /* borrowed; its dump is closed by cli_run_end */
+    struct store *st;             /* owned */
+    struct pipeline *pl;          /* owned */
+    int64_t run_id;
+    int exit_code;                /* EXIT_OK until cli_run_fail */
+    char counters[CLI_COUNTERS_MAX];
+};
+/* Returns EXIT_OK, or the exit code (nothing left open). */
+int cli_run_start(struct cli_run *r, struct cli_global *g, struct pipeline_cfg *pcfg, const struct store_run *sr,
+                  const char *user /* NULL unless dropped to */);
+/* Records an exit code; EXIT_USAGE, once set, stays. */
+void cli_run_fail(struct cli_run *r, int code);
+/* The run row's statistics now (cs: libpcap's counters, NULL for files); counters_json points
+ * into r. */
+void cli_run_stats(struct cli_run *r, const struct cap_stats *cs, bool finished, struct store_run_stats *rs);
+/* store_run_update + store_commit. Returns 0 or NZ_EDB (not said: the caller says it). */
+int cli_run_update(struct cli_run *r, const struct cap_stats *cs, bool finished);
+/* Applies --fail-on (fail_on < 0: none) to sev (findings of the run per severity; may be NULL),
+ * frees the pipeline, closes the dump and the database. Returns the exit code. */
+int cli_run_end(struct cli_run *r, int fail_on, const uint64_t sev[NZ_SEV_COUNT]);
+/* `analyze`'s one-screen summary (stdout). */
+void cli_print_summary(FILE *fp, const struct pipeline_stats *s, const uint64_t sev[NZ_SEV_COUNT], size_t files_ok,
+                       size_t files_skipped, size_t files_failed, int64_t run_id);
+/* `watch`'s last line. */
+void cli_print_stopped(FILE *fp, const char *prog, const struct pipeline_stats *s, const struct cap_stats *cs);
+
+/* Drops root (privs.c): setgroups/setgid/setuid to `user`, checked to be irreversible.
+ * Returns 0 (also when already running as that user), or NZ_EUSAGE (unknown user, not root) /
+ * NZ_EIO (a call failed, or root could be regained), message in errbuf[cap]. */
+int cli_drop_privs(const char *user, char *errbuf, size_t cap);
 
 /* Folder walk (walk.c): the capture files under a folder named on the command line.
  * A symbolic link found inside is never followed (to a file or a folder; each is noted);
@@ -86,6 +140,12 @@ int cli_walk(struct cli_walk *w, const char *root, const struct cli_walk_ops *op
 /* *.pcap, *.pcapng, *.cap, optionally followed by .gz (case-insensitive). */
 bool cli_capture_name(const char *name);
 
+/* --dump-streams for analyze and watch: opens cfg->dump_dir (if set) into cfg->dump, printing
+ * the reason of a failure. Returns 0, or the exit code (EXIT_USAGE for an existing DIR,
+ * EXIT_RUNTIME else). cli_dump_stop closes cfg->dump (if any) and sets it to NULL. */
+int cli_dump_start(const struct cli_global *g, struct pipeline_cfg *cfg, const struct nz_log *log);
+void cli_dump_stop(struct pipeline_cfg *cfg);
+
 /* Terminal safety (term.c). Every string from outside (file names, SQL values, messages
  * built from them) is printed through these: control characters, C1 controls and invalid
  * UTF-8 become visible escapes (\e, \x07, \u009b, \xff), backslash is doubled.
@@ -93,6 +153,9 @@ bool cli_capture_name(const char *name);
  * NULL), never cutting an escape. cli_esc: the same into buf, returns buf.
  * cli_fputs_esc: any length, straight to fp. */
 size_t cli_esc_len(const char *s, size_t cap, char *out);
+/* Length of the valid UTF-8 sequence at s (1..4) with its code point in *cp, or 0 when it is
+ * not valid (overlong, surrogate, above U+10FFFF, truncated; stops at a NUL). */
+int cli_utf8_seq(const unsigned char *s, unsigned *cp);
 const char *cli_esc(const char *s, char *buf, size_t cap);
 void cli_fputs_esc(const char *s, FILE *fp);
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 #define KIND_ARG_MAX 128 /* longest --kind (store/query.c refuses longer prefixes) */
 

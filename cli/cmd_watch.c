@@ -3,19 +3,14 @@
  * (cli/dbpath.h: as the user, so the kernel's permission checks apply; nothing is chown'ed)
  * and the --dump-streams folder, then reads packets until SIGINT/SIGTERM (or --duration /
  * --count), committing rows and libpcap's counters every --stats-interval seconds and at the
- * end. */
-#include <errno.h>
+ * end. The run (database, run row, pipeline, statistics, exit code) is cli/run.c's. */
 #include <pwd.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "../capture/source.h"
-#include "cli.h"
-#include "dbpath.h"
-#include "dump.h"
+#include "capture/source.h"
+#include "cli/cli.h"
 
 /* Signal handlers can only reach file-scope state: the one exception to "no mutable
  * globals", confined to this file. */
@@ -58,30 +53,16 @@ static void watch_help(FILE *fp)
 
 enum { OPT_NO_PROMISC = 3000, OPT_BUFSZ, OPT_SNAPLEN, OPT_USER, OPT_STATS, OPT_DURATION, OPT_COUNT, OPT_WDB };
 
-static void fill_run_stats(struct pipeline *pl, const struct cap_stats *cs, char *counters, size_t cap,
-                           bool finished, struct store_run_stats *rs)
-{
-    const struct pipeline_stats *s = pipeline_stats(pl);
-    memset(rs, 0, sizeof *rs);
-    rs->first_usec = s->first_usec;
-    rs->last_usec = s->last_usec;
-    rs->packets = s->packets;
-    rs->bytes = s->bytes;
-    rs->tcp_packets = s->tcp_packets;
-    rs->malformed = s->malformed;
-    rs->pcap_recv = cs->recv;
-    rs->pcap_drop = cs->drop;
-    rs->pcap_ifdrop = cs->ifdrop;
-    rs->flows = s->flows;
-    rs->flows_evicted = s->flows_evicted;
-    rs->findings = s->findings;
-    rs->counters_json = pipeline_counters_json(pl, counters, cap);
-    rs->finished = finished;
-}
+struct watch_opts {
+    struct pipeline_cfg pcfg;
+    struct cap_live_cfg lc;
+    const char *iface, *filter, *user;
+    unsigned long long stats_iv, duration, count;
+};
 
-int cmd_watch(struct cli_global *g, int argc, char **argv)
+/* Parses the options. Returns -1 to go on, else the exit code. */
+static int parse_args(struct cli_global *g, int argc, char **argv, struct watch_opts *o)
 {
-    struct option longopts[40];
     static const struct option own[] = {
         {"interface", required_argument, NULL, 'i'},
         {"filter", required_argument, NULL, 'f'},
@@ -95,50 +76,45 @@ int cmd_watch(struct cli_global *g, int argc, char **argv)
         {"db", required_argument, NULL, OPT_WDB},
         {"help", no_argument, NULL, 'h'},
     };
-    size_t k = 0;
-    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
-        longopts[k++] = own[i];
-    for (size_t i = 0; cli_pipeline_longopts[i].name; i++)
-        longopts[k++] = cli_pipeline_longopts[i];
-    memset(&longopts[k], 0, sizeof longopts[k]);
-
-    struct pipeline_cfg pcfg;
-    pipeline_cfg_defaults(&pcfg);
-    struct cap_live_cfg lc = {262144, true, 0, 250};
-    const char *iface = NULL, *filter = NULL, *user = NULL;
-    unsigned long long stats_iv = 10, duration = 0, count = 0, v;
+    struct option longopts[40];
+    cli_merge_longopts(longopts, sizeof longopts / sizeof longopts[0], own, sizeof own / sizeof own[0]);
+    memset(o, 0, sizeof *o);
+    pipeline_cfg_defaults(&o->pcfg);
+    o->lc = (struct cap_live_cfg){262144, true, 0, 250};
+    o->stats_iv = 10;
+    unsigned long long v;
     int opt;
     while ((opt = getopt_long(argc, argv, "i:f:hv", longopts, NULL)) != -1) {
-        int r = cli_pipeline_opt(opt, optarg, &pcfg);
+        int r = cli_pipeline_opt(opt, optarg, &o->pcfg);
         if (r < 0)
             return EXIT_USAGE;
         if (r > 0)
             continue;
         switch (opt) {
-        case 'i': iface = optarg; break;
-        case 'f': filter = optarg; break;
-        case OPT_NO_PROMISC: lc.promisc = false; break;
+        case 'i': o->iface = optarg; break;
+        case 'f': o->filter = optarg; break;
+        case OPT_NO_PROMISC: o->lc.promisc = false; break;
         case OPT_BUFSZ:
             if (cli_parse_uint(optarg, 4096, &v) || v == 0)
                 goto bad;
-            lc.buffer_mb = (int)v;
+            o->lc.buffer_mb = (int)v;
             break;
         case OPT_SNAPLEN:
             if (cli_parse_uint(optarg, 1 << 20, &v) || v < 65535)
                 goto bad;
-            lc.snaplen = (int)v;
+            o->lc.snaplen = (int)v;
             break;
-        case OPT_USER: user = optarg; break;
+        case OPT_USER: o->user = optarg; break;
         case OPT_STATS:
-            if (cli_parse_uint(optarg, 86400, &stats_iv) || stats_iv == 0)
+            if (cli_parse_uint(optarg, 86400, &o->stats_iv) || o->stats_iv == 0)
                 goto bad;
             break;
         case OPT_DURATION:
-            if (cli_parse_uint(optarg, 86400ull * 365, &duration))
+            if (cli_parse_uint(optarg, 86400ull * 365, &o->duration))
                 goto bad;
             break;
         case OPT_COUNT:
-            if (cli_parse_uint(optarg, ~0ull, &count))
+            if (cli_parse_uint(optarg, ~0ull, &o->count))
                 goto bad;
             break;
         case OPT_WDB: g->db = optarg; break;
@@ -151,69 +127,107 @@ int cmd_watch(struct cli_global *g, int argc, char **argv)
         fprintf(stderr, "%s watch: invalid value '%s'\n", g->prog, optarg);
         return EXIT_USAGE;
     }
-    if (!iface || optind < argc) {
-        fprintf(stderr, "%s watch: %s\n", g->prog, iface ? "unexpected argument" : "-i IFACE is required");
+    if (!o->iface || optind < argc) {
+        fprintf(stderr, "%s watch: %s\n", g->prog, o->iface ? "unexpected argument" : "-i IFACE is required");
         watch_help(stderr);
         return EXIT_USAGE;
     }
-    if (user && !getpwnam(user)) {
-        fprintf(stderr, "%s watch: --user %s: no such user\n", g->prog, user);
+    if (o->user && !getpwnam(o->user)) {
+        fprintf(stderr, "%s watch: --user %s: no such user\n", g->prog, o->user);
         return EXIT_USAGE;
     }
+    return -1;
+}
 
-    char eb[CAP_ERRBUF] = "";
+/* Opens the interface, then drops root (--user) before any path is touched, so the database
+ * (and its -wal/-shm) are created and opened as the user with the kernel's checks. Returns the
+ * source, or NULL with *exit_code set (said). */
+static struct cap_source *open_live(const struct cli_global *g, const struct watch_opts *o, int *dlt, int *exit_code)
+{
+    char eb[CAP_ERRBUF] = "", dn[64];
     int err = 0;
-    struct cap_source *src = cap_open_live(iface, &lc, filter, eb, &err);
+    struct cap_source *src = cap_open_live(o->iface, &o->lc, o->filter, eb, &err);
     if (!src) {
         fprintf(stderr, "%s: %s\n", g->prog, eb);
-        return err == NZ_EUSAGE && filter && strstr(eb, "filter") ? EXIT_USAGE : EXIT_RUNTIME;
+        *exit_code = err == NZ_EUSAGE && o->filter && strstr(eb, "filter") ? EXIT_USAGE : EXIT_RUNTIME;
+        return NULL;
     }
-    int dlt = cap_datalink(src);
-    char dn[64];
-    if (!dec_link_supported(dlt)) {
-        fprintf(stderr, "%s: %s: unsupported link type %s (%d)\n", g->prog, iface,
-                cap_datalink_name(dlt, dn, sizeof dn), dlt);
+    *dlt = cap_datalink(src);
+    *exit_code = EXIT_RUNTIME;
+    if (!dec_link_supported(*dlt)) {
+        fprintf(stderr, "%s: %s: unsupported link type %s (%d)\n", g->prog, o->iface,
+                cap_datalink_name(*dlt, dn, sizeof dn), *dlt);
         cap_close(src);
-        return EXIT_RUNTIME;
+        return NULL;
     }
-    /* The handle is open: drop root now, before any path is touched, so the database (and its
-     * -wal/-shm) are created and opened as the user with the kernel's checks. */
-    if (user && cap_drop_privs(user, eb) != 0) {
+    if (o->user && cli_drop_privs(o->user, eb, sizeof eb) != 0) {
         fprintf(stderr, "%s: ", g->prog);
         cli_fputs_esc(eb, stderr);
         fputc('\n', stderr);
         cap_close(src);
-        return EXIT_RUNTIME;
+        return NULL;
     }
-    struct nz_log log = cli_log(g);
-    struct store *st = cli_db_open(g->db, user, &log, &err);
-    if (!st) {
-        fprintf(stderr, "%s: cannot open database %s: %s\n", g->prog, g->db, nz_strerror(err));
-        cap_close(src);
-        return EXIT_RUNTIME;
+    *exit_code = EXIT_OK;
+    return src;
+}
+
+/* Reads packets until a signal, --duration, --count, the end or an error, recording the run's
+ * statistics every --stats-interval seconds. */
+static void capture_loop(struct cli_run *r, const struct watch_opts *o, struct cap_source *src, int dlt,
+                         struct cap_stats *cs)
+{
+    char eb[CAP_ERRBUF] = "";
+    double t0 = mono(), last_stats = t0;
+    uint64_t n = 0;
+    while (!stop_requested) {
+        struct cap_pkt cp;
+        int rc = cap_next(src, &cp, eb);
+        if (rc == 1) {
+            pipeline_packet(r->pl, dlt, cp.ts_usec, cp.data, cp.caplen, cp.wirelen);
+            n++;
+            if (o->count && n >= o->count)
+                break;
+        } else if (rc == 0) {
+            break;
+        } else if (rc < 0) {
+            fprintf(stderr, "%s: capture error: %s\n", r->g->prog, eb);
+            cli_run_fail(r, EXIT_RUNTIME);
+            break;
+        }
+        if (pipeline_error(r->pl)) {
+            cli_run_fail(r, EXIT_RUNTIME);
+            break;
+        }
+        double t = mono();
+        if (o->duration && t - t0 >= (double)o->duration)
+            break;
+        if (t - last_stats >= (double)o->stats_iv) {
+            last_stats = t;
+            cap_stats(src, cs);
+            if (cli_run_update(r, cs, false) != 0) {
+                fprintf(stderr, "%s: database error: %s\n", r->g->prog, store_errmsg(r->st));
+                cli_run_fail(r, EXIT_RUNTIME);
+                break;
+            }
+        }
     }
-    int drc = cli_dump_start(g, &pcfg, &log); /* --dump-streams: a new 0700 folder, as the user */
-    if (drc) {
-        store_close(st);
+}
+
+int cmd_watch(struct cli_global *g, int argc, char **argv)
+{
+    struct watch_opts o;
+    int rc = parse_args(g, argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    int dlt = 0;
+    struct cap_source *src = open_live(g, &o, &dlt, &rc);
+    if (!src)
+        return rc;
+    struct store_run sr = {o.iface, "live", o.filter, NZ_VERSION};
+    struct cli_run r;
+    if ((rc = cli_run_start(&r, g, &o.pcfg, &sr, o.user)) != EXIT_OK) {
         cap_close(src);
-        return drc;
-    }
-    struct store_run sr = {iface, "live", filter, NZ_VERSION};
-    int64_t run_id = 0;
-    if (store_run_begin(st, &sr, &run_id) != 0 || store_commit(st) != 0) {
-        fprintf(stderr, "%s: cannot write to database %s: %s\n", g->prog, g->db, store_errmsg(st));
-        cli_dump_stop(&pcfg);
-        store_close(st);
-        cap_close(src);
-        return EXIT_RUNTIME;
-    }
-    struct pipeline *pl = pipeline_new(&pcfg, st, run_id, &log, &err);
-    if (!pl) {
-        fprintf(stderr, "%s: cannot start the pipeline: %s\n", g->prog, nz_strerror(err));
-        cli_dump_stop(&pcfg);
-        store_close(st);
-        cap_close(src);
-        return EXIT_RUNTIME;
+        return rc;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -221,66 +235,19 @@ int cmd_watch(struct cli_global *g, int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-
-    fprintf(stderr, "%s: capturing on %s (run %lld, database %s); Ctrl-C to stop\n", g->prog, iface,
-            (long long)run_id, g->db);
-    int exit_code = EXIT_OK;
-    double t0 = mono(), last_stats = t0;
-    uint64_t n = 0;
-    char counters[8192];
+    fprintf(stderr, "%s: capturing on %s (run %lld, database %s); Ctrl-C to stop\n", g->prog, o.iface,
+            (long long)r.run_id, g->db);
     struct cap_stats cs = {0};
-    while (!stop_requested) {
-        struct cap_pkt cp;
-        int rc = cap_next(src, &cp, eb);
-        if (rc == 1) {
-            pipeline_packet(pl, dlt, cp.ts_usec, cp.data, cp.caplen, cp.wirelen);
-            n++;
-            if (count && n >= count)
-                break;
-        } else if (rc == 0) {
-            break;
-        } else if (rc < 0) {
-            fprintf(stderr, "%s: capture error: %s\n", g->prog, eb);
-            exit_code = EXIT_RUNTIME;
-            break;
-        }
-        if (pipeline_error(pl)) {
-            exit_code = EXIT_RUNTIME;
-            break;
-        }
-        double t = mono();
-        if (duration && t - t0 >= (double)duration)
-            break;
-        if (t - last_stats >= (double)stats_iv) {
-            last_stats = t;
-            cap_stats(src, &cs);
-            struct store_run_stats rs;
-            fill_run_stats(pl, &cs, counters, sizeof counters, false, &rs);
-            if (store_run_update(st, run_id, &rs) != 0 || store_commit(st) != 0) {
-                fprintf(stderr, "%s: database error: %s\n", g->prog, store_errmsg(st));
-                exit_code = EXIT_RUNTIME;
-                break;
-            }
-        }
-    }
+    capture_loop(&r, &o, src, dlt, &cs);
     cap_stats(src, &cs);
-    if (pipeline_finish(pl) != 0)
-        exit_code = EXIT_RUNTIME;
-    struct store_run_stats rs;
-    fill_run_stats(pl, &cs, counters, sizeof counters, true, &rs);
-    if (store_run_update(st, run_id, &rs) != 0 || store_commit(st) != 0) {
-        fprintf(stderr, "%s: database error: %s (rows committed before are kept)\n", g->prog, store_errmsg(st));
-        exit_code = EXIT_RUNTIME;
+    if (pipeline_finish(r.pl) != 0)
+        cli_run_fail(&r, EXIT_RUNTIME);
+    if (cli_run_update(&r, &cs, true) != 0) {
+        fprintf(stderr, "%s: database error: %s (rows committed before are kept)\n", g->prog, store_errmsg(r.st));
+        cli_run_fail(&r, EXIT_RUNTIME);
     }
-    const struct pipeline_stats *s = pipeline_stats(pl);
-    fprintf(stderr, "%s: stopped: %llu packets, %llu flows, %llu findings; libpcap received %llu, dropped %llu, interface dropped %llu\n",
-            g->prog, (unsigned long long)s->packets, (unsigned long long)s->flows,
-            (unsigned long long)s->findings, (unsigned long long)cs.recv, (unsigned long long)cs.drop,
-            (unsigned long long)cs.ifdrop);
-    pipeline_free(pl);
-    cli_dump_stop(&pcfg);
-    if (store_close(st) != 0)
-        exit_code = EXIT_RUNTIME;
+    cli_print_stopped(stderr, g->prog, pipeline_stats(r.pl), &cs);
+    rc = cli_run_end(&r, -1, NULL);
     cap_close(src);
-    return exit_code;
+    return rc;
 }

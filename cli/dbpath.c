@@ -1,5 +1,5 @@
 /* dbpath.c — the database path policy of analyze and watch. See dbpath.h. */
-#include "dbpath.h"
+#include "cli/dbpath.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -19,7 +19,7 @@
 #ifndef NZ_DBPATH_H
 #define NZ_DBPATH_H
 
-#include "../store/store.h"
+#include "store/store.h"
 
 /* Checks and opens the database at `path` as described above. `user` is the --user name that
  * privileges were dropped to, for messages (NULL if none). Returns the store, or NULL with the

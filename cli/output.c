@@ -28,7 +28,7 @@
 #include <unistd.h>
 #include <wchar.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 #define OUT_CELL_MAX 72        /* table cells are cut to this many display columns */
 #define OUT_CELL_BYTES 512     /* ... and to this many bytes (zero-width characters) */
@@ -93,35 +93,6 @@ struct out *out_new(enum out_fmt fmt, FILE *fp, const char *const *show)
 
 /* ---- UTF-8 ---- */
 
-/* Length of the valid UTF-8 sequence at s (1..4) and its code point, or 0 when it is not
- * valid (overlong, surrogate, above U+10FFFF, truncated); the same rules as term.c. */
-static int utf8_seq(const unsigned char *s, unsigned *cp)
-{
-    unsigned c = s[0], min;
-    int n;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    } else if ((c & 0xe0) == 0xc0) {
-        n = 2, min = 0x80, c &= 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-        n = 3, min = 0x800, c &= 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-        n = 4, min = 0x10000, c &= 0x07;
-    } else {
-        return 0;
-    }
-    for (int i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) /* also stops at the NUL */
-            return 0;
-        c = (c << 6) | (s[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return n;
-}
-
 /* ---- table cells ---- */
 
 /* Display columns of code point cp (printable: cli_esc let it through). */
@@ -146,7 +117,7 @@ static int cell_make(const struct out *o, const char *v, struct cell *c)
         return NZ_ENOMEM;
     while (*p) {
         unsigned cp = 0;
-        int n = utf8_seq(p, &cp);
+        int n = cli_utf8_seq(p, &cp);
         char unit[5] = {0}, piece[16];
         memcpy(unit, p, n ? (size_t)n : 1);
         size_t plen = cli_esc_len(unit, sizeof piece, piece);
@@ -237,7 +208,7 @@ static void json_str(FILE *fp, const char *v)
     fputc('"', fp);
     while (*p) {
         unsigned cp = 0;
-        int n = utf8_seq(p, &cp);
+        int n = cli_utf8_seq(p, &cp);
         if (n == 0) { /* not UTF-8: the byte's value as a code point */
             cp = *p;
             n = 1;
@@ -355,7 +326,7 @@ static bool jc_string(struct jchk *j)
             }
             continue;
         }
-        int n = utf8_seq(j->p, &cp);
+        int n = cli_utf8_seq(j->p, &cp);
         if (n == 0 || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) /* also the NUL: unterminated */
             return false;
         jc_copy(j, (size_t)n);
@@ -545,7 +516,7 @@ static char *json_canon(const char *s)
         return NULL;
     while (*p) {
         unsigned cp;
-        int n = utf8_seq(p, &cp);
+        int n = cli_utf8_seq(p, &cp);
         if (n == 0) {
             *o++ = (char)(0xc0 | (*p >> 6));
             *o++ = (char)(0x80 | (*p & 0x3f));

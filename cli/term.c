@@ -12,11 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
-/* Length of the valid UTF-8 sequence starting at s (1..4), or 0 when it is not valid
- * (overlong, surrogate, above U+10FFFF, truncated). *cp receives the code point. */
-static int utf8_seq(const unsigned char *s, unsigned *cp)
+/* See cli.h. */
+int cli_utf8_seq(const unsigned char *s, unsigned *cp)
 {
     unsigned c = s[0];
     int n;
@@ -62,7 +61,7 @@ static size_t hex_escape(char tmp[8], char c, unsigned v, int digits)
 static int esc_piece(const unsigned char *p, char tmp[8], const char **piece, size_t *plen)
 {
     unsigned cp;
-    int n = utf8_seq(p, &cp);
+    int n = cli_utf8_seq(p, &cp);
     if (n == 0) {
         hex_escape(tmp, 'x', *p, 2);
         *piece = tmp, *plen = 4;

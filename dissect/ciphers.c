@@ -5,12 +5,12 @@
  * Follows the IANA "TLS Cipher Suites" registry (RFC 8447 §8; suites from RFC 5246 App. A.5,
  * RFC 8446 App. B.4 and the per-suite RFCs named in the TSV), the SCSVs of RFC 5746 §3.3 and
  * RFC 7507 §2, GREASE per RFC 8701 §2, and the SSL 2.0 CIPHER-KIND values
- * (draft-hickman-netscape-ssl-00, Appendix C). Strength classes: /work/shared/REFERENCE.md §3b;
+ * (draft-hickman-netscape-ssl-00, Appendix C). Strength classes: doc/REFERENCE.md §3b;
  * the precedence rules are documented in the TSV header.
  *
  * Ignores: unregistered vendor and draft code points (they look up as NULL = unknown, never
  * as safe), and the 0x1306/0x1307 AEGIS registrations, which ciphers.h cannot describe yet. */
-#include "ciphers.h"
+#include "dissect/ciphers.h"
 
 #include "ciphers_table.h"
 

@@ -5,7 +5,7 @@
 #ifndef NZ_CIPHERS_H
 #define NZ_CIPHERS_H
 
-#include "nz.h"
+#include "core/nz.h"
 
 enum cipher_kx {      /* key exchange */
     CKX_UNKNOWN = 0, CKX_NULL, CKX_RSA, CKX_RSA_EXPORT, CKX_DH, CKX_DHE, CKX_ECDH, CKX_ECDHE,
@@ -24,7 +24,7 @@ enum cipher_enc {
 enum cipher_mode { CMO_NONE = 0, CMO_STREAM, CMO_CBC, CMO_GCM, CMO_CCM, CMO_CCM8, CMO_POLY1305, CMO_CNT };
 enum cipher_mac { CMA_NONE = 0, CMA_AEAD, CMA_MD5, CMA_SHA1, CMA_SHA256, CMA_SHA384, CMA_GOST, CMA_SM3 };
 
-/* Strength class per /work/shared/REFERENCE.md §3b (testssl.sh families). */
+/* Strength class per doc/REFERENCE.md §3b (testssl.sh families). */
 enum cipher_class {
     CCL_SIGNALLING = 0, /* SCSVs: not a cipher */
     CCL_NULL,           /* no encryption: critical */

@@ -9,8 +9,8 @@
 #ifndef NZ_DISSECTOR_H
 #define NZ_DISSECTOR_H
 
-#include "finding.h"
-#include "mem.h"
+#include "core/finding.h"
+#include "core/mem.h"
 
 enum dis_status {
     DIS_OK = 0,     /* consumed what it could; call again with more bytes */

@@ -8,7 +8,7 @@
  *   Sorting is "hex order" of the lowercase 4-hex-digit tokens (string order); SSLv2
  *   cipher kinds render as 6 hex digits and sort as strings too.
  * Deliberately not implemented: JA4S and the rest of JA4+ (FoxIO License 1.1), ja4_o/ja4_ro. */
-#include "fingerprint.h"
+#include "dissect/fingerprint.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 #ifndef NZ_FINGERPRINT_H
 #define NZ_FINGERPRINT_H
 
-#include "nz.h"
+#include "core/nz.h"
 
 /* Caps on the lists kept from one ClientHello. The wire allows far more (a cipher vector
  * may hold 32767 suites); real clients stay well below these (OpenSSL "ALL" offers ~150

@@ -1,5 +1,6 @@
-/* http.c — plaintext HTTP/1.0 and 1.1: message heads, body framing, request/response pairing
- * and the http.* verdicts (kinds_http.def).
+/* http.c — plaintext HTTP/1.0 and 1.1: message heads, body framing and request/response
+ * pairing, as facts in struct http_request_rec; http_rules.c decides the http.* verdicts
+ * (kinds_http.def) from them.
  *
  * Follows RFC 9112: §2.2 (empty lines before a request-line are skipped; obs-fold is read as
  * SP), §3 request-line and §3.2 target forms (origin, absolute — whose host wins over Host,
@@ -30,24 +31,14 @@
  * Client bytes after a CONNECT are left unconsumed until its answer (a 2xx makes them tunnel
  * bytes); the pipeline hands them back with the client's next bytes.
  */
-#include "http.h"
+#include "dissect/http_rules.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "reader.h"
+#include "core/json.h"
+#include "core/reader.h"
 
-/* A request line whose target has this many visible bytes, after a known method, is taken as
- * HTTP by probe() without waiting for the line end: DIS_PROBE_MAX (2 KiB) may cut long URLs. */
-#define HTTP_PROBE_LONG 512u
-/* Authorization headers looked at per request (Authorization, Proxy-Authorization, repeats). */
-#define HTTP_AUTH_PER_REQ 4u
-/* Queue slots allocated with the state; doubled on demand up to HTTP_PIPELINE_MAX. Most flows
- * never have more than one request outstanding. */
-#define HTTP_QUEUE_INIT 2u
-/* Cookies listed in one cookie_in_clear evidence object; more are counted ("more"). */
-#define HTTP_COOKIE_EVIDENCE_MAX 16u
 
 static const char *const http_methods[] = {
     "GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
@@ -110,30 +101,19 @@ struct http_state {
     uint8_t peek[HTTP_FORM_PEEK];         /* start of the current form request body */
     size_t peek_len;                      /* bytes in peek, <= HTTP_FORM_PEEK */
     enum form_kind peek_kind;             /* FORM_NONE: not collecting */
-    uint64_t verdict_keys[HTTP_VERDICTS_MAX]; /* hashes of (kind, subject) reported */
-    unsigned n_verdicts;                  /* <= HTTP_VERDICTS_MAX */
-    bool labelled, plaintext_done, any_request, finished;
+    struct http_memo memo;                /* verdicts reported on this flow */
+    bool labelled, any_request, finished;
 };
 
 /* ---- small byte helpers (all packet access goes through reader.h) ---- */
 
 static bool is_ws(int c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-static bool is_digit(int c) { return c >= '0' && c <= '9'; }
 static bool is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-static int to_lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
-
-static int hex_val(int c)
-{
-    if (is_digit(c))
-        return c - '0';
-    c = to_lower(c);
-    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-}
 
 /* RFC 9110 §5.6.2 tchar */
 static bool is_tchar(int c)
 {
-    if (is_alpha(c) || is_digit(c))
+    if (is_alpha(c) || ascii_is_digit(c))
         return true;
     return c > 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
@@ -158,12 +138,6 @@ static bool prefix_exact(struct bytes b, const char *s, size_t n)
         if (bytes_at(b, i) != (unsigned char)s[i])
             return false;
     return true;
-}
-
-static bool eq_exact(struct bytes b, const char *s)
-{
-    size_t n = strlen(s);
-    return b.len == n && prefix_exact(b, s, n);
 }
 
 /* Index of the first of the bytes in `set` at or after `from`, or b.len. */
@@ -194,7 +168,7 @@ static void copy_clean(char *dst, size_t cap, struct bytes b, bool lower)
             dst[n++] = ' ';
             space = false;
         }
-        dst[n++] = (c > 0x20 && c < 0x7f) ? (char)(lower ? to_lower(c) : c) : '?';
+        dst[n++] = (c > 0x20 && c < 0x7f) ? (char)(lower ? ascii_lower(c) : c) : '?';
     }
     dst[n] = '\0';
 }
@@ -245,7 +219,7 @@ static void str_append(char *dst, size_t cap, const char *src)
 
 /* Percent-decodes a form/query name ('+' is SP) into out (cap incl. NUL), raw bytes, optionally
  * lowercased. Returns the decoded length. Invalid escapes are kept as they are. */
-static size_t name_decode(struct bytes name, char *out, size_t cap, bool lower)
+size_t http_name_decode(struct bytes name, char *out, size_t cap, bool lower)
 {
     struct rd r = rd_from(name);
     size_t n = 0;
@@ -254,107 +228,25 @@ static size_t name_decode(struct bytes name, char *out, size_t cap, bool lower)
         if (c == '+') {
             c = ' ';
         } else if (c == '%') {
-            int h = hex_val(rd_peek(&r, 0)), l = hex_val(rd_peek(&r, 1));
+            int h = ascii_hex_val(rd_peek(&r, 0)), l = ascii_hex_val(rd_peek(&r, 1));
             if (h >= 0 && l >= 0) {
                 rd_skip(&r, 2);
                 c = h * 16 + l;
             }
         }
-        out[n++] = (char)(lower ? to_lower(c) : c);
+        out[n++] = (char)(lower ? ascii_lower(c) : c);
     }
     out[n] = '\0';
     return n;
 }
 
 /* Copies a form/query name decoded and cleaned into dst. */
-static void name_copy(char *dst, size_t cap, struct bytes name)
+void http_name_copy(char *dst, size_t cap, struct bytes name)
 {
     char tmp[HTTP_NAME_MAX];
-    size_t n = name_decode(name, tmp, sizeof tmp, false);
+    size_t n = http_name_decode(name, tmp, sizeof tmp, false);
     struct bytes b = {(const uint8_t *)tmp, n};
     copy_clean(dst, cap, b, false);
-}
-
-/* ---- password-like names ---- */
-
-static bool suffix_is(const char *w, size_t n, const char *s)
-{
-    size_t m = strlen(s);
-    return n >= m && memcmp(w + n - m, s, m) == 0;
-}
-
-static bool word_is_password(const char *w, size_t n)
-{
-    static const char *const suffixes[] = {"password", "passwd", "passwort", "passphrase",
-                                           "passcode", "pwd", "pswd", "kennwort", "motdepasse"};
-    while (n > 0 && is_digit((unsigned char)w[n - 1]))
-        n--;
-    if ((n == 4 && memcmp(w, "pass", 4) == 0) || (n == 2 && memcmp(w, "pw", 2) == 0))
-        return true;
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
-        if (suffix_is(w, n, suffixes[i]))
-            return true;
-    return false;
-}
-
-/* See http.h. */
-bool http_name_is_password(struct bytes name)
-{
-    char dec[256], word[256];
-    size_t n = name_decode(name, dec, sizeof dec, true), wl = 0;
-    struct rd r = rd_init((const uint8_t *)dec, n);
-    for (;;) {
-        int c = rd_eof(&r) ? -1 : rd_u8(&r);
-        if ((c >= 'a' && c <= 'z') || is_digit(c)) {
-            if (wl < sizeof word)
-                word[wl++] = (char)c;
-            continue;
-        }
-        if (wl && word_is_password(word, wl))
-            return true;
-        wl = 0;
-        if (c < 0)
-            return false;
-    }
-}
-
-/* ---- base64 (RFC 4648 §4; '-' '_' of §5 accepted too) ---- */
-
-/* Decodes the user-id of a Basic token ("user:password" in base64) into user (cap incl. NUL).
- * Decoding is bit by bit and stops at the first ':' so no byte of the password is ever produced.
- * Returns true if a ':' was found; otherwise user is "" (the blob might be all secret). */
-static bool basic_user(struct bytes tok, char *user, size_t cap)
-{
-    struct rd r = rd_from(tok);
-    uint32_t acc = 0;
-    unsigned bits = 0;
-    size_t n = 0;
-    bool found = false;
-    while (!rd_eof(&r)) {
-        int v = b64_digit(rd_u8(&r), true);
-        if (v < 0)
-            break; /* '=' padding or garbage: end */
-        acc = ((acc << 6) | (uint32_t)v) & 0xfffu;
-        bits += 6;
-        if (bits < 8)
-            continue;
-        bits -= 8;
-        int o = (int)((acc >> bits) & 0xffu);
-        acc &= (1u << bits) - 1u;
-        if (o == ':') {
-            found = true;
-            break;
-        }
-        if (n + 1 < cap)
-            user[n++] = (o > 0x20 && o < 0x7f) ? (char)o : '?';
-    }
-    acc = 0;
-    if (!found) { /* what was decoded may be the secret itself: leave nothing of it */
-        memset(user, 0, cap);
-        n = 0;
-    }
-    user[n] = '\0';
-    return found;
 }
 
 /* ---- structured value helpers ---- */
@@ -439,7 +331,7 @@ static int parse_content_length(struct bytes v, uint64_t *out /* OUT */)
             return -1; /* < 10^18: no overflow, and no real body is that long */
         while (!rd_eof(&d)) {
             int c = rd_u8(&d);
-            if (!is_digit(c))
+            if (!ascii_is_digit(c))
                 return -1;
             x = x * 10 + (uint64_t)(c - '0');
         }
@@ -488,7 +380,7 @@ static void url_split(struct bytes u, struct url_parts *o /* OUT */)
     int c;
     memset(o, 0, sizeof *o);
     while ((c = bytes_at(u, i)) >= 0 &&
-           (is_alpha(c) || (i > 0 && (is_digit(c) || c == '+' || c == '-' || c == '.'))))
+           (is_alpha(c) || (i > 0 && (ascii_is_digit(c) || c == '+' || c == '-' || c == '.'))))
         i++;
     if (i > 0 && bytes_at(u, i) == ':' && bytes_at(u, i + 1) == '/' && bytes_at(u, i + 2) == '/') {
         o->scheme = bytes_sub(u, 0, i);
@@ -521,7 +413,7 @@ static uint16_t parse_port(struct bytes p)
         return 0;
     for (size_t i = 0; i < p.len; i++) {
         int c = bytes_at(p, i);
-        if (!is_digit(c))
+        if (!ascii_is_digit(c))
             return 0;
         v = v * 10 + (uint32_t)(c - '0');
     }
@@ -567,249 +459,14 @@ static bool userinfo_creds(struct bytes ui, char *user, size_t cap)
     long c = bytes_find(ui, ':', 0);
     if (c < 0 || (size_t)c + 1 >= ui.len)
         return false;
-    name_copy(user, cap, bytes_sub(ui, 0, (size_t)c));
+    http_name_copy(user, cap, bytes_sub(ui, 0, (size_t)c));
     return true;
-}
-
-/* First name=value pair of a '&'-separated list whose name is password-like (a '=' must
- * follow the name; the value is not looked at). */
-static bool pairs_find_password(struct bytes list, char *name, size_t cap)
-{
-    struct rd r = rd_from(list);
-    while (!rd_eof(&r)) {
-        struct bytes rest = rd_rest(&r);
-        long amp = bytes_find(rest, '&', 0);
-        struct bytes pair = rd_slice(&r, amp < 0 ? rest.len : (size_t)amp);
-        if (amp >= 0)
-            rd_skip(&r, 1);
-        long eq = bytes_find(pair, '=', 0);
-        if (eq < 0)
-            continue;
-        struct bytes n = bytes_sub(pair, 0, (size_t)eq);
-        if (http_name_is_password(n)) {
-            name_copy(name, cap, n);
-            return true;
-        }
-    }
-    return false;
-}
-
-/* ---- verdict plumbing ---- */
-
-static uint64_t fnv1a(uint64_t h, const char *s)
-{
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ull;
-    }
-    h ^= 0xff; /* separator */
-    return h * 0x100000001b3ull;
-}
-
-/* True the first time (kind, a, b, c) is seen on this flow and there is room to remember it. */
-static bool verdict_new(struct http_state *s, enum finding_kind k, const char *a, const char *b,
-                        const char *c)
-{
-    uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)k;
-    h = fnv1a(fnv1a(fnv1a(h, a), b), c);
-    for (unsigned i = 0; i < s->n_verdicts; i++)
-        if (s->verdict_keys[i] == h)
-            return false;
-    if (s->n_verdicts >= HTTP_VERDICTS_MAX)
-        return false;
-    s->verdict_keys[s->n_verdicts++] = h;
-    return true;
-}
-
-static void emit_finding(struct dis_ctx *ctx, const struct finding *f)
-{
-    if (ctx->sink && ctx->sink->finding)
-        ctx->sink->finding(ctx->sink->ud, f);
 }
 
 static void emit_record(struct dis_ctx *ctx, const struct http_request_rec *rec)
 {
     if (ctx->sink && ctx->sink->http_request)
         ctx->sink->http_request(ctx->sink->ud, rec);
-}
-
-static const char *or_null(const char *s) { return s[0] ? s : NULL; }
-
-/* Host for summaries: the request's host, else the server address. */
-static const char *where_host(const struct http_request_rec *rec, const struct dis_ctx *ctx)
-{
-    if (rec->host[0])
-        return rec->host;
-    return ctx->srv_ip ? ctx->srv_ip : "?";
-}
-
-static void ev_target(struct json *j, const struct http_request_rec *rec)
-{
-    json_str(j, "host", or_null(rec->host));
-    if (rec->port)
-        json_uint(j, "port", rec->port);
-    json_str(j, "method", or_null(rec->method));
-    json_str(j, "path", rec->method[0] ? rec->path : NULL);
-}
-
-static void verdict_plaintext(struct http_state *s, const struct http_request_rec *rec,
-                              struct dis_ctx *ctx)
-{
-    struct finding f;
-    struct json j;
-    if (s->plaintext_done)
-        return;
-    s->plaintext_done = true;
-    finding_init(&f, FK_HTTP_PLAINTEXT, ctx->ts_usec);
-    json_init(&j, f.evidence, sizeof f.evidence);
-    ev_target(&j, rec);
-    if (rec->user_agent[0])
-        json_str(&j, "user_agent", rec->user_agent);
-    if (!rec->method[0])
-        json_uint(&j, "status", rec->status);
-    json_finish(&j);
-    if (rec->method[0])
-        finding_summary(&f, "plaintext HTTP: %s %s%s", rec->method, where_host(rec, ctx), rec->path);
-    else
-        finding_summary(&f, "plaintext HTTP responses from %s (requests not seen)",
-                        where_host(rec, ctx));
-    emit_finding(ctx, &f);
-}
-
-struct auth_seen {
-    bool basic;                    /* else another scheme */
-    bool user_known;
-    bool proxy;                    /* Proxy-Authorization */
-    char scheme[HTTP_SCHEME_MAX];
-    char user[HTTP_NAME_MAX];
-};
-
-static void verdict_auth(struct http_state *s, const struct http_request_rec *rec,
-                         const struct auth_seen *a, struct dis_ctx *ctx)
-{
-    enum finding_kind k = a->basic ? FK_HTTP_BASIC_AUTH : FK_HTTP_AUTH_IN_CLEAR;
-    struct finding f;
-    struct json j;
-    if (!verdict_new(s, k, a->scheme, a->user_known ? "user" : "unknown", a->user))
-        return;
-    finding_init(&f, k, ctx->ts_usec);
-    json_init(&j, f.evidence, sizeof f.evidence);
-    ev_target(&j, rec);
-    json_str(&j, "header", a->proxy ? "Proxy-Authorization" : "Authorization");
-    json_str(&j, "scheme", a->scheme);
-    json_str(&j, "user", a->user_known ? a->user : NULL);
-    json_finish(&j);
-    finding_summary(&f, "%s credentials in clear%s%s%s to %s%s", a->scheme,
-                    a->user_known ? " for user '" : "", a->user_known ? a->user : "",
-                    a->user_known ? "'" : "", where_host(rec, ctx), rec->path);
-    emit_finding(ctx, &f);
-}
-
-/* where: "request-target" or "location"; user or param (one of them) set. */
-static void verdict_url_creds(struct http_state *s, const struct http_request_rec *rec,
-                              const char *where, const char *user, const char *param,
-                              struct dis_ctx *ctx)
-{
-    struct finding f;
-    struct json j;
-    if (!verdict_new(s, FK_HTTP_URL_CREDENTIALS, where, user ? "user" : "param",
-                     user ? user : param))
-        return;
-    finding_init(&f, FK_HTTP_URL_CREDENTIALS, ctx->ts_usec);
-    json_init(&j, f.evidence, sizeof f.evidence);
-    ev_target(&j, rec);
-    json_str(&j, "where", where);
-    if (user)
-        json_str(&j, "user", user);
-    if (param)
-        json_str(&j, "param", param);
-    json_finish(&j);
-    if (user)
-        finding_summary(&f, "user:password@ in %s for user '%s' (%s%s)", where, user,
-                        where_host(rec, ctx), rec->path);
-    else
-        finding_summary(&f, "password-like query parameter '%s' in %s (%s%s)", param, where,
-                        where_host(rec, ctx), rec->path);
-    emit_finding(ctx, &f);
-}
-
-static void verdict_form(struct http_state *s, const struct http_request_rec *rec,
-                         struct dis_ctx *ctx)
-{
-    struct finding f;
-    struct json j;
-    if (!verdict_new(s, FK_HTTP_FORM_CREDENTIALS, rec->form_field, rec->path, ""))
-        return;
-    finding_init(&f, FK_HTTP_FORM_CREDENTIALS, ctx->ts_usec);
-    json_init(&j, f.evidence, sizeof f.evidence);
-    ev_target(&j, rec);
-    json_str(&j, "content_type", rec->req_content_type);
-    json_str(&j, "field", rec->form_field);
-    json_finish(&j);
-    finding_summary(&f, "password field '%s' posted in clear to %s%s", rec->form_field,
-                    where_host(rec, ctx), rec->path);
-    emit_finding(ctx, &f);
-}
-
-struct cookie_seen {
-    char name[HTTP_NAME_MAX];
-    bool secure, httponly;
-};
-
-static void verdict_cookies(struct http_state *s, const struct http_request_rec *rec,
-                            const struct cookie_seen *ck, size_t n, size_t total,
-                            struct dis_ctx *ctx)
-{
-    struct finding f;
-    struct json j;
-    size_t fresh = 0;
-    char first[HTTP_NAME_MAX] = "";
-    finding_init(&f, FK_HTTP_COOKIE_IN_CLEAR, ctx->ts_usec);
-    json_init(&j, f.evidence, sizeof f.evidence);
-    ev_target(&j, rec);
-    json_uint(&j, "status", rec->status);
-    json_arr_begin(&j, "cookies");
-    for (size_t i = 0; i < n; i++) {
-        if (!verdict_new(s, FK_HTTP_COOKIE_IN_CLEAR, ck[i].name, "", ""))
-            continue;
-        if (!fresh++)
-            memcpy(first, ck[i].name, sizeof first);
-        json_obj_begin(&j, NULL);
-        json_str(&j, "name", ck[i].name);
-        json_bool(&j, "secure", ck[i].secure);
-        json_bool(&j, "httponly", ck[i].httponly);
-        json_obj_end(&j);
-    }
-    json_arr_end(&j);
-    if (total > n)
-        json_uint(&j, "more", total - n);
-    json_finish(&j);
-    if (!fresh)
-        return;
-    if (fresh == 1)
-        finding_summary(&f, "cookie '%s' set over plaintext HTTP by %s", first,
-                        where_host(rec, ctx));
-    else
-        finding_summary(&f, "%zu cookies ('%s', ...) set over plaintext HTTP by %s", fresh, first,
-                        where_host(rec, ctx));
-    emit_finding(ctx, &f);
-}
-
-static void verdict_redirect(struct http_state *s, const struct http_request_rec *rec,
-                             struct dis_ctx *ctx)
-{
-    struct finding f;
-    struct json j;
-    if (!verdict_new(s, FK_HTTP_REDIRECT_TO_HTTPS, rec->host, rec->path, ""))
-        return;
-    finding_init(&f, FK_HTTP_REDIRECT_TO_HTTPS, ctx->ts_usec);
-    json_init(&j, f.evidence, sizeof f.evidence);
-    ev_target(&j, rec);
-    json_uint(&j, "status", rec->status);
-    json_str(&j, "location", rec->location);
-    json_finish(&j);
-    finding_summary(&f, "%s%s redirects to HTTPS (%u)", rec->host, rec->path, rec->status);
-    emit_finding(ctx, &f);
 }
 
 static void label_once(struct http_state *s, struct dis_ctx *ctx)
@@ -934,7 +591,7 @@ static void form_check(struct http_state *s, struct dis_ctx *ctx)
     if (k == FORM_NONE || !t)
         return;
     if (k == FORM_URLENC) {
-        found = pairs_find_password(body, t->rec.form_field, sizeof t->rec.form_field);
+        found = http_pairs_find_password(body, t->rec.form_field, sizeof t->rec.form_field);
     } else {
         struct rd r = rd_from(body);
         struct bytes line, nm;
@@ -943,14 +600,14 @@ static void form_check(struct http_state *s, struct dis_ctx *ctx)
                 continue;
             if (param_find(bytes_sub(line, 20, line.len), ';', "name", &nm) &&
                 http_name_is_password(nm)) {
-                name_copy(t->rec.form_field, sizeof t->rec.form_field, nm);
+                http_name_copy(t->rec.form_field, sizeof t->rec.form_field, nm);
                 found = true;
             }
         }
     }
     if (found) {
         t->rec.flags |= HTTP_F_FORM_CREDS;
-        verdict_form(s, &t->rec, ctx);
+        http_verdict_form(&s->memo, &t->rec, ctx);
     }
 }
 
@@ -1074,7 +731,7 @@ static bool version_prefix(struct bytes b)
 {
     static const char v[] = "HTTP/1.";
     for (size_t i = 0; i < b.len && i < 7; i++)
-        if (to_lower(bytes_at(b, i)) != to_lower((unsigned char)v[i]))
+        if (ascii_lower(bytes_at(b, i)) != ascii_lower((unsigned char)v[i]))
             return false;
     return true;
 }
@@ -1100,7 +757,7 @@ static bool start_plausible(struct bytes b, int dir)
  * (RFC 9112 §2.3) but servers answering "http/1.1" exist and clients accept them: so do we. */
 static int parse_version(struct bytes v)
 {
-    if (v.len == 8 && bytes_prefix_nocase(v, "HTTP/1.") && is_digit(bytes_at(v, 7)))
+    if (v.len == 8 && bytes_prefix_nocase(v, "HTTP/1.") && ascii_is_digit(bytes_at(v, 7)))
         return bytes_at(v, 7) - '0';
     return bytes_prefix_nocase(v, "HTTP/") ? -2 : -1;
 }
@@ -1143,7 +800,7 @@ static const char *parse_status_line(struct bytes line, uint16_t *status /* OUT 
     if (v < 0 || bytes_at(line, 8) != ' ')
         return "http bad status line";
     int a = bytes_at(line, 9), b = bytes_at(line, 10), c = bytes_at(line, 11), e = bytes_at(line, 12);
-    if (!is_digit(a) || !is_digit(b) || !is_digit(c) || (e >= 0 && e != ' ') || a == '0')
+    if (!ascii_is_digit(a) || !ascii_is_digit(b) || !ascii_is_digit(c) || (e >= 0 && e != ' ') || a == '0')
         return "http bad status line";
     *status = (uint16_t)((a - '0') * 100 + (b - '0') * 10 + (c - '0'));
     return NULL;
@@ -1207,7 +864,7 @@ static void framing_field(struct framing *fr, struct bytes name, struct bytes v)
     }
 }
 
-static void parse_auth(struct auth_seen *a, bool proxy, struct bytes v)
+static void parse_auth(struct http_auth_seen *a, bool proxy, struct bytes v)
 {
     size_t i = find_any(v, 0, " \t\r\n");
     struct bytes scheme = bytes_sub(v, 0, i), cred = ws_trim(bytes_sub(v, i, v.len));
@@ -1216,7 +873,7 @@ static void parse_auth(struct auth_seen *a, bool proxy, struct bytes v)
     if (bytes_eq_nocase(scheme, "basic")) {
         a->basic = true;
         str_append(a->scheme, sizeof a->scheme, "Basic");
-        a->user_known = basic_user(bytes_sub(cred, 0, find_any(cred, 0, " \t\r\n")), a->user,
+        a->user_known = http_basic_user(bytes_sub(cred, 0, find_any(cred, 0, " \t\r\n")), a->user,
                                    sizeof a->user);
     } else if (bytes_eq_nocase(scheme, "digest")) {
         struct bytes u;
@@ -1249,7 +906,7 @@ static bool target_to_rec(struct http_txn *t, struct bytes target, bool *host_se
         *host_set = true;
         return false;
     }
-    if (eq_exact(target, "*")) {
+    if (bytes_eq(target, "*")) {
         str_append(rec->path, sizeof rec->path, "*");
         return false;
     }
@@ -1266,7 +923,7 @@ static bool target_to_rec(struct http_txn *t, struct bytes target, bool *host_se
         rec->flags |= HTTP_F_URL_CREDS;
         creds = true;
     }
-    if (u.has_query && pairs_find_password(u.query, rec->url_param, sizeof rec->url_param))
+    if (u.has_query && http_pairs_find_password(u.query, rec->url_param, sizeof rec->url_param))
         rec->flags |= HTTP_F_URL_CREDS;
     return creds;
 }
@@ -1279,7 +936,7 @@ static enum step request_head(struct http_state *s, struct bytes head, bool too_
     uint8_t minor = 0;
     struct http_txn *t = &s->scratch;
     struct framing fr;
-    struct auth_seen auth[HTTP_AUTH_PER_REQ];
+    struct http_auth_seen auth[HTTP_AUTH_PER_REQ];
     unsigned n_auth = 0;
     bool host_set, ui_creds, have_host_hdr = false, ctype_set = false, ua_set = false;
     enum form_kind form = FORM_NONE;
@@ -1297,8 +954,8 @@ static enum step request_head(struct http_state *s, struct bytes head, bool too_
     t->rec.ts_usec = ctx->ts_usec;
     t->rec.req_minor = minor;
     copy_clean(t->rec.method, sizeof t->rec.method, method, false);
-    t->is_head = eq_exact(method, "HEAD");
-    t->is_connect = eq_exact(method, "CONNECT");
+    t->is_head = bytes_eq(method, "HEAD");
+    t->is_connect = bytes_eq(method, "CONNECT");
     if (too_large)
         t->rec.flags |= HTTP_F_REQ_HEAD_TOO_LARGE;
     ui_creds = target_to_rec(t, target, &host_set);
@@ -1346,7 +1003,7 @@ static enum step request_head(struct http_state *s, struct bytes head, bool too_
     if (strcmp(t->rec.path, "/") == 0)
         t->rec.flags |= HTTP_F_ROOT_PATH;
     for (unsigned i = 0; i < n_auth; i++) {
-        struct auth_seen *a = &auth[i];
+        struct http_auth_seen *a = &auth[i];
         if (!t->rec.auth_scheme[0] || (a->basic && !(t->rec.flags & HTTP_F_BASIC_AUTH))) {
             t->rec.auth_scheme[0] = '\0';
             str_append(t->rec.auth_scheme, sizeof t->rec.auth_scheme, a->scheme);
@@ -1359,13 +1016,13 @@ static enum step request_head(struct http_state *s, struct bytes head, bool too_
 
     label_once(s, ctx);
     s->any_request = true;
-    verdict_plaintext(s, &t->rec, ctx);
+    http_verdict_plaintext(&s->memo, &t->rec, ctx);
     for (unsigned i = 0; i < n_auth; i++)
-        verdict_auth(s, &t->rec, &auth[i], ctx);
+        http_verdict_auth(&s->memo, &t->rec, &auth[i], ctx);
     if (ui_creds)
-        verdict_url_creds(s, &t->rec, "request-target", t->rec.url_user, NULL, ctx);
+        http_verdict_url_creds(&s->memo, &t->rec, "request-target", t->rec.url_user, NULL, ctx);
     if (t->rec.url_param[0])
-        verdict_url_creds(s, &t->rec, "request-target", NULL, t->rec.url_param, ctx);
+        http_verdict_url_creds(&s->memo, &t->rec, "request-target", NULL, t->rec.url_param, ctx);
 
     /* queue it (or count it past the cap, keeping the order of pairing) */
     if (s->q_overflow == 0 && (s->q_len < s->q_cap || q_grow(s))) {
@@ -1428,26 +1085,26 @@ static void location_to_rec(struct http_state *s, struct http_txn *t, struct byt
 
     if (ui.len && userinfo_creds(ui, user, sizeof user)) {
         rec->flags |= HTTP_F_URL_CREDS;
-        verdict_url_creds(s, rec, "location", user, NULL, ctx);
+        http_verdict_url_creds(&s->memo, rec, "location", user, NULL, ctx);
     }
-    if (u.has_query && pairs_find_password(u.query, param, sizeof param)) {
+    if (u.has_query && http_pairs_find_password(u.query, param, sizeof param)) {
         rec->flags |= HTTP_F_URL_CREDS;
-        verdict_url_creds(s, rec, "location", NULL, param, ctx);
+        http_verdict_url_creds(&s->memo, rec, "location", NULL, param, ctx);
     }
     if ((rec->status == 301 || rec->status == 302 || rec->status == 307 || rec->status == 308) &&
         bytes_eq_nocase(u.scheme, "https") && rec->host[0] && strcmp(host, rec->host) == 0) {
         rec->flags |= HTTP_F_HTTPS_REDIRECT;
-        verdict_redirect(s, rec, ctx);
+        http_verdict_redirect(&s->memo, rec, ctx);
     }
 }
 
-static void set_cookie(struct http_request_rec *rec, struct bytes v, struct cookie_seen *ck,
+static void set_cookie(struct http_request_rec *rec, struct bytes v, struct http_cookie_seen *ck,
                        size_t *n, size_t *total)
 {
     long semi = bytes_find(v, ';', 0);
     struct bytes pair = bytes_sub(v, 0, semi < 0 ? v.len : (size_t)semi);
     long eq = bytes_find(pair, '=', 0);
-    struct cookie_seen c;
+    struct http_cookie_seen c;
     if (eq < 0) /* RFC 6265 §5.2 step 2: ignored */
         return;
     memset(&c, 0, sizeof c);
@@ -1488,7 +1145,7 @@ static enum step response_head(struct http_state *s, struct bytes head, bool too
     uint16_t status = 0;
     struct framing fr;
     struct hdr_iter it;
-    struct cookie_seen ck[HTTP_COOKIE_EVIDENCE_MAX];
+    struct http_cookie_seen ck[HTTP_COOKIE_EVIDENCE_MAX];
     size_t n_ck = 0, total_ck = 0;
     bool ctype_set = false, have_loc = false, h2c = false;
     struct http_txn *t;
@@ -1548,9 +1205,9 @@ static enum step response_head(struct http_state *s, struct bytes head, bool too
     }
 
     if (!s->any_request)
-        verdict_plaintext(s, &t->rec, ctx);
+        http_verdict_plaintext(&s->memo, &t->rec, ctx);
     if (total_ck)
-        verdict_cookies(s, &t->rec, ck, n_ck, total_ck, ctx);
+        http_verdict_cookies(&s->memo, &t->rec, ck, n_ck, total_ck, ctx);
     if (have_loc)
         location_to_rec(s, t, loc, ctx);
 
@@ -1705,12 +1362,12 @@ static enum step step_chunk_size(struct http_state *s, int dir, struct rd *r, st
     int c;
     while ((c = rd_peek(&lr, 0)) == ' ' || c == '\t')
         rd_skip(&lr, 1);
-    while (hex_val(c = rd_peek(&lr, 0)) >= 0) {
+    while (ascii_hex_val(c = rd_peek(&lr, 0)) >= 0) {
         if (++nd > 15) {
             ctx->err_reason = "http bad chunk size";
             return STEP_ERR;
         }
-        v = v * 16 + (uint64_t)hex_val(c);
+        v = v * 16 + (uint64_t)ascii_hex_val(c);
         rd_skip(&lr, 1);
     }
     while ((c = rd_peek(&lr, 0)) == ' ' || c == '\t')
@@ -1831,7 +1488,7 @@ static enum dis_probe probe_request(struct bytes first, size_t off)
         return DIS_PROBE_NO;
     if (ver.len < 8)
         return complete ? DIS_PROBE_NO : DIS_PROBE_MAYBE;
-    if (!is_digit(bytes_at(ver, 7)))
+    if (!ascii_is_digit(bytes_at(ver, 7)))
         return DIS_PROBE_NO;
     if (ver.len == 8)
         return complete ? DIS_PROBE_YES : DIS_PROBE_MAYBE;
@@ -1847,7 +1504,7 @@ static enum dis_probe http_probe(struct bytes first, int dir)
             return DIS_PROBE_NO;
         if (first.len < 8)
             return DIS_PROBE_MAYBE;
-        return is_digit(bytes_at(first, 7)) ? DIS_PROBE_YES : DIS_PROBE_NO;
+        return ascii_is_digit(bytes_at(first, 7)) ? DIS_PROBE_YES : DIS_PROBE_NO;
     }
     bool maybe = false;
     for (size_t i = 0; i < sizeof http_methods / sizeof http_methods[0]; i++) {

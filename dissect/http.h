@@ -10,40 +10,11 @@
 #ifndef NZ_HTTP_H
 #define NZ_HTTP_H
 
-#include "dissector.h"
+#include "core/limits.h"
+#include "dissect/dissector.h"
 
-/* Largest message head (start line + header fields + the empty line) parsed, in bytes. Node.js
- * rejects heads over 16 KiB (--max-http-header-size default), nginx's default buffers reject a
- * request line or field over 8 KiB, browsers cap a cookie at 4 KiB; a longer head is an attack or
- * a broken peer. The head must sit whole in the pipeline's buffer (DIS_BUF_MAX, 64 KiB) before it
- * is parsed, so this also keeps room there for the bytes behind it. A longer head is not
- * buffered: its first HTTP_HEAD_MAX bytes are parsed, the rest of it is dropped line by line, the
- * record gets HTTP_F_*_HEAD_TOO_LARGE and parsing continues with the message's body. */
-#define HTTP_HEAD_MAX (16u * 1024u)
-
-/* Requests queued while waiting for their responses (pipelining), per flow. curl (up to 7.65)
- * pipelined at most 5 requests, Firefox defaulted to 4 (cap 8) before dropping pipelining; 16
- * leaves room. The queue starts at 2 slots (~2.3 KB each) and doubles only for flows that
- * pipeline, so the usual state is ~14 KB per HTTP flow. Requests beyond the cap are still parsed
- * for verdicts, then counted; their responses are paired as "overflow" (framed as for GET,
- * record flagged HTTP_F_OVERFLOW) so the order of pairing stays right; an overflowed request
- * never answered leaves no record. */
-#define HTTP_PIPELINE_MAX 16u
-
-/* Bytes at the start of an urlencoded or multipart request body kept to look for password-like
- * field NAMES (values are never looked at). A login form (user, password, CSRF token) is a few
- * hundred bytes; 4 KiB also covers most forms with hidden fields. Big hidden fields before the
- * password (ASP.NET __VIEWSTATE) can push it past the peek: then no verdict. */
-#define HTTP_FORM_PEEK 4096u
-
-/* Longest chunk-size line (hex size + chunk extensions), bytes. Extensions are unused in practice;
- * a longer line is treated as malformed. */
-#define HTTP_CHUNK_LINE_MAX 1024u
-
-/* Distinct verdicts (kind + subject: user, field, cookie name, …) reported per flow. Repeats of
- * one subject on a keep-alive flow are reported once; past this many distinct subjects further
- * verdicts of the flow are dropped (a flow inventing user names cannot flood the store). */
-#define HTTP_VERDICTS_MAX 32u
+/* The caps of this dissector (HTTP_HEAD_MAX, HTTP_PIPELINE_MAX, HTTP_FORM_PEEK,
+ * HTTP_CHUNK_LINE_MAX, HTTP_VERDICTS_MAX and the obscure ones) are in core/limits.h. */
 
 /* Field bounds (bytes, including the NUL). Longer values are cut. */
 #define HTTP_METHOD_MAX 24   /* longest registered method: "UPDATEREDIRECTREF" (17) */

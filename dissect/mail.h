@@ -1,9 +1,10 @@
 /* mail.h — the SMTP, IMAP and POP3 dissectors (STARTTLS upgrade and its failure modes): their
  * caps, the per-session record they emit, and the small helpers their tests use.
  *
- * Three dissectors share one implementation (mail.c): `smtp_dissector` ("smtp"),
- * `imap_dissector` ("imap") and `pop3_dissector` ("pop3"). Each emits exactly one
- * struct mail_session_rec per flow through dis_sink.mail_session:
+ * Three dissectors, one file each (smtp.c, imap.c, pop3.c) over a shared driver, SASL decoding
+ * and session record (mail_common.c, internal header mail_common.h) and one set of verdicts
+ * (mail_rules.c): `smtp_dissector` ("smtp"), `imap_dissector` ("imap") and `pop3_dissector`
+ * ("pop3"). Each emits exactly one struct mail_session_rec per flow through dis_sink.mail_session:
  *   - at the switch to TLS (on_data returns DIS_SWITCH with ctx->switch_to = "tls" and
  *     ctx->started_by = "smtp-starttls" / "imap-starttls" / "pop3-stls"); the record then has
  *     tls_started = true and whether the handshake completed is in the TLS dissector's
@@ -14,39 +15,16 @@
  * each verdict at most once per session, and every raised verdict has its MAIL_V_* bit in the
  * record. No field and no finding ever holds a password, a SASL response blob or its base64:
  * user names are decoded by a bounded streaming base64 decoder that stops at the end of the
- * user name. See mail.c for the RFC sections followed and what is ignored. */
+ * user name. See smtp.c, imap.c, pop3.c and mail_common.c for the RFC
+ * sections followed and what is ignored. */
 #ifndef NZ_MAIL_H
 #define NZ_MAIL_H
 
-#include "dissector.h"
+#include "core/limits.h"
+#include "dissect/dissector.h"
 
-/* Longest command or reply line parsed, bytes including the CRLF. RFC 5321 §4.5.3.1.4 allows
- * 512 octets for a command line and §4.5.3.1.5 1000 for a reply line (text line incl. CRLF);
- * extensions may raise them (RFC 1869 §4.1.2 SIZE params, long AUTH initial responses: a
- * XOAUTH2 token is ~2 KiB of base64). 4096 covers real clients with room while bounding what
- * a line may hold in the pipeline's buffer (DIS_BUF_MAX). A longer line is not buffered: its
- * first SMTP_LINE_MAX bytes are parsed as the line, the rest is skipped to its LF and the
- * session's long_lines counter goes up. IMAP and POP3 lines use the same cap (IMAP payloads
- * move in literals, which are skipped by length and never buffered). */
-#define SMTP_LINE_MAX 4096u
-
-/* Commands awaiting their reply, per session. RFC 2920 pipelining sends a group of commands
- * (MAIL, several RCPT, DATA) in one write; Postfix's smtp client sends one group per message.
- * 64 holds a group with 60 recipients. Commands beyond it are still parsed for verdicts, then
- * the session is flagged MAIL_F_QUEUE_FULL and their replies are left unpaired. */
-#define MAIL_PIPELINE_MAX 64u
-
-/* Bytes kept as evidence of injected plaintext (STARTTLS injection) and of a line quoted in a
- * finding (capability line, reply line). A finding shows what was injected, not all of it:
- * the total count is in the evidence too. */
-#define MAIL_EVIDENCE_MAX 256u
-
-/* Client bytes held back (left unconsumed) while waiting for the reply to STARTTLS when they
- * start like a TLS record (an eager client sending its ClientHello early): one maximal TLS
- * record, 2^14 + 2048 bytes of fragment plus the 5-byte header (RFC 5246 §6.2.3). Beyond it
- * the bytes are no handshake the pipeline could hand over (DIS_BUF_MAX is 64 KiB) and are
- * taken as injected plaintext. */
-#define MAIL_EARLY_TLS_MAX (16384u + 2048u + 5u)
+/* The caps of these dissectors (SMTP_LINE_MAX, MAIL_PIPELINE_MAX, MAIL_EVIDENCE_MAX,
+ * MAIL_EARLY_TLS_MAX, MAIL_DIGEST_PEEK_MAX) are in core/limits.h. */
 
 /* Field bounds (bytes, including the NUL). Longer values are cut. */
 #define MAIL_HOST_MAX 256  /* DNS name: 253 chars (RFC 1035 §2.3.4) + room for an address literal */
@@ -175,9 +153,9 @@ extern const struct dissector pop3_dissector; /* "pop3": port 110 */
 
 /* Decodes base64 (RFC 4648 §4 alphabet, '=' padding) from `in` into out, at most cap bytes.
  * Decoding stops at the first '=' or byte outside the alphabet, or when out is full; a final
- * partial group of fewer than 8 bits is dropped. Reads `in` through struct rd. Returns the
- * number of bytes written. (The dissectors use the same decoder byte by byte, so that they
- * stop at the end of a user name and never decode a password.) */
+ * partial group of fewer than 8 bits is dropped. Returns the number of bytes written. Kept for
+ * the tests: it is core/reader.h's b64_decode, the decoder the dissectors use byte by byte
+ * (b64dec) so that they stop at the end of a user name and never decode a password. */
 size_t mail_b64_decode(struct bytes in, uint8_t *out, size_t cap);
 
 /* True if `word` has the shape of a middlebox-masked keyword of `len` bytes: exactly len bytes,

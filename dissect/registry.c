@@ -2,10 +2,10 @@
  * header, an HTTP request line, an SMTP/IMAP/POP3 greeting), so order only breaks ties. */
 #include <string.h>
 
-#include "dissector.h"
-#include "http.h"
-#include "mail.h"
-#include "tls.h"
+#include "dissect/dissector.h"
+#include "dissect/http.h"
+#include "dissect/mail.h"
+#include "dissect/tls.h"
 
 const struct dissector *const dis_registry[] = {
     &tls_dissector,

@@ -33,14 +33,14 @@
  * contents, SSLv2 ERROR messages, the SSLv2 SERVER-HELLO certificate's contents and the
  * client's certificates' contents (counted only). The server's leaf certificate (and the
  * chain's last one, for self-issued) is decoded by x509.c. */
-#include "tls.h"
+#include "dissect/tls.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ciphers.h"
-#include "reader.h"
+#include "dissect/ciphers.h"
+#include "core/reader.h"
 
 /* Record content types (RFC 8446 §5.1, RFC 6520). */
 enum {
@@ -1335,11 +1335,17 @@ static enum dis_status tls_on_data(void *vst, int dir, struct bytes in, size_t *
             return DIS_ERR;
         }
         *consumed = r.off;
-        if (st->d[dir].done)
-            ctx->want[dir] = false; /* nothing after the handshake is needed (bulk bypass) */
         if (st->d[0].done && st->d[1].done) {
             *consumed = in.len;
             return finish(st, ctx);
+        }
+        if (st->d[dir].done) {
+            /* Nothing after the handshake is needed (bulk bypass): the rest of this delivery is
+             * ignored exactly as the bytes the engine will no longer deliver, so the outcome
+             * does not depend on where the stream was cut. */
+            ctx->want[dir] = false;
+            *consumed = in.len;
+            return DIS_OK;
         }
     }
     return DIS_OK;

@@ -7,15 +7,12 @@
 #ifndef NZ_TLS_H
 #define NZ_TLS_H
 
-#include "dissector.h"
-#include "fingerprint.h"
-#include "x509.h"
+#include "core/limits.h"
+#include "dissect/dissector.h"
+#include "dissect/fingerprint.h"
+#include "dissect/x509.h"
 
-/* Largest handshake message the dissector buffers per direction (bytes of body). 64 KiB
- * holds a ClientHello with every extension and a certificate chain of several 4096-bit RSA
- * certificates (each ~1.5 KiB) with room; TLS allows 2^24-1, which a passive observer must
- * not buffer for every flow. A larger message is counted (hs_oversize) and skipped. */
-#define TLS_HS_MAX (64u * 1024u)
+/* TLS_HS_MAX (the largest handshake message buffered) is in core/limits.h. */
 
 /* Record layer: TLSCiphertext.length must not exceed 2^14 + 2048 (RFC 5246 §6.2.3);
  * a longer record header means this is not (or no longer) a TLS stream. */

@@ -1,6 +1,6 @@
 /* tls_rules.c — TLS verdicts: turns one struct tls_session_rec into findings.
  *
- * Bases (see /work/shared/REFERENCE.md): §3a protocol versions, §3b cipher families and the
+ * Bases (see doc/REFERENCE.md): §3a protocol versions, §3b cipher families and the
  * offer-vs-choice rule ("grade the server's choice with the table; grade a client merely
  * offering a bad suite one level lower"), §3c DH/compression, §4 S8–S11 downgrade signals;
  * Mozilla Server Side TLS 6.0 (intermediate: TLS 1.2/1.3 only, dh_param_size 2048);
@@ -20,9 +20,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ciphers.h"
-#include "json.h"
-#include "tls.h"
+#include "dissect/ciphers.h"
+#include "core/json.h"
+#include "dissect/tls.h"
 
 typedef void (*emit_fn)(void *ud, const struct finding *f);
 
@@ -119,7 +119,7 @@ static void ev_cipher(struct ctx *c, uint32_t code, const struct cipher_info *ci
 
 /* --- tls.obsolete_version ------------------------------------------------------------ */
 
-/* Severity of negotiating v; INFO means "not obsolete". REFERENCE.md §3a. */
+/* Severity of negotiating v; INFO means "not obsolete". doc/REFERENCE.md §3a. */
 static enum nz_severity version_sev(uint16_t v, int policy)
 {
     switch (v) {
@@ -509,7 +509,7 @@ static void rule_offer_choice_mismatch(struct ctx *c)
     end(c);
 }
 
-/* --- certificate verdicts (REFERENCE.md §3c) ------------------------------------------ */
+/* --- certificate verdicts (doc/REFERENCE.md §3c) ------------------------------------------ */
 
 /* Evidence common to the certificate findings: the leaf's facts. */
 static void ev_cert(struct ctx *c)

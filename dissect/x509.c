@@ -27,8 +27,8 @@
 #include <wolfssl/wolfcrypt/error-crypt.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
-#include "reader.h"
-#include "x509.h"
+#include "core/reader.h"
+#include "dissect/x509.h"
 
 /* ------------------------------------------------------------------------------------ */
 /* Time                                                                                   */

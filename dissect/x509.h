@@ -6,9 +6,9 @@
 #ifndef NZ_X509_H
 #define NZ_X509_H
 
-#include "nz.h"
+#include "core/limits.h"
+#include "core/nz.h"
 
-#define X509_DER_MAX (64u * 1024u) /* larger DER is refused (a TLS message is <= TLS_HS_MAX) */
 #define X509_CN_MAX 128u     /* CN text incl. NUL; ub-common-name is 64 chars (RFC 5280 App. A),
                                 longer (or UTF-8) names are cut */
 #define X509_SAN_MAX 512u    /* comma-joined SAN dNSName list incl. NUL */

@@ -7,7 +7,7 @@
  * step at the end (ALTER TABLE … ADD COLUMN, CREATE TABLE/INDEX). There are no
  * down-migrations: a database newer than the code is refused, not touched.
  * store/schema.md documents the resulting tables column by column. */
-#include "migrate.h"
+#include "store/migrate.h"
 
 #include <stdio.h>
 

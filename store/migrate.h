@@ -10,7 +10,7 @@
 
 #include <sqlite3.h>
 
-#include "store.h"
+#include "store/store.h"
 
 /* Cached prepared statements, one per write/lookup the store does. Prepared once in
  * store_open() (after migration), reset + cleared after every use, finalized in

@@ -24,11 +24,12 @@
  * Result values: BLOBs, and text holding a NUL, are passed as hex text; STORE_COL_JSON only
  * for columns that come from findings.evidence or runs.counters (column origin metadata).
  * Not implemented: pagination beyond `limit`. */
-#include "migrate.h"
+#include "store/migrate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define QB_SQL_MAX 4096  /* the longest query we build (servers) is ~1500 bytes */
 #define QB_PARAMS_MAX 12 /* the most `?` a filter adds (kind range 2 + host 2 + 5 + limit) */
@@ -462,9 +463,60 @@ int store_query_no_https_redirect(struct store *s, int64_t run_id, store_row_fn 
     return run_built(s, &q, fn, ud);
 }
 
+struct no_https_typed {
+    int (*fn)(void *ud, const struct store_no_https_row *row);
+    void *ud;
+};
+
+static int no_https_typed_row(void *ud, int n, const char *const *names, const enum store_col_type *types,
+                              const char *const *vals)
+{
+    struct no_https_typed *t = ud;
+    (void)names;
+    (void)types;
+    if (n < 8)
+        return 0;
+    struct store_no_https_row row = {
+        .host = vals[0],
+        .flow_id = vals[1] ? atoll(vals[1]) : 0,
+        .ts = vals[2],
+        .client_ip = vals[3],
+        .client_port = (uint16_t)(vals[4] ? atoi(vals[4]) : 0),
+        .server_ip = vals[5],
+        .server_port = (uint16_t)(vals[6] ? atoi(vals[6]) : 0),
+        .tls_ts = vals[7],
+    };
+    if (!vals[2] || !store_ts_parse(vals[2], &row.ts_usec))
+        row.ts_usec = 0;
+    return t->fn(t->ud, &row);
+}
+
+int store_no_https_redirect_rows(struct store *s, int64_t run_id,
+                                 int (*fn)(void *ud, const struct store_no_https_row *row), void *ud)
+{
+    if (!fn)
+        return NZ_EUSAGE;
+    struct no_https_typed t = {fn, ud};
+    return store_query_no_https_redirect(s, run_id, no_https_typed_row, &t);
+}
+
+bool store_ts_parse(const char *iso, uint64_t *ts_usec)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    unsigned usec = 0;
+    if (!iso || sscanf(iso, "%d-%d-%dT%d:%d:%d.%uZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                       &tm.tm_sec, &usec) != 7)
+        return false;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    *ts_usec = (uint64_t)timegm(&tm) * 1000000u + usec;
+    return true;
+}
+
 /* counts[sev] (OUT, all 5 set) = findings of run_id (0 = all runs) per severity.
  * Returns 0, NZ_EUSAGE or NZ_EDB. */
-int store_count_by_severity(struct store *s, int64_t run_id, uint64_t counts[5])
+int store_count_by_severity(struct store *s, int64_t run_id, uint64_t counts[NZ_SEV_COUNT])
 {
     if (!s || !counts || run_id < 0)
         return NZ_EUSAGE;

@@ -21,7 +21,7 @@
  * PRAGMAs: journal_mode=WAL (files only; ":memory:" has no WAL), synchronous=NORMAL
  * (WAL makes that crash-safe; a power cut may lose the last commits, never corrupt),
  * foreign_keys=ON. Ignored: SQLite's shared cache and multi-threaded use of one store. */
-#include "migrate.h"
+#include "store/migrate.h"
 
 #include <ctype.h>
 #include <errno.h>

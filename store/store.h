@@ -8,7 +8,7 @@
 #ifndef NZ_STORE_H
 #define NZ_STORE_H
 
-#include "../dissect/finding.h"
+#include "core/finding.h"
 
 #define STORE_BATCH_ROWS 2000 /* rows per transaction: amortises fsync, bounds lost work */
 #define STORE_BUSY_MS 5000    /* wait this long for a lock held by another process */
@@ -88,7 +88,7 @@ int store_file_forget(struct store *s, const char *sha256hex);
 struct store_file_rec {
     const char *path;      /* as given (borrowed; may be NULL) */
     char hash[65];         /* BLAKE2b-256, 64 hex digits */
-    char quick[65];        /* pre-key (cap_input_quickkey), "" if none */
+    char quick[65];        /* pre-key (engine/dedup.h), "" if none */
     uint64_t size;
 };
 enum store_finish {
@@ -133,15 +133,78 @@ struct store_endpoints {
 int store_finding_add(struct store *s, int64_t run_id, int64_t flow_id /* 0 = none */,
                       const struct finding *f, const struct store_endpoints *ep);
 
-/* Protocol records (records.c). flow_id is the flows row (0 = none). Same error
- * convention as store_finding_add(). */
-struct tls_session_rec;
-struct http_request_rec;
-int store_tls_session_add(struct store *s, int64_t run_id, int64_t flow_id, const struct tls_session_rec *r);
-int store_http_request_add(struct store *s, int64_t run_id, int64_t flow_id, const struct http_request_rec *r);
-struct mail_session_rec;
-int store_mail_session_add(struct store *s, int64_t run_id, int64_t flow_id, const struct store_endpoints *ep,
-                           const struct mail_session_rec *r);
+/* ---- protocol records (records.c) ----
+ *
+ * The store owns the record tables, their columns and their SQL; a caller (the engine) hands
+ * each row over as column values, in the order of the table's column list below. run_id and
+ * flow_id (the flows row; 0 = none, stored as NULL) are given apart. The INSERT of each table
+ * is prepared once per store and reused. */
+enum store_table { STORE_TBL_TLS, STORE_TBL_HTTP, STORE_TBL_MAIL, STORE_TBL_COUNT };
+
+/* How a value is bound:
+ *  STORE_V_NULL  SQL NULL;
+ *  STORE_V_INT   the integer i;
+ *  STORE_V_TEXT  the text s of at most n bytes (cut at a NUL before); NULL or "" binds NULL
+ *                ("not seen");
+ *  STORE_V_TS    a packet time, (uint64_t)i microseconds, as ISO-8601 text (store_ts_iso);
+ *                0 binds NULL. */
+enum store_val_type { STORE_V_NULL, STORE_V_INT, STORE_V_TEXT, STORE_V_TS };
+struct store_val {
+    enum store_val_type t;
+    int64_t i;
+    const char *s;             /* borrowed for the call */
+    size_t n;
+};
+
+/* The columns of each record table after run_id and flow_id: X(ENUM_SUFFIX, column). The
+ * enums STORE_TLS_<X>, STORE_HTTP_<X>, STORE_MAIL_<X> index a row's values; *_NCOLS counts
+ * them. */
+#define STORE_TLS_COLUMNS(X)                                                                        \
+    X(TS, ts) X(TS_SERVER, ts_server) X(STARTED_BY, started_by)                                       \
+    X(HANDSHAKE_COMPLETE, handshake_complete) X(VERSION, version) X(VERSION_CODE, version_code)       \
+    X(CIPHER, cipher) X(CIPHER_CODE, cipher_code) X(COMPRESSION, compression)                         \
+    X(CLIENT_VERSION, client_version) X(CLIENT_VERSIONS, client_versions) X(SNI, sni)                 \
+    X(ALPN_OFFERED, alpn_offered) X(ALPN_CHOSEN, alpn_chosen) X(GROUPS_OFFERED, groups_offered)       \
+    X(KEY_SHARE_GROUPS, key_share_groups) X(GROUP_CHOSEN, group_chosen) X(DHE_BITS, dhe_bits)         \
+    X(RESUMED, resumed) X(DOWNGRADE_SENTINEL, downgrade_sentinel) X(FALLBACK_SCSV, fallback_scsv)     \
+    X(RENEGOTIATION_INFO, renegotiation_info) X(HEARTBEAT, heartbeat) X(ECH, ech) X(JA3, ja3)         \
+    X(JA3_STRING, ja3_string) X(JA3S, ja3s) X(JA3S_STRING, ja3s_string) X(JA4, ja4) X(JA4_R, ja4_r)   \
+    X(ALERTS, alerts) X(CERT_COUNT, cert_count) X(CERT_SIZES, cert_sizes)                             \
+    X(CLIENT_EXTENSIONS, client_extensions) X(SERVER_EXTENSIONS, server_extensions)                   \
+    X(CIPHERS_OFFERED, ciphers_offered) X(CERT_SUBJECT, cert_subject) X(CERT_ISSUER, cert_issuer)     \
+    X(CERT_NOT_BEFORE, cert_not_before) X(CERT_NOT_AFTER, cert_not_after) X(CERT_KEY, cert_key)       \
+    X(CERT_SIG_ALG, cert_sig_alg) X(CERT_SAN, cert_san) X(CERT_SELF_SIGNED, cert_self_signed)         \
+    X(CERT_SHA256, cert_sha256)
+#define STORE_HTTP_COLUMNS(X)                                                                       \
+    X(TS, ts) X(METHOD, method) X(HOST, host) X(PORT, port) X(PATH, path) X(STATUS, status)           \
+    X(CONTENT_TYPE, content_type) X(REQUEST_CONTENT_TYPE, request_content_type) X(LOCATION, location) \
+    X(USER_AGENT, user_agent) X(AUTH_SCHEME, auth_scheme) X(AUTH_USER, auth_user)                     \
+    X(FORM_FIELD, form_field) X(URL_USER, url_user) X(URL_PARAM, url_param)                           \
+    X(COOKIE_NAMES, cookie_names) X(REQUEST_BODY_BYTES, request_body_bytes)                           \
+    X(RESPONSE_BODY_BYTES, response_body_bytes) X(FLAGS, flags)
+#define STORE_MAIL_COLUMNS(X)                                                                       \
+    X(TS, ts) X(TS_END, ts_end) X(PROTOCOL, protocol) X(CLIENT_IP, client_ip)                         \
+    X(CLIENT_PORT, client_port) X(SERVER_IP, server_ip) X(SERVER_PORT, server_port)                   \
+    X(GREETING, greeting) X(GREETING_HOST, greeting_host) X(HELO, helo) X(CAPABILITIES, capabilities) \
+    X(AUTH_MECHS, auth_mechs) X(STARTTLS_OFFERED, starttls_offered)                                   \
+    X(STARTTLS_REQUESTED, starttls_requested) X(STARTTLS_REPLY_CODE, starttls_reply_code)             \
+    X(STARTTLS_REPLY, starttls_reply) X(STARTTLS_ACCEPTED, starttls_accepted)                         \
+    X(TLS_STARTED, tls_started) X(AUTH_MECH, auth_mech) X(AUTH_USER, auth_user)                       \
+    X(AUTH_IN_CLEAR, auth_in_clear) X(AUTH_OK, auth_ok) X(PLAINTEXT_COMMANDS, plaintext_commands)     \
+    X(RCPTS, rcpts) X(MESSAGES, messages) X(MESSAGE_BYTES, message_bytes)                             \
+    X(MAIL_IN_CLEAR, mail_in_clear) X(VERDICTS, verdicts) X(FLAGS, flags)
+#define STORE_COL_ENUM_TLS_(e, c) STORE_TLS_##e,
+#define STORE_COL_ENUM_HTTP_(e, c) STORE_HTTP_##e,
+#define STORE_COL_ENUM_MAIL_(e, c) STORE_MAIL_##e,
+enum { STORE_TLS_COLUMNS(STORE_COL_ENUM_TLS_) STORE_TLS_NCOLS };
+enum { STORE_HTTP_COLUMNS(STORE_COL_ENUM_HTTP_) STORE_HTTP_NCOLS };
+enum { STORE_MAIL_COLUMNS(STORE_COL_ENUM_MAIL_) STORE_MAIL_NCOLS };
+
+/* Inserts one row of `tbl` (tls_sessions, http_requests, smtp_sessions); n must be the
+ * table's column count (STORE_*_NCOLS). Same error convention as store_finding_add(): 0,
+ * NZ_EUSAGE (bad arguments, or a constraint refused only this row) or NZ_EDB. */
+int store_record_add(struct store *s, enum store_table tbl, int64_t run_id, int64_t flow_id,
+                     const struct store_val *vals, size_t n);
 
 /* What a mail server did in sessions before `before_ts` (ISO text), all runs of this database:
  * the per-server history the STARTTLS stripping/refusal verdicts read. */
@@ -203,6 +266,22 @@ int store_query_http(struct store *s, const struct store_filter *f, store_row_fn
  * session in the database, and never redirected to https:// in that run: the sslstrip opening.
  * fn gets columns host, flow_id, ts, client_ip, client_port, server_ip, server_port, tls_ts. */
 int store_query_no_https_redirect(struct store *s, int64_t run_id, store_row_fn fn, void *ud);
+/* The same rows, typed: the verdict is rules/https_redirect.c's. Text is borrowed for the call
+ * (NULL for SQL NULL); ts_usec is ts parsed back (0 when it is NULL or not the store's format). */
+struct store_no_https_row {
+    const char *host;
+    int64_t flow_id;               /* 0 = none */
+    const char *ts;                /* first plaintext 200 for "/" */
+    uint64_t ts_usec;
+    const char *client_ip, *server_ip;
+    uint16_t client_port, server_port;
+    const char *tls_ts;            /* first TLS session with this SNI */
+};
+/* Calls fn per row; non-zero from fn stops and is returned. 0, NZ_EUSAGE or NZ_EDB otherwise. */
+int store_no_https_redirect_rows(struct store *s, int64_t run_id,
+                                 int (*fn)(void *ud, const struct store_no_https_row *row), void *ud);
+/* Parses store_ts_iso's text back to packet time; false if `iso` is not in that form. */
+bool store_ts_parse(const char *iso, uint64_t *ts_usec /* OUT */);
 
 /* Mail sessions joined with the TLS session that followed STARTTLS (version, cipher). Filters:
  * host (server IP), since/until, run_id, limit. */
@@ -212,7 +291,7 @@ int store_query_mail(struct store *s, const struct store_filter *f, store_row_fn
  * plaintext logins, findings at medium or above. Filters: host, run_id. */
 int store_query_servers(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud);
 /* counts[sev] = findings of run_id (0 = all) per severity. */
-int store_count_by_severity(struct store *s, int64_t run_id, uint64_t counts[5] /* OUT */);
+int store_count_by_severity(struct store *s, int64_t run_id, uint64_t counts[NZ_SEV_COUNT] /* OUT */);
 /* Runs any read-only SQL (for tests and `netzwacht sql`). Several statements run in order;
  * fn sees each one's rows with that statement's columns. */
 int store_query_sql(struct store *s, const char *sql, store_row_fn fn, void *ud);

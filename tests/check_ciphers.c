@@ -1,7 +1,7 @@
 /* check_ciphers.c — unit tests for dissect/ciphers.c and the generated suite table.
  *
  * Expected values are written out by hand from the IANA registry names and
- * /work/shared/REFERENCE.md §3b (testssl.sh families), independently of gen_ciphers.py, so a
+ * doc/REFERENCE.md §3b (testssl.sh families), independently of gen_ciphers.py, so a
  * wrong TSV row or a wrong rule in the generator shows up here. */
 #include "dissect/ciphers.h"
 
@@ -238,7 +238,7 @@ START_TEST(test_spot)
 }
 END_TEST
 
-/* ---- REFERENCE.md §3b families: every listed code point has its family's class ---------- */
+/* ---- doc/REFERENCE.md §3b families: every listed code point has its family's class ---------- */
 
 struct range {
     uint16_t lo, hi; /* inclusive */
@@ -400,7 +400,7 @@ END_TEST
 
 START_TEST(test_family_aead_nofs)
 {
-    /* REFERENCE.md lists 0xC09C-0xC0A3 as "RSA_AES_CCM", but 0xC09E/0xC09F/0xC0A2/0xC0A3
+    /* doc/REFERENCE.md lists 0xC09C-0xC0A3 as "RSA_AES_CCM", but 0xC09E/0xC09F/0xC0A2/0xC0A3
      * are DHE_RSA (ephemeral, so STRONG); likewise 0x00A2/0x00A3 in the static-DH row are
      * DHE_DSS. */
     static const struct range r[] = {

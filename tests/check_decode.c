@@ -5,7 +5,7 @@
  * any read past caplen faults. Header layouts follow the references in decode.c. */
 #include "capture/decode.h"
 
-#include "testutil.h"
+#include "tests/testutil.h"
 
 #include <check.h>
 #include <stdlib.h>

@@ -5,8 +5,8 @@
  * can assert "exactly once" and the reason. */
 #include "capture/flow.h"
 
-#include "capture/cap_limits.h"
-#include "testutil.h"
+#include "core/limits.h"
+#include "tests/testutil.h"
 
 #include <check.h>
 #include <malloc.h>

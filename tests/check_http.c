@@ -1,10 +1,11 @@
 /* check_http.c — Check suite for the plaintext HTTP dissector (dissect/http.c).
  *
- * A small harness plays the pipeline: per direction it keeps the unconsumed tail, prepends it to
- * the next bytes and hands the whole to on_data from a buffer that ends at a PROT_NONE page
- * (tu_guard), so any overread faults. It records every record, finding and label as a canonical
- * text dump. Every conversation is run whole, one byte per call and cut at every offset (or
- * every Nth for big inputs); all runs must give the same dump.
+ * Every conversation runs through the product's stream driver (engine/driver.c: per direction it
+ * keeps the unconsumed tail and prepends it to the next bytes; gaps; DIS_DONE/DIS_ERR close the
+ * dissector) with a wrapper that hands each call's input to on_data from a buffer that ends at a
+ * PROT_NONE page (tu_guard), so any overread faults. It records every record, finding, label,
+ * stop and close as a canonical text dump. Every conversation is run whole, one byte per call and
+ * cut at every offset (or every Nth for big inputs); all runs must give the same dump.
  *
  * Vectors: the pcap_* arrays are the TCP payloads of the recorded captures under pcaps/http/
  * (each names its capture and stream); the others are written here from RFC examples and from
@@ -15,10 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dissect/finding.h"
+#include "core/finding.h"
 #include "dissect/http.h"
-#include "dissect/dis_limits.h"
-#include "testutil.h"
+#include "core/limits.h"
+#include "engine/driver.h"
+#include "tests/testutil.h"
 
 /* ---- harness ---- */
 
@@ -45,7 +47,8 @@ struct res {
     enum dis_status status;  /* last status; DIS_OK if never stopped */
     const char *reason;
     bool stopped;
-    bool overflow;           /* pipeline buffer would exceed DIS_BUF_MAX */
+    bool overflow;           /* the driver's tail would exceed DIS_BUF_MAX */
+    enum dis_status gap_status; /* what the last on_gap returned */
 };
 
 static void dumpf(struct res *R, const char *fmt, ...) NZ_PRINTF(2, 3);
@@ -99,17 +102,88 @@ static void sink_label(void *ud, const char *p)
     dumpf(R, "LABEL %s\n", p);
 }
 
-struct pend {
-    uint8_t *buf;
-    size_t len;
+/* The harness runs the product's stream driver (engine/driver.c) with guarded_http, a wrapper
+ * around http_dissector that places each call's input right before a PROT_NONE page (tu_guard)
+ * and records every status, the last on_gap status and the close in the dump. It reaches the
+ * test's struct res through the sink's ud. */
+struct guarded {
+    void *st;
 };
+
+static void *guarded_new(const struct dis_cfg *cfg)
+{
+    struct guarded *g = calloc(1, sizeof *g);
+    ck_assert_ptr_nonnull(g);
+    g->st = http_dissector.state_new(cfg);
+    ck_assert_ptr_nonnull(g->st);
+    return g;
+}
+
+static void guarded_free(void *vg)
+{
+    struct guarded *g = vg;
+    if (!g)
+        return;
+    http_dissector.state_free(g->st);
+    free(g);
+}
+
+static void stop(struct res *R, enum dis_status st, const char *reason)
+{
+    R->stopped = true;
+    R->status = st;
+    R->reason = st == DIS_ERR ? reason : NULL;
+    dumpf(R, "STOP %d %s\n", (int)st, R->reason ? R->reason : "-");
+}
+
+static enum dis_status guarded_data(void *vg, int dir, struct bytes in, size_t *consumed, struct dis_ctx *ctx)
+{
+    struct guarded *g = vg;
+    struct res *R = ctx->sink->ud;
+    uint8_t *p = tu_guard(in.p, in.len);
+    *consumed = 12345678;
+    enum dis_status st = http_dissector.on_data(g->st, dir, (struct bytes){p, in.len}, consumed, ctx);
+    tu_guard_free(p, in.len);
+    ck_assert_uint_le(*consumed, in.len);
+    if (st == DIS_DONE || st == DIS_ERR)
+        stop(R, st, ctx->err_reason);
+    else
+        ck_assert_int_eq(st, DIS_OK);
+    return st;
+}
+
+static enum dis_status guarded_gap(void *vg, int dir, uint64_t len, struct dis_ctx *ctx)
+{
+    struct guarded *g = vg;
+    struct res *R = ctx->sink->ud;
+    R->gap_status = http_dissector.on_gap(g->st, dir, len, ctx);
+    return R->gap_status;
+}
+
+static void guarded_close(void *vg, struct dis_ctx *ctx)
+{
+    struct guarded *g = vg;
+    dumpf(ctx->sink->ud, "CLOSE\n");
+    http_dissector.on_close(g->st, ctx);
+}
+
+static size_t guarded_mem(const void *vg)
+{
+    const struct guarded *g = vg;
+    return http_dissector.mem(g->st);
+}
+
+static const struct dissector guarded_http = {.name = "http", .state_new = guarded_new,
+                                              .state_free = guarded_free, .on_data = guarded_data,
+                                              .on_gap = guarded_gap, .on_close = guarded_close,
+                                              .mem = guarded_mem};
 
 struct run {
     struct res *R;
-    void *st;
     struct dis_sink sink;
-    struct dis_ctx ctx;
-    struct pend pend[2];
+    struct drv_host host;
+    struct drv drv;
+    uint64_t ts;
 };
 
 static void run_init(struct run *x)
@@ -121,71 +195,40 @@ static void run_init(struct run *x)
     x->sink.finding = sink_finding;
     x->sink.http_request = sink_http;
     x->sink.label = sink_label;
-    x->ctx.sink = &x->sink;
-    x->ctx.cli_ip = "192.0.2.1";
-    x->ctx.srv_ip = "192.0.2.80";
-    x->ctx.cli_port = 40000;
-    x->ctx.srv_port = 80;
-    x->ctx.flow_id = 7;
-    x->ctx.want[0] = x->ctx.want[1] = true;
-    x->st = http_dissector.state_new(NULL);
-    ck_assert_ptr_nonnull(x->st);
+    x->host.sink = &x->sink;
+    drv_init(&x->drv, &x->host, "192.0.2.1", "192.0.2.80", 40000, 80, 7);
+    ck_assert(drv_attach(&x->drv, &guarded_http, 0));
 }
 
-static void stop(struct run *x, enum dis_status st)
-{
-    x->R->stopped = true;
-    x->R->status = st;
-    x->R->reason = st == DIS_ERR ? x->ctx.err_reason : NULL;
-    dumpf(x->R, "STOP %d %s\n", (int)st, x->R->reason ? x->R->reason : "-");
-}
-
-/* Delivers n bytes of direction dir the way the pipeline does. */
+/* Delivers n bytes of direction dir to the driver. */
 static void feed(struct run *x, int dir, const uint8_t *p, size_t n)
 {
-    struct pend *pd = &x->pend[dir];
-    if (x->R->stopped || n == 0)
-        return;
-    pd->buf = realloc(pd->buf, pd->len + n);
-    ck_assert_ptr_nonnull(pd->buf);
-    memcpy(pd->buf + pd->len, p, n);
-    pd->len += n;
-    uint8_t *g = tu_guard(pd->buf, pd->len);
-    struct bytes in = {g, pd->len};
-    size_t consumed = 12345678;
-    enum dis_status st = http_dissector.on_data(x->st, dir, in, &consumed, &x->ctx);
-    tu_guard_free(g, in.len);
-    ck_assert_uint_le(consumed, in.len);
-    memmove(pd->buf, pd->buf + consumed, pd->len - consumed);
-    pd->len -= consumed;
-    if (st == DIS_DONE || st == DIS_ERR) {
-        stop(x, st);
-        return;
-    }
-    ck_assert_int_eq(st, DIS_OK);
-    if (pd->len > DIS_BUF_MAX) {
+    drv_data(&x->drv, dir, p, n, x->ts);
+    if (x->host.stats.overflow && !x->R->overflow) {
+        /* the driver detached: the tail would exceed DIS_BUF_MAX */
         x->R->overflow = true;
-        stop(x, DIS_ERR);
+        stop(x->R, DIS_ERR, "unconsumed data exceeds DIS_BUF_MAX");
     }
 }
 
-/* Bytes lost in direction dir: like the pipeline, drop the buffered tail, then tell on_gap. */
+/* Bytes lost in direction dir: the driver drops the buffered tail, then tells on_gap. Returns
+ * what on_gap said (the driver must have called it). */
 static enum dis_status gap(struct run *x, int dir, uint64_t len)
 {
-    x->pend[dir].len = 0;
-    return http_dissector.on_gap(x->st, dir, len, &x->ctx);
+    x->R->gap_status = (enum dis_status)-1;
+    drv_gap(&x->drv, dir, len, x->ts);
+    ck_assert_int_ne(x->R->gap_status, -1);
+    return x->R->gap_status;
 }
 
 static struct res *run_finish(struct run *x, bool close)
 {
-    if (!x->R->stopped && close) {
-        x->ctx.ts_usec = 9000000;
-        dumpf(x->R, "CLOSE\n");
-        http_dissector.on_close(x->st, &x->ctx);
-    }
-    http_dissector.state_free(x->st);
-    free(x->pend[0].buf);
-    free(x->pend[1].buf);
+    if (close)
+        drv_close(&x->drv, 9000000);
+    drv_fini(&x->drv);
+    /* the driver detaches only for what the dissector said (DIS_ERR) or a tail over DIS_BUF_MAX */
+    ck_assert_uint_eq(x->host.stats.mem_cap, 0);
+    ck_assert_uint_eq(x->host.stats.errors, x->R->stopped && x->R->status == DIS_ERR);
     return x->R;
 }
 
@@ -197,7 +240,7 @@ static struct res *run_conv(const struct seg *s, size_t n, enum mode m, size_t c
     size_t pos = 0;
     run_init(&x);
     for (size_t i = 0; i < n; i++) {
-        x.ctx.ts_usec = 1000000 + i;
+        x.ts = 1000000 + i;
         if (m == M_BYTE) {
             for (size_t k = 0; k < s[i].len; k++)
                 feed(&x, s[i].dir, s[i].p + k, 1);
@@ -1040,6 +1083,9 @@ START_TEST(test_chunked_request_and_bad_chunk)
     ck_assert(R->stopped);
     ck_assert_int_eq(R->status, DIS_ERR);
     ck_assert_str_eq(R->reason, "http bad chunk size");
+    /* the driver reports the detach (the product's dissect.malformed finding) */
+    ck_assert_uint_eq(count_kind(R, "dissect.malformed"), 1);
+    ck_assert_ptr_nonnull(strstr(get_kind(R, "dissect.malformed")->evidence, "http bad chunk size"));
     ck_assert_uint_eq(R->nrec, 1); /* the request is still reported, truncated */
     ck_assert(R->recs[0].flags & HTTP_F_TRUNCATED);
     res_free(R);
@@ -1482,7 +1528,7 @@ START_TEST(test_gap)
     const char *a = "POST /f HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n0123456789";
     const char *b = "GET /next HTTP/1.1\r\nHost: h\r\n\r\n";
     run_init(&x);
-    x.ctx.ts_usec = 5;
+    x.ts = 5;
     feed(&x, 0, (const uint8_t *)a, strlen(a));
     ck_assert_int_eq(gap(&x, 0, 90), DIS_OK);
     feed(&x, 0, (const uint8_t *)b, strlen(b));
@@ -1639,16 +1685,43 @@ START_TEST(test_after_done_and_bad_dir)
     feed(&x, 0, (const uint8_t *)a, strlen(a));
     feed(&x, 1, (const uint8_t *)b, strlen(b));
     ck_assert_int_eq(x.R->status, DIS_DONE);
-    /* called again anyway: consumes everything, stays done, emits nothing more */
+    /* the driver closed it at DIS_DONE and takes nothing more */
+    ck_assert_int_eq(drv_state(&x.drv), DRV_FINISHED);
+    ck_assert(!drv_wants(&x.drv, 0) && !drv_wants(&x.drv, 1));
+    feed(&x, 0, (const uint8_t *)"GET / HTTP/1.1\r\n\r\n", 18);
+    struct res *R = run_finish(&x, true);
+    ck_assert_uint_eq(R->nrec, 1);
+    char stop_close[32]; /* the product closes the dissector at DIS_DONE */
+    snprintf(stop_close, sizeof stop_close, "STOP %d -\nCLOSE\n", (int)DIS_DONE);
+    ck_assert_msg(strstr(R->dump, stop_close), "%s", R->dump);
+    res_free(R);
+
+    /* the dissector called again anyway (its contract, outside the driver): consumes
+     * everything, stays done, emits nothing more */
+    R = calloc(1, sizeof *R);
+    ck_assert_ptr_nonnull(R);
+    struct dis_sink sink = {.ud = R, .finding = sink_finding, .http_request = sink_http, .label = sink_label};
+    struct dis_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.sink = &sink;
+    ctx.flow_id = 7;
+    ctx.want[0] = ctx.want[1] = true;
+    void *st = http_dissector.state_new(NULL);
+    ck_assert_ptr_nonnull(st);
     size_t consumed = 0;
+    ck_assert_int_eq(http_dissector.on_data(st, 0, (struct bytes){(const uint8_t *)a, strlen(a)}, &consumed, &ctx),
+                     DIS_OK);
+    ck_assert_uint_eq(consumed, strlen(a));
+    ck_assert_int_eq(http_dissector.on_data(st, 1, (struct bytes){(const uint8_t *)b, strlen(b)}, &consumed, &ctx),
+                     DIS_DONE);
     struct bytes in = {(const uint8_t *)"GET / HTTP/1.1\r\n\r\n", 18};
-    ck_assert_int_eq(http_dissector.on_data(x.st, 0, in, &consumed, &x.ctx), DIS_DONE);
+    ck_assert_int_eq(http_dissector.on_data(st, 0, in, &consumed, &ctx), DIS_DONE);
     ck_assert_uint_eq(consumed, 18);
-    ck_assert_int_eq(gap(&x, 1, 5), DIS_DONE);
-    http_dissector.on_close(x.st, &x.ctx);
-    ck_assert_int_eq(http_dissector.on_data(x.st, 2, in, &consumed, &x.ctx), DIS_ERR);
-    ck_assert_str_eq(x.ctx.err_reason, "http bad direction");
-    struct res *R = run_finish(&x, false);
+    ck_assert_int_eq(http_dissector.on_gap(st, 1, 5, &ctx), DIS_DONE);
+    http_dissector.on_close(st, &ctx);
+    ck_assert_int_eq(http_dissector.on_data(st, 2, in, &consumed, &ctx), DIS_ERR);
+    ck_assert_str_eq(ctx.err_reason, "http bad direction");
+    http_dissector.state_free(st);
     ck_assert_uint_eq(R->nrec, 1);
     res_free(R);
 

@@ -19,10 +19,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "../capture/source.h"
-#include "../store/migrate.h"
-#include "../store/store.h"
-#include "testutil.h"
+#include "capture/source.h"
+#include "engine/dedup.h"
+#include "store/migrate.h"
+#include "store/store.h"
+#include "tests/testutil.h"
 
 /* ---- helpers ---- */
 
@@ -208,9 +209,9 @@ START_TEST(test_input_kinds)
     ck_assert_uint_eq(cap_input_size(in), len);
     char q[65], h1[65], h2[65];
     uint64_t sz = 0;
-    ck_assert_int_eq(cap_input_quickkey(in, q, &sz), 0);
+    ck_assert_int_eq(dedup_quickkey(in, q, &sz), 0);
     ck_assert_uint_eq(sz, len);
-    ck_assert_int_eq(cap_input_hash(in, CAP_HASH_BLAKE2B, h1, &sz), 0);
+    ck_assert_int_eq(dedup_hash(in, DEDUP_HASH_BLAKE2B, h1, &sz), 0);
     ck_assert_uint_eq(sz, len);
     /* The analysis and the hash read one descriptor: unlinking or replacing the path after
      * the open changes nothing. */
@@ -218,7 +219,7 @@ START_TEST(test_input_kinds)
     ck_assert_ptr_nonnull(s);
     unlink(path);
     write_file(path, "replaced", 8);
-    ck_assert_int_eq(cap_input_hash(in, CAP_HASH_BLAKE2B, h2, &sz), 0);
+    ck_assert_int_eq(dedup_hash(in, DEDUP_HASH_BLAKE2B, h2, &sz), 0);
     ck_assert_str_eq(h1, h2);
     struct cap_pkt p;
     long n = 0;
@@ -253,8 +254,8 @@ START_TEST(test_input_kinds)
     in = cap_input_open(path, NULL, eb, &err);
     ck_assert_ptr_nonnull(in);
     ck_assert(cap_input_is_stream(in));
-    ck_assert_int_eq(cap_input_quickkey(in, q, &sz), NZ_EUNSUPPORTED);
-    ck_assert_int_eq(cap_input_hash(in, CAP_HASH_SHA256, q, &sz), NZ_EUNSUPPORTED);
+    ck_assert_int_eq(dedup_quickkey(in, q, &sz), NZ_EUNSUPPORTED);
+    ck_assert_int_eq(dedup_hash(in, DEDUP_HASH_SHA256, q, &sz), NZ_EUNSUPPORTED);
     cap_input_close(in);
 
     /* devices and folders are refused with their kind named */

@@ -1,10 +1,10 @@
-/* check_json.c — the bounded JSON evidence writer (dissect/json.c) and finding helpers. */
+/* check_json.c — the bounded JSON evidence writer (core/json.c) and finding helpers. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dissect/finding.h"
-#include "dissect/json.h"
+#include "core/finding.h"
+#include "core/json.h"
 
 START_TEST(test_basic)
 {

@@ -1,10 +1,9 @@
 /* check_mail.c — Check suite for dissect/mail.c: the SMTP, IMAP and POP3 dissectors, their
  * STARTTLS verdicts and the mail_session_rec they emit.
  *
- * Every session vector is run through a harness that behaves like cli/pipeline.c (keeps the
- * unconsumed tail per direction and prepends it to the next call; on DIS_SWITCH hands the rest
- * to "tls" and calls on_close; on_gap drops the direction's tail) with each call's input placed
- * right before a PROT_NONE page (tu_guard). The harness renders everything the dissector emits
+ * Every session vector is run through the product's stream driver (engine/driver.c: unconsumed
+ * tails per direction, DIS_SWITCH handing both directions' tails to "tls", gaps), with each
+ * call's input placed right before a PROT_NONE page (tu_guard) and "tls" replaced by a recorder. The harness renders everything the dissector emits
  * (records, findings, label, switch) into one canonical text; run_all() checks that the text is
  * the same when each message is delivered whole, one byte per call, and split at every offset.
  *
@@ -16,10 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dissect/finding.h"
-#include "dissect/dis_limits.h"
+#include "core/finding.h"
+#include "core/limits.h"
 #include "dissect/mail.h"
-#include "testutil.h"
+#include "engine/driver.h"
+#include "tests/testutil.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Harness */
@@ -116,128 +116,171 @@ static void sink_label(void *ud, const char *p)
 
 enum mode { WHOLE, BYTES, SPLIT };
 
-struct pend {
-    uint8_t *p;
-    size_t len;
+/* The harness runs the product's stream driver (engine/driver.c) with two test dissectors:
+ * GUARDED(x) wraps dissector x so each call's input sits right before a PROT_NONE page
+ * (tu_guard) and every status is checked and rendered; "tls" after a switch is tls_recorder,
+ * which keeps the first bytes and the count of each direction. Both reach the test's
+ * struct out through the sink's ud. */
+struct guarded {
+    const struct dissector *real;
+    void *st;
 };
 
-static void pend_add(struct pend *b, const void *p, size_t n)
+static void *guarded_new(const struct dissector *real, const struct dis_cfg *cfg)
 {
-    b->p = realloc(b->p, b->len + n + 1);
-    ck_assert_ptr_nonnull(b->p);
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
+    struct guarded *g = calloc(1, sizeof *g);
+    ck_assert_ptr_nonnull(g);
+    g->real = real;
+    g->st = real->state_new(cfg);
+    ck_assert_ptr_nonnull(g->st);
+    return g;
 }
 
-/* Runs the messages through dissector d: each message delivered whole (WHOLE), one byte per
- * call (BYTES) or as [0,k) and [k,len) (SPLIT). The caller frees o->dump. */
+static void guarded_free(void *vg)
+{
+    struct guarded *g = vg;
+    if (!g)
+        return;
+    g->real->state_free(g->st);
+    free(g);
+}
+
+static enum dis_status guarded_data(void *vg, int dir, struct bytes in, size_t *consumed, struct dis_ctx *ctx)
+{
+    struct guarded *g = vg;
+    struct out *o = ctx->sink->ud;
+    uint8_t *p = tu_guard(in.p, in.len);
+    struct bytes gin = {p, in.len};
+    *consumed = 12345678;
+    enum dis_status rc = g->real->on_data(g->st, dir, gin, consumed, ctx);
+    tu_guard_free(p, in.len);
+    ck_assert_msg(*consumed <= in.len, "consumed %zu > %zu", *consumed, in.len);
+    ck_assert_msg(rc != DIS_ERR, "DIS_ERR: %s", ctx->err_reason ? ctx->err_reason : "?");
+    if (rc == DIS_SWITCH) {
+        ck_assert_ptr_nonnull(ctx->switch_to);
+        ck_assert_str_eq(ctx->switch_to, "tls");
+        ck_assert_ptr_nonnull(ctx->started_by);
+        snprintf(o->started_by, sizeof o->started_by, "%s", ctx->started_by);
+        o->switched = true;
+        o->switch_dir = dir;
+        out_printf(o, "S dir=%d by=%s\n", dir, ctx->started_by);
+    } else if (rc == DIS_DONE) {
+        o->done = true;
+    } else {
+        ck_assert_msg(in.len - *consumed <= DIS_BUF_MAX, "tail over DIS_BUF_MAX");
+    }
+    return rc;
+}
+
+static enum dis_status guarded_gap(void *vg, int dir, uint64_t len, struct dis_ctx *ctx)
+{
+    struct guarded *g = vg;
+    struct out *o = ctx->sink->ud;
+    enum dis_status rc = g->real->on_gap(g->st, dir, len, ctx);
+    ck_assert_msg(rc == DIS_OK || rc == DIS_DONE, "on_gap status %d", rc);
+    if (rc == DIS_DONE)
+        o->done = true;
+    return rc;
+}
+
+static void guarded_close(void *vg, struct dis_ctx *ctx)
+{
+    struct guarded *g = vg;
+    g->real->on_close(g->st, ctx);
+}
+
+static size_t guarded_mem(const void *vg)
+{
+    const struct guarded *g = vg;
+    return g->real->mem(g->st);
+}
+
+#define GUARDED(x)                                                                                 \
+    static void *guarded_new_##x(const struct dis_cfg *cfg) { return guarded_new(&x##_dissector, cfg); } \
+    static const struct dissector guarded_##x = {                                                 \
+        .name = #x, .state_new = guarded_new_##x, .state_free = guarded_free, .on_data = guarded_data, \
+        .on_gap = guarded_gap, .on_close = guarded_close, .mem = guarded_mem};
+GUARDED(smtp)
+GUARDED(imap)
+GUARDED(pop3)
+
+static const struct dissector *guarded_of(const struct dissector *d)
+{
+    return d == &smtp_dissector ? &guarded_smtp : d == &imap_dissector ? &guarded_imap : &guarded_pop3;
+}
+
+static void *rec_new(const struct dis_cfg *cfg)
+{
+    (void)cfg;
+    return calloc(1, 1);
+}
+
+static enum dis_status rec_data(void *st, int dir, struct bytes in, size_t *consumed, struct dis_ctx *ctx)
+{
+    (void)st;
+    struct out *o = ctx->sink->ud;
+    for (size_t j = 0; j < in.len && o->tls_bytes[dir] + j < 8; j++)
+        o->tls_first[dir][o->tls_bytes[dir] + j] = in.p[j];
+    o->tls_bytes[dir] += in.len;
+    *consumed = in.len;
+    return DIS_OK;
+}
+
+static enum dis_status rec_gap(void *st, int dir, uint64_t len, struct dis_ctx *ctx)
+{
+    (void)st, (void)dir, (void)len, (void)ctx;
+    return DIS_OK;
+}
+
+static void rec_close(void *st, struct dis_ctx *ctx) { (void)st, (void)ctx; }
+
+static size_t rec_mem(const void *st)
+{
+    (void)st;
+    return 0;
+}
+
+static const struct dissector tls_recorder = {.name = "tls", .state_new = rec_new, .state_free = free,
+                                              .on_data = rec_data, .on_gap = rec_gap, .on_close = rec_close,
+                                              .mem = rec_mem};
+
+static const struct dissector *find_recorder(const char *name)
+{
+    return strcmp(name, "tls") == 0 ? &tls_recorder : NULL;
+}
+
+/* Runs the messages through dissector d with the engine's driver: each message delivered whole
+ * (WHOLE), one byte per call (BYTES) or as [0,k) and [k,len) (SPLIT). The caller frees o->dump. */
 static void run(const struct dissector *d, const struct msg *m, size_t n, enum mode mode, size_t k,
                 struct out *o)
 {
     memset(o, 0, sizeof *o);
     struct dis_sink sink = {o, sink_finding, NULL, NULL, sink_record, sink_label};
-    struct dis_cfg cfg = {0};
-    void *st = d->state_new(&cfg);
-    ck_assert_ptr_nonnull(st);
-    struct pend pend[2] = {{NULL, 0}, {NULL, 0}};
-    bool alive = true;
+    struct drv_host host = {.sink = &sink, .find = find_recorder};
+    struct drv drv;
+    drv_init(&drv, &host, "192.0.2.10", "192.0.2.25", 40000, 25, 7);
+    ck_assert(drv_attach(&drv, guarded_of(d), 0));
     for (size_t i = 0; i < n; i++) {
-        struct dis_ctx ctx;
-        memset(&ctx, 0, sizeof ctx);
-        ctx.ts_usec = 1000000u + i * 1000u;
-        ctx.sink = &sink;
-        ctx.cli_ip = "192.0.2.10";
-        ctx.srv_ip = "192.0.2.25";
-        ctx.cli_port = 40000;
-        ctx.srv_port = 25;
-        ctx.flow_id = 7;
-        ctx.want[0] = ctx.want[1] = true;
+        uint64_t ts = 1000000u + i * 1000u;
         if (m[i].dir >= GAP0) {
-            int dir = m[i].dir - GAP0;
-            if (o->switched) {
-                continue;
-            }
-            if (!alive || o->done)
-                continue;
-            pend[dir].len = 0;
-            enum dis_status rc = d->on_gap(st, dir, m[i].len, &ctx);
-            ck_assert_msg(rc == DIS_OK || rc == DIS_DONE, "on_gap status %d", rc);
-            if (rc == DIS_DONE)
-                o->done = true;
+            drv_gap(&drv, m[i].dir - GAP0, m[i].len, ts);
             continue;
         }
-        int dir = m[i].dir;
-        size_t len = m[i].len;
-        size_t off = 0;
+        size_t len = m[i].len, off = 0;
         while (off < len) {
             size_t piece = len - off;
             if (mode == BYTES)
                 piece = 1;
             else if (mode == SPLIT && off == 0 && k > 0 && k < len)
                 piece = k;
-            const char *p = m[i].p + off;
+            drv_data(&drv, m[i].dir, (const uint8_t *)m[i].p + off, piece, ts);
             off += piece;
-            if (o->switched) {
-                for (size_t j = 0; j < piece && o->tls_bytes[dir] + j < 8; j++)
-                    o->tls_first[dir][o->tls_bytes[dir] + j] = (uint8_t)p[j];
-                o->tls_bytes[dir] += piece;
-                continue;
-            }
-            if (o->done)
-                continue;
-            pend_add(&pend[dir], p, piece);
-            uint8_t *g = tu_guard(pend[dir].p, pend[dir].len);
-            struct bytes in = {g, pend[dir].len};
-            size_t consumed = 12345678;
-            ctx.switch_to = NULL;
-            ctx.started_by = NULL;
-            enum dis_status rc = d->on_data(st, dir, in, &consumed, &ctx);
-            tu_guard_free(g, in.len);
-            ck_assert_msg(consumed <= in.len, "consumed %zu > %zu", consumed, in.len);
-            ck_assert_msg(rc != DIS_ERR, "DIS_ERR: %s", ctx.err_reason ? ctx.err_reason : "?");
-            if (rc == DIS_SWITCH) {
-                ck_assert_ptr_nonnull(ctx.switch_to);
-                ck_assert_str_eq(ctx.switch_to, "tls");
-                ck_assert_ptr_nonnull(ctx.started_by);
-                snprintf(o->started_by, sizeof o->started_by, "%s", ctx.started_by);
-                o->switched = true;
-                o->switch_dir = dir;
-                size_t rest = pend[dir].len - consumed;
-                for (size_t j = 0; j < rest && j < 8; j++)
-                    o->tls_first[dir][j] = pend[dir].p[consumed + j];
-                o->tls_bytes[dir] = rest;
-                out_printf(o, "S dir=%d by=%s\n", dir, ctx.started_by);
-                d->on_close(st, &ctx); /* as the pipeline does at a switch */
-                d->state_free(st);
-                st = NULL;
-                alive = false;
-                pend[0].len = pend[1].len = 0;
-                continue;
-            }
-            if (rc == DIS_DONE) {
-                o->done = true;
-                pend[0].len = pend[1].len = 0;
-                continue;
-            }
-            memmove(pend[dir].p, pend[dir].p + consumed, pend[dir].len - consumed);
-            pend[dir].len -= consumed;
-            ck_assert_msg(pend[dir].len <= DIS_BUF_MAX, "tail over DIS_BUF_MAX");
         }
     }
-    if (alive) {
-        struct dis_ctx ctx;
-        memset(&ctx, 0, sizeof ctx);
-        ctx.ts_usec = 9000000u;
-        ctx.sink = &sink;
-        ctx.srv_ip = "192.0.2.25";
-        ctx.srv_port = 25;
-        ctx.flow_id = 7;
-        d->on_close(st, &ctx);
-        d->state_free(st);
-    }
+    drv_close(&drv, 9000000u);
+    drv_fini(&drv);
+    ck_assert_uint_eq(host.stats.errors, 0); /* no DIS_ERR, no tail over DIS_BUF_MAX */
     out_printf(o, "T c=%zu s=%zu\n", o->tls_bytes[0], o->tls_bytes[1]);
-    free(pend[0].p);
-    free(pend[1].p);
     ck_assert_int_eq(o->nrec, 1);  /* exactly one record per session */
     ck_assert_int_eq(o->nlabel, 1); /* the label once */
 }
@@ -1404,6 +1447,10 @@ START_TEST(test_smtp_early_tls)
     ck_assert(o.switched);
     ck_assert_int_eq(o.switch_dir, 1);
     ck_assert_uint_eq(o.tls_bytes[1], sizeof(SH) - 1); /* the server's rest goes to TLS */
+    /* and so does the client's held ClientHello, as in the pipeline (the engine's driver hands
+     * both directions' tails to the next dissector; the old private harness dropped it) */
+    ck_assert_uint_eq(o.tls_bytes[0], sizeof(CH) - 1);
+    ck_assert(memcmp(o.tls_first[0], CH, 8) == 0);
     ck_assert_int_eq(o.nfind, 0);
     ck_assert(o.rec.flags & MAIL_F_EARLY_TLS);
     ck_assert(o.rec.tls_started);

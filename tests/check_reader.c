@@ -1,11 +1,11 @@
-/* check_reader.c — the bounds-checked cursor (dissect/reader.c). Inputs sit right before a
+/* check_reader.c — the bounds-checked cursor (core/reader.c). Inputs sit right before a
  * PROT_NONE page (tu_guard), so any overread crashes the test. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dissect/reader.h"
-#include "testutil.h"
+#include "core/reader.h"
+#include "tests/testutil.h"
 
 START_TEST(test_ints)
 {
@@ -167,6 +167,69 @@ START_TEST(test_b64_digit)
 }
 END_TEST
 
+static struct bytes B(const char *s)
+{
+    struct bytes b = {(const uint8_t *)s, strlen(s)};
+    return b;
+}
+
+START_TEST(test_text_helpers)
+{
+    ck_assert_int_eq(ascii_hex_val('7'), 7);
+    ck_assert_int_eq(ascii_hex_val('b'), 11);
+    ck_assert_int_eq(ascii_hex_val('F'), 15);
+    ck_assert_int_eq(ascii_hex_val('g'), -1);
+    ck_assert_int_eq(ascii_upper('q'), 'Q');
+    ck_assert_int_eq(ascii_lower('Q'), 'q');
+    ck_assert(bytes_eq(B("abc"), "abc"));
+    ck_assert(!bytes_eq(B("abc"), "ABC"));
+    ck_assert(!bytes_eq(B("ab"), "abc"));
+    ck_assert(bytes_eq(B(""), ""));
+    ck_assert_int_eq(bytes_starts_nocase(B("ehlo x"), "EHLO "), 1);
+    ck_assert_int_eq(bytes_starts_nocase(B("EH"), "EHLO "), 0);
+    ck_assert_int_eq(bytes_starts_nocase(B("HELO"), "EHLO "), -1);
+    ck_assert(bytes_contains_nocase(B("220 mx ESMTP ready"), "smtp"));
+    ck_assert(!bytes_contains_nocase(B("220 ftp"), "smtp"));
+    uint64_t v = 0;
+    ck_assert(bytes_to_u64(B("1234567890123456789"), &v));
+    ck_assert(v == 1234567890123456789ull);
+    ck_assert(!bytes_to_u64(B("12345678901234567890"), &v)); /* 20 digits */
+    ck_assert(!bytes_to_u64(B("12a"), &v));
+    ck_assert(!bytes_to_u64(B(""), &v));
+    struct rd r = rd_from(B("  MAIL \tFROM:<a@b>  "));
+    struct bytes w = rd_word(&r);
+    ck_assert(bytes_eq(w, "MAIL"));
+    ck_assert(bytes_eq(rd_rest_trim(&r), "FROM:<a@b>"));
+    ck_assert(bytes_eq(rd_word(&r), "FROM:<a@b>")); /* rd_rest_trim consumed only the blanks */
+    ck_assert_uint_eq(rd_word(&r).len, 0);
+}
+END_TEST
+
+START_TEST(test_b64_decoder)
+{
+    uint8_t out[16];
+    /* "user:pass" */
+    size_t n = b64_decode(B("dXNlcjpwYXNz"), false, out, sizeof out);
+    ck_assert_uint_eq(n, 9);
+    ck_assert(memcmp(out, "user:pass", 9) == 0);
+    ck_assert_uint_eq(b64_decode(B("dXNlcjpwYXNz"), false, out, 4), 4); /* cap */
+    ck_assert_uint_eq(b64_decode(B("YQ=="), false, out, sizeof out), 1); /* stops at '=' */
+    ck_assert_uint_eq(b64_decode(B("YW?J"), false, out, sizeof out), 1);  /* stops at a non-digit */
+    /* urlsafe: '-' and '_' are 62 and 63 only when asked for */
+    ck_assert_uint_eq(b64_decode(B("-_-_"), true, out, sizeof out), 3);
+    ck_assert_uint_eq(b64_decode(B("-_-_"), false, out, sizeof out), 0);
+    /* streaming: stops where the caller stops, nothing decoded past it */
+    struct b64dec d = b64dec_init(B("dXNlcjpwYXNz"), false);
+    int c;
+    size_t k = 0;
+    while ((c = b64dec_next(&d)) >= 0 && c != ':')
+        k++;
+    ck_assert_int_eq(c, ':');
+    ck_assert_uint_eq(k, 4);
+    ck_assert_int_eq(b64dec_next(&d), 'p');
+}
+END_TEST
+
 static Suite *reader_suite(void)
 {
     Suite *s = suite_create("reader");
@@ -182,6 +245,8 @@ static Suite *reader_suite(void)
     tcase_add_test(tc, test_lines);
     tcase_add_test(tc, test_bytes_helpers);
     tcase_add_test(tc, test_b64_digit);
+    tcase_add_test(tc, test_text_helpers);
+    tcase_add_test(tc, test_b64_decoder);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -16,7 +16,7 @@
 
 #include "capture/decode.h"
 #include "capture/reasm.h"
-#include "testutil.h"
+#include "tests/testutil.h"
 
 /* ---- stream collector ---- */
 

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../store/migrate.h"
-#include "../store/store.h"
-#include "testutil.h"
+#include "store/migrate.h"
+#include "store/store.h"
+#include "tests/testutil.h"
 
 /* ---- helpers ---- */
 
@@ -1363,6 +1363,31 @@ START_TEST(test_commit_failure)
 }
 END_TEST
 
+/* A record row from column values: argument checks, "" stored as NULL, text cut at n bytes,
+ * packet times as ISO text, flow_id 0 as NULL. */
+START_TEST(test_record_add)
+{
+    struct store *s = open_ok(":memory:", NULL);
+    int64_t run = new_run(s, "records");
+    struct store_val v[STORE_HTTP_NCOLS];
+    for (int i = 0; i < STORE_HTTP_NCOLS; i++)
+        v[i] = (struct store_val){STORE_V_NULL, 0, NULL, 0};
+    v[STORE_HTTP_TS] = (struct store_val){STORE_V_TS, (int64_t)T0, NULL, 0};
+    v[STORE_HTTP_METHOD] = (struct store_val){STORE_V_TEXT, 0, "GETX", 3};
+    v[STORE_HTTP_HOST] = (struct store_val){STORE_V_TEXT, 0, "", 8};
+    v[STORE_HTTP_STATUS] = (struct store_val){STORE_V_INT, 200, NULL, 0};
+    ck_assert_int_eq(store_record_add(NULL, STORE_TBL_HTTP, run, 0, v, STORE_HTTP_NCOLS), NZ_EUSAGE);
+    ck_assert_int_eq(store_record_add(s, STORE_TBL_HTTP, 0, 0, v, STORE_HTTP_NCOLS), NZ_EUSAGE);
+    ck_assert_int_eq(store_record_add(s, STORE_TBL_HTTP, run, 0, v, STORE_HTTP_NCOLS - 1), NZ_EUSAGE);
+    ck_assert_int_eq(store_record_add(s, STORE_TBL_COUNT, run, 0, v, STORE_HTTP_NCOLS), NZ_EUSAGE);
+    ck_assert_int_eq(store_record_add(s, STORE_TBL_HTTP, run, 0, v, STORE_HTTP_NCOLS), 0);
+    ck_assert_int_eq(store_commit(s), 0);
+    ck_assert_int_eq(sq_int(s, "SELECT count(*) FROM http_requests WHERE method = 'GET' AND host IS NULL"
+                              " AND status = 200 AND flow_id IS NULL AND ts LIKE '____-__-__T__:__:__.______Z'"), 1);
+    ck_assert_int_eq(store_close(s), 0);
+}
+END_TEST
+
 START_TEST(test_finding_args)
 {
     struct store *s = open_ok(":memory:", NULL);
@@ -1784,6 +1809,7 @@ static Suite *store_suite(void)
 
     tc = tcase_create("finding");
     tcase_add_test(tc, test_finding_args);
+    tcase_add_test(tc, test_record_add);
     tcase_add_test(tc, test_evidence_roundtrip);
     suite_add_tcase(su, tc);
 

@@ -5,10 +5,10 @@
  * capture and frames; reference values from tshark 4.0 ja3/ja3s fields and the captures'
  * pcaps/expected/tls/<name>.tshark.tsv) and synthetic messages built by the small builder in this
  * file for message types, hostile lengths and every verdict with its near miss. Every input
- * is fed through a pipeline emulation that places the bytes right before a PROT_NONE page
- * (tu_guard), keeps unconsumed tails like the pipeline does, and runs whole / one byte per
- * call / split at every offset; the three must give the same canonical dump of the session
- * record and findings. */
+ * is fed through the product's stream driver (engine/driver.c: unconsumed tails, DIS_ERR
+ * detaching with a dissect.malformed finding) with a wrapper that places each call's bytes right
+ * before a PROT_NONE page (tu_guard), and runs whole / one byte per call / split at every
+ * offset; the three must give the same canonical dump of the session record and findings. */
 #include <check.h>
 #include <malloc.h>
 #include <stdarg.h>
@@ -19,6 +19,7 @@
 #include "dissect/ciphers.h"
 #include "dissect/fingerprint.h"
 #include "dissect/tls.h"
+#include "engine/driver.h"
 #include "tests/testutil.h"
 
 /* ------------------------------------------------------------------------------------ */
@@ -138,7 +139,7 @@ static void conv_from_hex(struct conv *c, const struct hexflight *v, size_t n)
 #define CONV_HEX(c, v) conv_from_hex((c), (v), sizeof(v) / sizeof((v)[0]))
 
 /* ------------------------------------------------------------------------------------ */
-/* The sink and the pipeline emulation                                                    */
+/* The sink and the stream driver                                                        */
 
 #define OUT_FINDINGS_MAX 24
 struct out {
@@ -151,6 +152,7 @@ struct out {
     const char *err;                /* ctx->err_reason at DIS_ERR */
     bool want_cleared;              /* both ctx->want[] false at the end */
     size_t calls;                   /* on_data calls */
+    enum dis_status gap_status;     /* what the last on_gap returned */
 };
 
 static void dump_u16_list(struct sb *b, const char *name, const uint16_t *v, size_t n)
@@ -240,23 +242,129 @@ static void on_label(void *ud, const char *proto)
 
 enum feed { FEED_WHOLE, FEED_BYTE, FEED_SPLIT };
 
-/* Delivers one chunk the way the pipeline does: unconsumed tail + new bytes, placed right
- * before a guard page. Returns the status. */
-static enum dis_status deliver(void *st, struct dis_ctx *ctx, uint8_t *pend, size_t *plen,
-                               int dir, const uint8_t *p, size_t len, struct out *o)
+/* The harness runs the product's stream driver (engine/driver.c) with test dissectors:
+ * guarded_tls wraps tls_dissector so each call's input sits right before a PROT_NONE page
+ * (tu_guard) and records what the driver does not expose (every status, err_reason, the call
+ * count, ctx->want after the last call); starter, for a run with a started_by, hands the
+ * stream to "tls" by DIS_SWITCH like SMTP STARTTLS does. Both reach the test's struct out
+ * through the sink's ud. */
+struct guarded {
+    void *st;
+};
+
+static void *guarded_new(const struct dis_cfg *cfg)
 {
-    memcpy(pend + *plen, p, len);
-    *plen += len;
-    uint8_t *g = tu_guard(pend, *plen);
+    struct guarded *g = calloc(1, sizeof *g);
+    ck_assert_ptr_nonnull(g);
+    g->st = tls_dissector.state_new(cfg);
+    ck_assert_ptr_nonnull(g->st);
+    return g;
+}
+
+static void guarded_free(void *vg)
+{
+    struct guarded *g = vg;
+    if (!g)
+        return;
+    tls_dissector.state_free(g->st);
+    free(g);
+}
+
+static enum dis_status guarded_data(void *vg, int dir, struct bytes in, size_t *consumed, struct dis_ctx *ctx)
+{
+    struct guarded *g = vg;
+    struct out *o = ctx->sink->ud;
+    uint8_t *p = tu_guard(in.p, in.len);
     size_t used = 0;
-    struct bytes in = {g, *plen};
-    enum dis_status s = tls_dissector.on_data(st, dir, in, &used, ctx);
+    enum dis_status s = tls_dissector.on_data(g->st, dir, (struct bytes){p, in.len}, &used, ctx);
     o->calls++;
-    tu_guard_free(g, *plen);
-    ck_assert_uint_le(used, *plen);
-    memmove(pend, pend + used, *plen - used);
-    *plen -= used;
+    tu_guard_free(p, in.len);
+    ck_assert_uint_le(used, in.len);
+    ck_assert_msg(s != DIS_SWITCH, "tls never switches");
+    if (s == DIS_DONE || s == DIS_ERR) {
+        o->status = s;
+        o->err = ctx->err_reason;
+    }
+    o->want_cleared = !ctx->want[0] && !ctx->want[1];
+    *consumed = used;
     return s;
+}
+
+static enum dis_status guarded_gap(void *vg, int dir, uint64_t len, struct dis_ctx *ctx)
+{
+    struct guarded *g = vg;
+    struct out *o = ctx->sink->ud;
+    enum dis_status s = tls_dissector.on_gap(g->st, dir, len, ctx);
+    o->gap_status = s;
+    if (s == DIS_DONE || s == DIS_ERR) {
+        o->status = s;
+        o->err = ctx->err_reason;
+    }
+    o->want_cleared = !ctx->want[0] && !ctx->want[1];
+    return s;
+}
+
+static void guarded_close(void *vg, struct dis_ctx *ctx)
+{
+    struct guarded *g = vg;
+    tls_dissector.on_close(g->st, ctx);
+}
+
+static size_t guarded_mem(const void *vg)
+{
+    const struct guarded *g = vg;
+    return tls_dissector.mem(g->st);
+}
+
+static const struct dissector guarded_tls = {.name = "tls", .state_new = guarded_new, .state_free = guarded_free,
+                                             .on_data = guarded_data, .on_gap = guarded_gap,
+                                             .on_close = guarded_close, .mem = guarded_mem};
+
+static const struct dissector *find_guarded(const char *name)
+{
+    return strcmp(name, "tls") == 0 ? &guarded_tls : NULL;
+}
+
+/* A protocol that upgrades to TLS on its first byte, as "started_by" (one run at a time). */
+static const char *starter_by;
+
+static void *starter_new(const struct dis_cfg *cfg)
+{
+    (void)cfg;
+    return calloc(1, 1);
+}
+
+static enum dis_status starter_data(void *st, int dir, struct bytes in, size_t *consumed, struct dis_ctx *ctx)
+{
+    (void)st, (void)dir, (void)in;
+    *consumed = 0;
+    ctx->switch_to = "tls";
+    ctx->started_by = starter_by;
+    return DIS_SWITCH;
+}
+
+static void starter_close(void *st, struct dis_ctx *ctx) { (void)st, (void)ctx; }
+
+static size_t starter_mem(const void *st)
+{
+    (void)st;
+    return 0;
+}
+
+static const struct dissector starter = {.name = "starter", .state_new = starter_new, .state_free = free,
+                                         .on_data = starter_data, .on_close = starter_close,
+                                         .mem = starter_mem};
+
+/* A zero-length delivery must be harmless: the driver makes no call and nothing changes. */
+static void deliver_empty(struct drv *d, int dir, uint64_t ts, struct out *o)
+{
+    size_t calls = o->calls, dumped = o->dump.n, mem = drv_mem(d);
+    enum drv_state ds = drv_state(d);
+    drv_data(d, dir, (const uint8_t *)"", 0, ts);
+    ck_assert_uint_eq(o->calls, calls);
+    ck_assert_uint_eq(o->dump.n, dumped);
+    ck_assert_uint_eq(drv_mem(d), mem);
+    ck_assert_int_eq(drv_state(d), ds);
 }
 
 static struct out *run_full(const struct conv *cv, enum feed mode, size_t k, int policy,
@@ -265,57 +373,39 @@ static struct out *run_full(const struct conv *cv, enum feed mode, size_t k, int
     struct out *o = calloc(1, sizeof *o);
     ck_assert_ptr_nonnull(o);
     struct dis_sink sink = {o, on_finding, on_session, NULL, NULL, on_label};
-    struct dis_cfg cfg = {started_by, policy};
-    void *st = tls_dissector.state_new(&cfg);
-    ck_assert_ptr_nonnull(st);
-    struct dis_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.sink = &sink;
-    ctx.cli_ip = "192.0.2.1";
-    ctx.srv_ip = "192.0.2.2";
-    ctx.cli_port = 50000;
-    ctx.srv_port = 443;
-    ctx.flow_id = 7;
-    ctx.want[0] = ctx.want[1] = true;
-    size_t total = conv_total(cv);
-    uint8_t *pend[2] = {malloc(total + 1), malloc(total + 1)};
-    size_t plen[2] = {0, 0};
-    ck_assert(pend[0] && pend[1]);
+    struct drv_host host = {.sink = &sink, .policy = policy, .find = find_guarded};
+    struct drv drv;
+    drv_init(&drv, &host, "192.0.2.1", "192.0.2.2", 50000, 443, 7);
+    starter_by = started_by;
+    ck_assert(drv_attach(&drv, started_by ? &starter : &guarded_tls, 0));
     size_t pos = 0;
-    bool stop = false;
+    uint64_t ts = 0;
     o->status = DIS_OK;
-    for (size_t i = 0; i < cv->n && !stop; i++) {
+    for (size_t i = 0; i < cv->n; i++) {
         const struct flight *f = &cv->f[i];
-        ctx.ts_usec = cv->ts_base + 1000000ull * (i + 1);
+        ts = cv->ts_base + 1000000ull * (i + 1);
         size_t cuts[3], nc = 0;
         if (mode == FEED_SPLIT && k > pos && k < pos + f->len)
             cuts[nc++] = k - pos;
         cuts[nc++] = f->len;
         size_t at = 0;
-        for (size_t c = 0; c < nc && !stop; c++) {
-            while (at < cuts[c] && !stop) {
+        for (size_t c = 0; c < nc; c++) {
+            while (at < cuts[c]) {
                 size_t n = mode == FEED_BYTE ? 1 : cuts[c] - at;
-                enum dis_status s =
-                    deliver(st, &ctx, pend[f->dir], &plen[f->dir], f->dir, f->p + at, n, o);
+                drv_data(&drv, f->dir, f->p + at, n, ts);
                 at += n;
-                if (s == DIS_DONE || s == DIS_ERR) {
-                    o->status = s;
-                    o->err = ctx.err_reason;
-                    stop = true;
-                }
             }
         }
-        if (f->len == 0 && !stop) { /* an empty delivery must be harmless */
-            enum dis_status s = deliver(st, &ctx, pend[f->dir], &plen[f->dir], f->dir, f->p, 0, o);
-            ck_assert_int_eq(s, DIS_OK);
-        }
+        deliver_empty(&drv, f->dir, ts, o);
         pos += f->len;
+        if (!drv_claimed(&drv) || drv_state(&drv) == DRV_FINISHED)
+            break; /* done or detached: the driver takes no more bytes */
     }
-    o->want_cleared = !ctx.want[0] && !ctx.want[1];
-    tls_dissector.on_close(st, &ctx);
-    tls_dissector.state_free(st);
-    free(pend[0]);
-    free(pend[1]);
+    drv_close(&drv, ts);
+    drv_fini(&drv);
+    /* the driver's caps never cut a handshake short: only the dissector's own DIS_ERR */
+    ck_assert_uint_eq(host.stats.overflow + host.stats.mem_cap, 0);
+    ck_assert_uint_eq(host.stats.errors, o->status == DIS_ERR);
     ck_assert_int_le(o->n_rec, 1);
     return o;
 }
@@ -2976,6 +3066,9 @@ START_TEST(test_hostile_record_errors)
         ck_assert_ptr_nonnull(o->err);
         ck_assert(strncmp(o->err, "tls: ", 5) == 0);
         ck_assert_int_eq(o->n_rec, 1); /* what was seen before is still reported */
+        /* and the driver reports the detach (the product's dissect.malformed finding) */
+        ck_assert_int_eq(count_kind(o, FK_DISSECT_MALFORMED), 1);
+        ck_assert_ptr_nonnull(strstr(find(o, FK_DISSECT_MALFORMED)->evidence, o->err));
         /* the error is found even when the bytes arrive one at a time */
         struct out *ob = run_full(&cv, FEED_BYTE, 0, 0, NULL);
         ck_assert_int_eq(ob->status, DIS_ERR);
@@ -2990,6 +3083,7 @@ START_TEST(test_hostile_record_errors)
     struct out *o = run(&cv);
     ck_assert_int_eq(o->status, DIS_ERR);
     ck_assert_int_eq(o->n_rec, 0);
+    ck_assert_int_eq(count_kind(o, FK_DISSECT_MALFORMED), 1);
     out_free(o);
     conv_free(&cv);
 }
@@ -3132,15 +3226,22 @@ START_TEST(test_lifecycle)
 
     /* capture loss during the handshake: what was seen is emitted once, then DIS_DONE */
     struct out *og = calloc(1, sizeof *og);
+    ck_assert_ptr_nonnull(og);
     struct dis_sink s2 = {og, on_finding, on_session, NULL, NULL, on_label};
-    ctx.sink = &s2;
+    struct drv_host host = {.sink = &s2, .find = find_guarded};
+    struct drv drv;
     flow_ch(&cv, &c);
-    st = tls_dissector.state_new(NULL);
-    r = tls_dissector.on_data(st, 0, (struct bytes){cv.f[0].p, cv.f[0].len}, &used, &ctx);
-    ck_assert_int_eq(r, DIS_OK);
-    ck_assert_int_eq(tls_dissector.on_gap(st, 1, 1000, &ctx), DIS_DONE);
-    tls_dissector.on_close(st, &ctx);
-    tls_dissector.state_free(st);
+    drv_init(&drv, &host, "192.0.2.1", "192.0.2.2", 50000, 443, 7);
+    ck_assert(drv_attach(&drv, &guarded_tls, 0));
+    drv_data(&drv, 0, cv.f[0].p, cv.f[0].len, 0);
+    ck_assert_int_eq(og->status, DIS_OK);
+    ck_assert_uint_eq(og->calls, 1);
+    og->gap_status = DIS_ERR;
+    drv_gap(&drv, 1, 1000, 0);
+    ck_assert_int_eq(og->gap_status, DIS_DONE);
+    ck_assert_int_eq(drv_state(&drv), DRV_FINISHED);
+    drv_close(&drv, 0);
+    drv_fini(&drv);
     ck_assert_int_eq(og->n_rec, 1);
     ck_assert(og->rec.client_hello_seen && !og->rec.handshake_complete);
     out_free(og);
@@ -3151,12 +3252,15 @@ START_TEST(test_lifecycle)
     add_msg_records(&cv, 0, &m);
     b_free(&m);
     og = calloc(1, sizeof *og);
+    ck_assert_ptr_nonnull(og);
     s2.ud = og;
-    st = tls_dissector.state_new(NULL);
+    drv_init(&drv, &host, "192.0.2.1", "192.0.2.2", 50000, 443, 7);
+    ck_assert(drv_attach(&drv, &guarded_tls, 0));
     for (size_t i = 0; i < cv.n; i++)
-        tls_dissector.on_data(st, 0, (struct bytes){cv.f[i].p, cv.f[i].len}, &used, &ctx);
-    tls_dissector.on_close(st, &ctx);
-    tls_dissector.state_free(st);
+        drv_data(&drv, 0, cv.f[i].p, cv.f[i].len, 0);
+    drv_close(&drv, 0);
+    drv_fini(&drv);
+    ck_assert_uint_eq(host.stats.errors, 0);
     ck_assert_int_eq(og->n_rec, 2);
     ck_assert_int_eq(og->n_label, 1);
     out_free(og);

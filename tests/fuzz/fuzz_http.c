@@ -2,9 +2,10 @@
  *
  * Input: byte 0 picks the chunking; the rest is a conversation cut into chunks by the marker
  * F0 0D FA CE, directions alternating (client first). An empty chunk (two markers in a row)
- * means "bytes lost" in that direction: the harness drops its buffered tail and calls on_gap.
- * The harness plays the pipeline (unconsumed tails kept and prepended, DIS_BUF_MAX, on_close),
- * handing on_data an exactly sized heap copy so ASan sees any overread.
+ * means "bytes lost" in that direction (drv_gap: the driver drops its buffered tail and calls
+ * on_gap). The stream goes through the product's stream driver (engine/driver.c: unconsumed
+ * tails kept and prepended, DIS_BUF_MAX, on_close, DIS_ERR as a dissect.malformed finding); a
+ * wrapper hands on_data an exactly sized heap copy so ASan sees any overread.
  *
  * Oracles besides the sanitizers:
  *  - split invariance: every input is run twice, chunks cut into pieces by a PRNG seeded from
@@ -14,18 +15,18 @@
  *    JSON object; consumed <= len;
  *  - probe() is monotone on the first chunk of each direction: once NO, never YES/MAYBE again.
  *
- * Build (from the repo root):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. dissect/http.c dissect/reader.c \
- *     dissect/json.c dissect/finding.c dissect/nz.c tests/fuzz/fuzz_http.c -o fuzz_http
+ * Build: CC=clang meson setup build-fuzz -Dfuzz=true -Db_lundef=false && ninja -C build-fuzz
+ * tests/fuzz/fuzz_http (links the dissectors and engine/driver.c), then
  *   ./fuzz_http -dict=tests/fuzz/http.dict -max_len=20000 corpus_dir/
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dissect/finding.h"
+#include "core/finding.h"
 #include "dissect/http.h"
-#include "dissect/dis_limits.h"
+#include "core/limits.h"
+#include "engine/driver.h"
 
 static const uint8_t marker[4] = {0xf0, 0x0d, 0xfa, 0xce};
 
@@ -44,12 +45,10 @@ static const uint8_t *find_marker(const uint8_t *p, size_t n)
 }
 
 struct fz {
-    void *st;
     struct dis_sink sink;
-    struct dis_ctx ctx;
+    struct drv_host host;
+    struct drv drv;
     uint64_t h;          /* FNV-1a over everything emitted */
-    uint8_t *pend[2];
-    size_t plen[2];
     bool stopped;
     uint64_t rng;
 };
@@ -137,44 +136,66 @@ static void on_label(void *ud, const char *p)
     mix(z, p, strlen(p));
 }
 
-static void stop(struct fz *z, enum dis_status st)
+static void stop(struct fz *z, enum dis_status st, const char *reason)
 {
     z->stopped = true;
     mix_u64(z, 0x5707 + (uint64_t)st);
-    if (st == DIS_ERR && z->ctx.err_reason)
-        mix(z, z->ctx.err_reason, strlen(z->ctx.err_reason));
+    if (st == DIS_ERR && reason)
+        mix(z, reason, strlen(reason));
 }
 
-static void feed(struct fz *z, int dir, const uint8_t *p, size_t n)
+/* fz_http: http_dissector as the driver sees it, each call's bytes in an exactly sized heap
+ * copy (ASan sees any overread), every status checked and mixed into the hash. */
+static void *fz_new(const struct dis_cfg *cfg) { return http_dissector.state_new(cfg); }
+static void fz_free(void *st) { http_dissector.state_free(st); }
+static size_t fz_mem(const void *st) { return http_dissector.mem(st); }
+
+static enum dis_status fz_data(void *st, int dir, struct bytes in, size_t *consumed, struct dis_ctx *ctx)
 {
-    if (z->stopped || n == 0)
-        return;
-    uint8_t *nb = realloc(z->pend[dir], z->plen[dir] + n);
-    if (!nb)
-        abort();
-    z->pend[dir] = nb;
-    memcpy(nb + z->plen[dir], p, n);
-    z->plen[dir] += n;
-    size_t len = z->plen[dir];
-    uint8_t *exact = malloc(len);
+    struct fz *z = ctx->sink->ud;
+    uint8_t *exact = malloc(in.len ? in.len : 1);
     if (!exact)
         abort();
-    memcpy(exact, z->pend[dir], len);
-    struct bytes in = {exact, len};
-    size_t consumed = (size_t)-1;
-    enum dis_status st = http_dissector.on_data(z->st, dir, in, &consumed, &z->ctx);
+    memcpy(exact, in.p, in.len);
+    *consumed = (size_t)-1;
+    enum dis_status rc = http_dissector.on_data(st, dir, (struct bytes){exact, in.len}, consumed, ctx);
     free(exact);
-    if (consumed > len)
+    if (*consumed > in.len)
         __builtin_trap();
-    memmove(z->pend[dir], z->pend[dir] + consumed, len - consumed);
-    z->plen[dir] -= consumed;
-    if (st == DIS_DONE || st == DIS_ERR) {
-        stop(z, st);
-    } else if (st != DIS_OK) {
+    if (rc == DIS_DONE || rc == DIS_ERR)
+        stop(z, rc, ctx->err_reason);
+    else if (rc != DIS_OK)
         __builtin_trap();
-    } else if (z->plen[dir] > DIS_BUF_MAX) {
-        stop(z, DIS_ERR); /* the pipeline would report the flow malformed */
-    }
+    return rc;
+}
+
+static enum dis_status fz_gap(void *st, int dir, uint64_t len, struct dis_ctx *ctx)
+{
+    struct fz *z = ctx->sink->ud;
+    enum dis_status rc = http_dissector.on_gap(st, dir, len, ctx);
+    if (rc == DIS_DONE || rc == DIS_ERR)
+        stop(z, rc, ctx->err_reason);
+    else if (rc != DIS_OK)
+        __builtin_trap();
+    return rc;
+}
+
+static void fz_close(void *st, struct dis_ctx *ctx)
+{
+    struct fz *z = ctx->sink->ud;
+    http_dissector.on_close(st, ctx);
+    mix_u64(z, 0xc105e);
+}
+
+static const struct dissector fz_http = {.name = "http", .state_new = fz_new, .state_free = fz_free,
+                                         .on_data = fz_data, .on_gap = fz_gap, .on_close = fz_close,
+                                         .mem = fz_mem};
+
+static void feed(struct fz *z, int dir, const uint8_t *p, size_t n, uint64_t ts)
+{
+    drv_data(&z->drv, dir, p, n, ts);
+    if ((z->host.stats.overflow || z->host.stats.mem_cap) && !z->stopped)
+        stop(z, DIS_ERR, NULL); /* the driver reported the flow malformed */
 }
 
 static uint64_t next_rng(struct fz *z)
@@ -203,15 +224,9 @@ static uint64_t run_once(const uint8_t *data, size_t size, bool split)
     z.sink.finding = on_finding;
     z.sink.http_request = on_record;
     z.sink.label = on_label;
-    z.ctx.sink = &z.sink;
-    z.ctx.cli_ip = "192.0.2.1";
-    z.ctx.srv_ip = "192.0.2.2";
-    z.ctx.cli_port = 40000;
-    z.ctx.srv_port = 80;
-    z.ctx.flow_id = 1;
-    z.ctx.want[0] = z.ctx.want[1] = true;
-    z.st = http_dissector.state_new(NULL);
-    if (!z.st)
+    z.host.sink = &z.sink;
+    drv_init(&z.drv, &z.host, "192.0.2.1", "192.0.2.2", 40000, 80, 1);
+    if (!drv_attach(&z.drv, &fz_http, 0))
         return 0;
 
     size_t pos = 1, idx = 0;
@@ -221,25 +236,20 @@ static uint64_t run_once(const uint8_t *data, size_t size, bool split)
         size_t left = size - pos;
         const uint8_t *m = find_marker(p, left);
         size_t n = m ? (size_t)(m - p) : left;
-        z.ctx.ts_usec = 1000 + idx;
+        uint64_t ts = 1000 + idx;
         if (n == 0 && m) {
-            /* bytes lost: the pipeline drops the buffered tail and tells the dissector */
-            z.plen[dir] = 0;
-            enum dis_status st = http_dissector.on_gap(z.st, dir, 1 + idx % 300, &z.ctx);
-            if (st == DIS_DONE || st == DIS_ERR)
-                stop(&z, st);
-            else if (st != DIS_OK)
-                __builtin_trap();
+            /* bytes lost: the driver drops the buffered tail and tells the dissector */
+            drv_gap(&z.drv, dir, 1 + idx % 300, ts);
         } else if (split) {
             for (size_t off = 0; off < n && !z.stopped;) {
                 size_t k = piece(&z, data[0]);
                 if (k > n - off)
                     k = n - off;
-                feed(&z, dir, p + off, k);
+                feed(&z, dir, p + off, k, ts);
                 off += k;
             }
         } else {
-            feed(&z, dir, p, n);
+            feed(&z, dir, p, n, ts);
         }
         idx++;
         dir ^= 1;
@@ -247,14 +257,11 @@ static uint64_t run_once(const uint8_t *data, size_t size, bool split)
             break;
         pos += n + 4;
     }
-    if (!z.stopped) {
-        z.ctx.ts_usec = 999999;
-        http_dissector.on_close(z.st, &z.ctx);
-        mix_u64(&z, 0xc105e);
-    }
-    http_dissector.state_free(z.st);
-    free(z.pend[0]);
-    free(z.pend[1]);
+    drv_close(&z.drv, 999999);
+    drv_fini(&z.drv);
+    /* every detach is the dissector's DIS_ERR or a driver cap, each reported once */
+    if (z.host.stats.errors > 1)
+        __builtin_trap();
     return z.h;
 }
 

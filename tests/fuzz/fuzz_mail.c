@@ -9,18 +9,17 @@
  *                  2..7 pieces of a pseudo-random size 1..2^k seeded by the chunk's position
  *   mode bit  6    an empty chunk is a capture gap of 1000 bytes in its direction (on_gap)
  *   mode bit  7    unused (keeps corpora of other targets meaningful)
- * The harness behaves like cli/pipeline.c: it keeps each direction's unconsumed tail and
- * prepends it to the next call, hands the rest to "tls" on DIS_SWITCH (and calls on_close as
- * the pipeline does), detaches past DIS_BUF_MAX.
+ * The stream goes through the product's stream driver (engine/driver.c: each direction's
+ * unconsumed tail kept and prepended, on DIS_SWITCH on_close and both directions' tails and the
+ * rest handed to "tls", here a recorder that counts the bytes), with a wrapper that hands each
+ * call an exactly sized heap copy (ASan sees any overread).
  * Invariants checked: consumed <= input; no tail beyond SMTP_LINE_MAX or MAIL_EARLY_TLS_MAX;
  * exactly one record; findings and record strings NUL-terminated, evidence a JSON object; and
  * the chunked run emits exactly what the unchunked run (mode bits 3-5 = 0) emits: the
  * dissector's output must not depend on how the stream was cut.
  *
- * Build: CC=clang meson setup build-fuzz -Dfuzz=true && ninja -C build-fuzz tests/fuzz/fuzz_mail
- * (meson test --suite fuzz runs it via run_fuzz.sh), or by hand from the repository root:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -I<builddir>/dissect \
- *     tests/fuzz/fuzz_mail.c <every dissect .c file> -lwolfssl -o fuzz_mail
+ * Build: CC=clang meson setup build-fuzz -Dfuzz=true -Db_lundef=false && ninja -C build-fuzz
+ * tests/fuzz/fuzz_mail (meson test --suite fuzz runs it via run_fuzz.sh), then
  *   ./fuzz_mail -dict=tests/fuzz/smtp.dict -max_total_time=120 CORPUS_DIR
  * Seeds: one file per TCP stream of each pcaps/mail capture (mode byte, then the stream's segments
  * merged per direction and joined with the marker, TLS cut after 64 bytes), each in chunkings
@@ -29,8 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dissect/dis_limits.h"
+#include "core/limits.h"
 #include "dissect/mail.h"
+#include "engine/driver.h"
 
 #define CHECK(x)                                                                  \
     do {                                                                          \
@@ -68,7 +68,7 @@ static void check_str(const char *s, size_t cap)
 
 static void fz_finding(void *ud, const struct finding *f)
 {
-    struct fz_out *o = ud;
+    struct fz_out *o = *(struct fz_out **)ud; /* struct fz_run, o first */
     check_str(f->summary, sizeof f->summary);
     check_str(f->evidence, sizeof f->evidence);
     CHECK(f->evidence[0] == '{');
@@ -84,7 +84,7 @@ static void fz_finding(void *ud, const struct finding *f)
 
 static void fz_record(void *ud, const struct mail_session_rec *r)
 {
-    struct fz_out *o = ud;
+    struct fz_out *o = *(struct fz_out **)ud; /* struct fz_run, o first */
     o->nrec++;
     check_str(r->proto, sizeof r->proto);
     check_str(r->greeting, sizeof r->greeting);
@@ -110,27 +110,137 @@ static void fz_record(void *ud, const struct mail_session_rec *r)
 
 static void fz_label(void *ud, const char *p)
 {
-    struct fz_out *o = ud;
+    struct fz_out *o = *(struct fz_out **)ud; /* struct fz_run, o first */
     fz_add(o, "L", 1);
     fz_add(o, p, strlen(p));
 }
 
-struct tail {
-    uint8_t *p;
-    size_t len, cap;
+/* The run's output and the "tls" recorder's count (the sink's ud). */
+struct fz_run {
+    struct fz_out *o;
+    size_t tls_bytes[2]; /* bytes the driver handed to "tls" after the switch, per direction */
 };
 
-static void tail_add(struct tail *t, const uint8_t *p, size_t n)
+/* fz_mail: the mail dissector as the driver sees it, each call's bytes in an exactly sized heap
+ * copy (ASan sees any overread), every status and the tail bound checked. */
+struct fz_st {
+    const struct dissector *real;
+    void *st;
+};
+
+static void *fz_new_with(const struct dissector *real, const struct dis_cfg *cfg)
 {
-    if (t->len + n > t->cap) {
-        size_t nc = (t->len + n) * 2 + 16;
-        uint8_t *np = realloc(t->p, nc);
-        CHECK(np != NULL);
-        t->p = np;
-        t->cap = nc;
+    struct fz_st *g = malloc(sizeof *g);
+    CHECK(g != NULL);
+    g->real = real;
+    g->st = real->state_new(cfg);
+    if (!g->st) {
+        free(g);
+        return NULL;
     }
-    memcpy(t->p + t->len, p, n);
-    t->len += n;
+    return g;
+}
+
+static void fz_free(void *vg)
+{
+    struct fz_st *g = vg;
+    if (!g)
+        return;
+    g->real->state_free(g->st);
+    free(g);
+}
+
+static enum dis_status fz_data(void *vg, int dir, struct bytes in, size_t *consumed, struct dis_ctx *ctx)
+{
+    struct fz_st *g = vg;
+    struct fz_run *r = ctx->sink->ud;
+    uint8_t *exact = malloc(in.len ? in.len : 1);
+    CHECK(exact != NULL);
+    memcpy(exact, in.p, in.len);
+    *consumed = 0;
+    enum dis_status rc = g->real->on_data(g->st, dir, (struct bytes){exact, in.len}, consumed, ctx);
+    free(exact);
+    CHECK(*consumed <= in.len);
+    if (rc == DIS_SWITCH) {
+        CHECK(ctx->switch_to && strcmp(ctx->switch_to, "tls") == 0);
+        CHECK(ctx->started_by != NULL);
+        char line[64];
+        int k = snprintf(line, sizeof line, "S%d %s\n", dir, ctx->started_by);
+        fz_add(r->o, line, (size_t)k);
+        return rc;
+    }
+    CHECK(rc == DIS_OK);
+    /* a partial line (< SMTP_LINE_MAX) or one held early TLS record */
+    CHECK(in.len - *consumed <= MAIL_EARLY_TLS_MAX && in.len - *consumed <= DIS_BUF_MAX);
+    return rc;
+}
+
+static enum dis_status fz_gap(void *vg, int dir, uint64_t len, struct dis_ctx *ctx)
+{
+    struct fz_st *g = vg;
+    enum dis_status rc = g->real->on_gap(g->st, dir, len, ctx);
+    CHECK(rc == DIS_OK || rc == DIS_DONE);
+    return rc;
+}
+
+static void fz_close(void *vg, struct dis_ctx *ctx)
+{
+    struct fz_st *g = vg;
+    g->real->on_close(g->st, ctx);
+}
+
+static size_t fz_mem(const void *vg)
+{
+    const struct fz_st *g = vg;
+    return g->real->mem(g->st);
+}
+
+#define FZ_MAIL(x)                                                                                   \
+    static void *fz_new_##x(const struct dis_cfg *cfg) { return fz_new_with(&x##_dissector, cfg); } \
+    static const struct dissector fz_##x = {.name = #x, .state_new = fz_new_##x, .state_free = fz_free, \
+                                           .on_data = fz_data, .on_gap = fz_gap, .on_close = fz_close, \
+                                           .mem = fz_mem};
+FZ_MAIL(smtp)
+FZ_MAIL(imap)
+FZ_MAIL(pop3)
+
+/* "tls" after a switch: counts what the driver hands it. */
+static void *rec_new(const struct dis_cfg *cfg)
+{
+    (void)cfg;
+    return malloc(1);
+}
+
+static enum dis_status rec_data(void *st, int dir, struct bytes in, size_t *consumed, struct dis_ctx *ctx)
+{
+    (void)st;
+    struct fz_run *r = ctx->sink->ud;
+    r->tls_bytes[dir] += in.len;
+    *consumed = in.len;
+    return DIS_OK;
+}
+
+static enum dis_status rec_gap(void *st, int dir, uint64_t len, struct dis_ctx *ctx)
+{
+    (void)st, (void)dir, (void)len, (void)ctx;
+    return DIS_OK;
+}
+
+static void rec_close(void *st, struct dis_ctx *ctx) { (void)st, (void)ctx; }
+
+static size_t rec_mem(const void *st)
+{
+    (void)st;
+    return 0;
+}
+
+static const struct dissector tls_recorder = {.name = "tls", .state_new = rec_new, .state_free = free,
+                                              .on_data = rec_data, .on_gap = rec_gap, .on_close = rec_close,
+                                              .mem = rec_mem};
+
+static const struct dissector *find_recorder(const char *name)
+{
+    return strcmp(name, "tls") == 0 ? &tls_recorder : NULL;
 }
 
 static size_t piece_len(unsigned chunking, size_t pos, size_t left)
@@ -147,68 +257,30 @@ static size_t piece_len(unsigned chunking, size_t pos, size_t left)
 
 static void run(const uint8_t *data, size_t size, uint8_t mode, unsigned chunking, struct fz_out *o)
 {
-    static const struct dissector *const ds[4] = {&smtp_dissector, &imap_dissector, &pop3_dissector,
-                                                  &smtp_dissector};
-    const struct dissector *d = ds[mode & 3];
+    static const struct dissector *const ds[4] = {&fz_smtp, &fz_imap, &fz_pop3, &fz_smtp};
     memset(o, 0, sizeof *o);
     o->hash = 1469598103934665603ull;
-    struct dis_sink sink = {o, fz_finding, NULL, NULL, fz_record, fz_label};
-    struct dis_cfg cfg = {0};
-    void *st = d->state_new(&cfg);
-    if (!st)
+    struct fz_run r = {o, {0, 0}};
+    struct dis_sink sink = {&r, fz_finding, NULL, NULL, fz_record, fz_label};
+    struct drv_host host = {.sink = &sink, .find = find_recorder};
+    struct drv d;
+    drv_init(&d, &host, "10.0.0.1", "10.0.0.2", 0, 25, 1);
+    if (!drv_attach(&d, ds[mode & 3], 0))
         return;
-    struct tail tail[2] = {{NULL, 0, 0}, {NULL, 0, 0}};
     int dir = (mode >> 2) & 1;
-    bool attached = true, done = false;
     size_t pos = 0, nchunk = 0;
-    while (pos <= size && attached) {
+    while (pos <= size && drv_claimed(&d)) {
         /* next chunk: [pos, end) */
         size_t end = pos;
         while (end < size && !(size - end >= 4 && memcmp(data + end, marker, 4) == 0))
             end++;
-        struct dis_ctx ctx;
-        memset(&ctx, 0, sizeof ctx);
-        ctx.ts_usec = 1000 + nchunk;
-        ctx.sink = &sink;
-        ctx.cli_ip = "10.0.0.1";
-        ctx.srv_ip = "10.0.0.2";
-        ctx.srv_port = 25;
-        ctx.flow_id = 1;
-        if (end == pos && (mode & 0x40) && !done) {
-            tail[dir].len = 0;
-            enum dis_status rc = d->on_gap(st, dir, 1000, &ctx);
-            CHECK(rc == DIS_OK || rc == DIS_DONE);
-            if (rc == DIS_DONE)
-                done = true;
-        }
-        size_t off = pos;
-        while (off < end && attached && !done) {
+        uint64_t ts = 1000 + nchunk;
+        if (end == pos && (mode & 0x40))
+            drv_gap(&d, dir, 1000, ts);
+        for (size_t off = pos; off < end && drv_state(&d) == DRV_ATTACHED;) {
             size_t n = piece_len(chunking, off, end - off);
-            tail_add(&tail[dir], data + off, n);
+            drv_data(&d, dir, data + off, n, ts);
             off += n;
-            struct bytes in = {tail[dir].p, tail[dir].len};
-            size_t consumed = 0;
-            ctx.want[0] = ctx.want[1] = true;
-            ctx.switch_to = ctx.started_by = NULL;
-            enum dis_status rc = d->on_data(st, dir, in, &consumed, &ctx);
-            CHECK(consumed <= in.len);
-            if (rc == DIS_SWITCH) {
-                CHECK(ctx.switch_to && strcmp(ctx.switch_to, "tls") == 0);
-                CHECK(ctx.started_by != NULL);
-                char line[64];
-                /* bytes handed to "tls" from this chunk: the call's rest plus the pieces to come */
-                int k = snprintf(line, sizeof line, "S%d %s %zu\n", dir, ctx.started_by,
-                                 in.len - consumed + (end - off));
-                fz_add(o, line, (size_t)k);
-                d->on_close(st, &ctx);
-                attached = false;
-                break;
-            }
-            CHECK(rc == DIS_OK);
-            memmove(tail[dir].p, tail[dir].p + consumed, tail[dir].len - consumed);
-            tail[dir].len -= consumed;
-            /* a partial line (< SMTP_LINE_MAX) or one held early TLS record */
-            CHECK(tail[dir].len <= MAIL_EARLY_TLS_MAX && tail[dir].len <= DIS_BUF_MAX);
         }
         nchunk++;
         dir ^= 1;
@@ -216,16 +288,12 @@ static void run(const uint8_t *data, size_t size, uint8_t mode, unsigned chunkin
             break;
         pos = end + 4;
     }
-    if (attached) {
-        struct dis_ctx ctx;
-        memset(&ctx, 0, sizeof ctx);
-        ctx.ts_usec = 999999;
-        ctx.sink = &sink;
-        d->on_close(st, &ctx);
-    }
-    d->state_free(st);
-    free(tail[0].p);
-    free(tail[1].p);
+    drv_close(&d, 999999);
+    drv_fini(&d);
+    CHECK(host.stats.errors == 0); /* no DIS_ERR, no tail over DIS_BUF_MAX */
+    char line[64];
+    int k = snprintf(line, sizeof line, "T %zu %zu\n", r.tls_bytes[0], r.tls_bytes[1]);
+    fz_add(o, line, (size_t)k);
     CHECK(o->nrec == 1);
 }
 

@@ -73,7 +73,7 @@ _NO_SNI_EXT = ("tshark shows no server_name (0) extension in this ClientHello, s
 _GTP = ("the flow is GTP-U tunnelled (UDP 2152); capture/decode.c does not decapsulate tunnels "
         "by design (file header: 'PPPoE, MPLS and tunnels' ignored), so there is no TCP flow")
 _NOFS = ("nDPI's 'Weak TLS Cipher' covers every suite without forward secrecy (corpus README); "
-         "static-RSA AEAD is LOW 'no-PFS' for us (REFERENCE.md 3b; testssl OK/INFO), reported "
+         "static-RSA AEAD is LOW 'no-PFS' for us (doc/REFERENCE.md 3b; testssl OK/INFO), reported "
          "as tls.no_forward_secrecy, not tls.weak_cipher")
 _UPGRADE = ("in-band upgrade of a protocol netzwacht does not dissect ({}); no dissector is "
             "attached to the plaintext part, so the TLS that follows is not seen (mail STARTTLS "

@@ -1,15 +1,15 @@
 /* finding.c — the kind table generated from the kinds_*.def X-macro files. */
-#include "finding.h"
+#include "core/finding.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static const struct finding_kind_info kinds[FK_COUNT] = {
 #define X(id, name, sev, desc) {name, sev, desc},
-#include "kinds_core.def"
-#include "kinds_tls.def"
-#include "kinds_mail.def"
-#include "kinds_http.def"
+#include "core/kinds_core.def"
+#include "core/kinds_tls.def"
+#include "core/kinds_mail.def"
+#include "core/kinds_http.def"
 #undef X
 };
 

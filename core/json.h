@@ -4,7 +4,7 @@
 #ifndef NZ_JSON_H
 #define NZ_JSON_H
 
-#include "nz.h"
+#include "core/nz.h"
 
 #define JSON_DEPTH_MAX 8 /* nesting of objects/arrays; evidence is shallow */
 

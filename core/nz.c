@@ -1,5 +1,5 @@
 /* nz.c — error strings, severity names, the logging helper. */
-#include "nz.h"
+#include "core/nz.h"
 
 #include <stdio.h>
 #include <strings.h>

@@ -11,55 +11,40 @@
  * as dissector.mem reports it, nDPI's) is summed by recharge() and charged by difference —
  * O(1), a few additions and one callback — after every dissector call and once per packet.
  * Eviction happens after the packet, never to the flow being processed. */
-#include "pipeline.h"
+#include "engine/pipeline.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "../capture/flow.h"
-#include "../capture/cap_limits.h"
-#include "../capture/reasm.h"
-#include "../dissect/dissector.h"
-#include "../dissect/json.h"
-#include "../dissect/dis_limits.h"
-#include "../dissect/mail.h"
-#include "dump.h"
-#include "../dissect/mem.h"
-#include "ndpi_glue.h"
+#include <stddef.h>
 
-enum dis_state {
-    DS_PROBING = 0, /* no dissector yet: bytes collected in buf[] for probe() */
-    DS_ATTACHED,    /* dissector running */
-    DS_FINISHED,    /* dissector said DIS_DONE: state kept for on_close, no more bytes */
-    DS_NONE         /* no dissector (none matched, or detached after an error) */
-};
-
-/* A growable byte buffer capped at DIS_BUF_MAX. */
-struct dbuf {
-    uint8_t *p;
-    size_t len, cap;
-};
+#include "capture/flow.h"
+#include "capture/reasm.h"
+#include "core/json.h"
+#include "core/limits.h"
+#include "core/mem.h"
+#include "dissect/dissector.h"
+#include "dissect/mail.h"
+#include "engine/driver.h"
+#include "engine/dump.h"
+#include "engine/ndpi_glue.h"
+#include "engine/records.h"
+#include "rules/https_redirect.h"
+#include "rules/mail_history.h"
 
 /* Per-flow state owned by the pipeline (flow->app). */
 struct fapp {
     struct reasm_dir rd[2];
     int64_t db_id;                 /* flows.id once written; 0 before */
-    const struct dissector *dis;
-    void *dis_st;
-    enum dis_state ds;
-    bool want[2];                  /* the dissector still wants bytes of this direction */
-    bool had_data[2];              /* bytes seen in this direction while probing */
-    struct dbuf buf[2];            /* probe bytes, then the dissector's unconsumed tail */
+    struct drv drv;                /* the stream driver: dissector, tails, want[] */
     void *ndpi;                    /* nDPI flow state while detection runs */
     size_t ndpi_mem;               /* its heap bytes: the struct plus what nDPI allocated for it */
     size_t mem;                    /* bytes this struct has charged to pl->mem (see recharge) */
     unsigned ndpi_pkts;
     char ndpi_label[NDPI_LABEL_MAX];
     char app_label[24];            /* our dissector's label */
-    char started_by[24];           /* carried over a DIS_SWITCH */
     char cli_ip[46], srv_ip[46];   /* text forms for evidence */
     uint64_t findings;
 };
@@ -81,6 +66,7 @@ struct pipeline {
     struct flow *cur;              /* flow whose bytes are being processed */
     uint64_t cur_ts;               /* packet time of the current segment */
     struct dis_sink sink;
+    struct drv_host drv;           /* shared by every flow's driver; ud = this pipeline */
     struct reasm_sink rsink;       /* ud = this pipeline */
 };
 
@@ -149,7 +135,7 @@ static int64_t ensure_flow_row(struct pipeline *pl, struct flow *f)
 static void emit_finding(struct pipeline *pl, struct flow *f, const struct finding *fd)
 {
     pl->stats.findings++;
-    if ((unsigned)fd->severity < 5)
+    if ((unsigned)fd->severity < NZ_SEV_COUNT)
         pl->stats.by_sev[fd->severity]++;
     if (pl->db_err)
         return;
@@ -167,53 +153,21 @@ static void emit_finding(struct pipeline *pl, struct flow *f, const struct findi
     db_fail(pl, store_finding_add(pl->st, pl->run_id, fid, fd, &ep), "a finding");
 }
 
-/* ---- mail history (per server, across runs of this database) ---- */
+/* ---- mail history (per server, across runs of this database; rules/mail_history.c) ---- */
 
-/* The three kinds of each protocol that the history verdicts touch. */
-struct mail_kinds {
-    const char *proto;
-    enum finding_kind stripped, refused;
-};
-static const struct mail_kinds mail_kinds[] = {
-    {"smtp", FK_SMTP_STARTTLS_STRIPPED, FK_SMTP_STARTTLS_REFUSED},
-    {"imap", FK_IMAP_STARTTLS_STRIPPED, FK_IMAP_STARTTLS_REFUSED},
-    {"pop3", FK_POP3_STARTTLS_STRIPPED, FK_POP3_STARTTLS_REFUSED},
-};
-
-/* Appends `,"key":<obj>` to a finding's JSON evidence (before its closing brace), if it fits. */
-static void evidence_append(struct finding *f, const char *member)
+/* Reads what the flow's server did with `proto` before ts_usec into *h (its text in *sh).
+ * False when there is no such history to read (no time, a database error). */
+static bool mail_history(struct pipeline *pl, struct flow *f, const char *proto, uint64_t ts_usec,
+                         struct store_mail_history *sh, struct mail_history_facts *h)
 {
-    size_t n = strlen(f->evidence), m = strlen(member);
-    if (n < 2 || f->evidence[n - 1] != '}' || n + m + 2 > sizeof f->evidence)
-        return;
-    bool empty = n == 2;
-    f->evidence[n - 1] = '\0';
-    snprintf(f->evidence + n - 1, sizeof f->evidence - (n - 1), "%s%s}", empty ? "" : ",", member);
-}
-
-/* A STARTTLS refusal is high, not medium, when this server accepted STARTTLS before
- * (REFERENCE.md §4 S4: "strong if server normally accepts"). */
-static void upgrade_refusal(struct pipeline *pl, struct finding *f)
-{
-    struct fapp *fa = pl->cur ? pl->cur->app : NULL;
-    if (!fa || pl->db_err)
-        return;
-    for (size_t i = 0; i < sizeof mail_kinds / sizeof mail_kinds[0]; i++) {
-        if (f->kind != mail_kinds[i].refused)
-            continue;
-        char ts[40];
-        struct store_mail_history h;
-        if (!store_ts_iso(f->ts_usec, ts, sizeof ts) ||
-            store_mail_history_get(pl->st, fa->srv_ip, pl->cur->srv_port, mail_kinds[i].proto, ts, &h) != 0 ||
-            h.accepted == 0)
-            return;
-        f->severity = NZ_SEV_HIGH;
-        char m[256];
-        snprintf(m, sizeof m, "\"accepted_before\":{\"sessions\":%lld,\"last_session\":%lld,\"last_ts\":\"%s\"}",
-                 (long long)h.accepted, (long long)h.last_accepted_id, h.last_accepted_ts);
-        evidence_append(f, m);
-        return;
-    }
+    struct fapp *fa = f->app;
+    char ts[40];
+    if (!store_ts_iso(ts_usec, ts, sizeof ts) ||
+        store_mail_history_get(pl->st, fa->srv_ip, f->srv_port, proto, ts, sh) != 0)
+        return false;
+    *h = (struct mail_history_facts){sh->sessions, sh->offered, sh->accepted, sh->last_offered_id,
+                                     sh->last_offered_ts, sh->last_accepted_id, sh->last_accepted_ts};
+    return true;
 }
 
 /* ---- dissector sink (ud = pipeline; the flow is pl->cur) ---- */
@@ -221,10 +175,14 @@ static void upgrade_refusal(struct pipeline *pl, struct finding *f)
 static void sink_finding(void *ud, const struct finding *f)
 {
     struct pipeline *pl = ud;
-    if (f->kind == FK_SMTP_STARTTLS_REFUSED || f->kind == FK_IMAP_STARTTLS_REFUSED ||
-        f->kind == FK_POP3_STARTTLS_REFUSED) {
+    const char *proto = mail_refusal_proto(f->kind);
+    if (proto) {
+        /* A refusal is high when this server accepted STARTTLS before. */
         struct finding up = *f;
-        upgrade_refusal(pl, &up);
+        struct store_mail_history sh;
+        struct mail_history_facts h;
+        if (pl->cur && pl->cur->app && !pl->db_err && mail_history(pl, pl->cur, proto, f->ts_usec, &sh, &h))
+            mail_rule_refusal(&up, &h);
         emit_finding(pl, pl->cur, &up);
         return;
     }
@@ -240,39 +198,17 @@ static void sink_mail(void *ud, const struct mail_session_rec *r)
     struct fapp *fa = f->app;
     pl->stats.records++;
     int64_t fid = ensure_flow_row(pl, f);
-    /* Stripping seen through history: the server advertised STARTTLS in earlier sessions of
-     * this database and this complete capability list has none (and no masked keyword
-     * explained it already). Evidence names the earlier session. */
-    if (r->caps_seen && !r->starttls_offered && !(r->verdicts & MAIL_V_STARTTLS_STRIPPED)) {
-        for (size_t i = 0; i < sizeof mail_kinds / sizeof mail_kinds[0]; i++) {
-            if (strcmp(r->proto, mail_kinds[i].proto) != 0)
-                continue;
-            char ts[40];
-            struct store_mail_history h;
-            if (store_ts_iso(r->ts_usec, ts, sizeof ts) &&
-                store_mail_history_get(pl->st, fa->srv_ip, f->srv_port, r->proto, ts, &h) == 0 && h.offered > 0) {
-                struct finding fd;
-                finding_init(&fd, mail_kinds[i].stripped, r->ts_usec);
-                bool pop3 = strcmp(r->proto, "pop3") == 0;
-                finding_summary(&fd, "%s server %s:%u no longer advertises %s (it did in %lld earlier session%s, last %s)",
-                                pop3 ? "POP3" : strcmp(r->proto, "imap") == 0 ? "IMAP" : "SMTP", fa->srv_ip,
-                                f->srv_port, pop3 ? "STLS" : "STARTTLS", (long long)h.offered,
-                                h.offered == 1 ? "" : "s", h.last_offered_ts);
-                struct json j;
-                json_init(&j, fd.evidence, sizeof fd.evidence);
-                json_str(&j, "basis", "history");
-                json_str(&j, "capabilities", r->capabilities);
-                json_int(&j, "earlier_sessions", h.sessions);
-                json_int(&j, "earlier_offered", h.offered);
-                json_int(&j, "last_offered_session", h.last_offered_id);
-                json_str(&j, "last_offered_ts", h.last_offered_ts);
-                json_finish(&j);
-                emit_finding(pl, f, &fd);
-            }
-        }
-    }
+    /* Stripping seen through history (a complete capability list without STARTTLS from a
+     * server that advertised it in earlier sessions of this database). */
+    const char *proto = mail_rule_stripped_needs_history(r);
+    struct store_mail_history sh;
+    struct mail_history_facts h;
+    struct finding fd;
+    if (proto && mail_history(pl, f, proto, r->ts_usec, &sh, &h) &&
+        mail_rule_stripped_by_history(r, fa->srv_ip, f->srv_port, &h, &fd))
+        emit_finding(pl, f, &fd);
     struct store_endpoints ep = {fa->cli_ip, fa->srv_ip, f->cli_port, f->srv_port};
-    db_fail(pl, store_mail_session_add(pl->st, pl->run_id, fid, &ep, r), "a mail session");
+    db_fail(pl, records_mail_add(pl->st, pl->run_id, fid, &ep, r), "a mail session");
 }
 
 static void sink_tls(void *ud, const struct tls_session_rec *r)
@@ -282,7 +218,7 @@ static void sink_tls(void *ud, const struct tls_session_rec *r)
         return;
     pl->stats.records++;
     int64_t fid = ensure_flow_row(pl, pl->cur);
-    db_fail(pl, store_tls_session_add(pl->st, pl->run_id, fid, r), "a TLS session");
+    db_fail(pl, records_tls_add(pl->st, pl->run_id, fid, r), "a TLS session");
 }
 
 static void sink_http(void *ud, const struct http_request_rec *r)
@@ -292,7 +228,7 @@ static void sink_http(void *ud, const struct http_request_rec *r)
         return;
     pl->stats.records++;
     int64_t fid = ensure_flow_row(pl, pl->cur);
-    db_fail(pl, store_http_request_add(pl->st, pl->run_id, fid, r), "an HTTP request");
+    db_fail(pl, records_http_add(pl->st, pl->run_id, fid, r), "an HTTP request");
 }
 
 static void sink_label(void *ud, const char *proto)
@@ -307,343 +243,33 @@ static void sink_label(void *ud, const char *proto)
     }
 }
 
-static void fill_ctx(struct pipeline *pl, struct flow *f, struct dis_ctx *ctx)
-{
-    struct fapp *fa = f->app;
-    memset(ctx, 0, sizeof *ctx);
-    ctx->ts_usec = pl->cur_ts;
-    ctx->sink = &pl->sink;
-    ctx->cli_ip = fa->cli_ip;
-    ctx->srv_ip = fa->srv_ip;
-    ctx->cli_port = f->cli_port;
-    ctx->srv_port = f->srv_port;
-    ctx->flow_id = f->id;
-    ctx->want[0] = fa->want[0];
-    ctx->want[1] = fa->want[1];
-}
-
-/* ---- buffers ---- */
-
-static bool dbuf_append(struct dbuf *b, const uint8_t *p, size_t n, size_t max)
-{
-    if (n > max - b->len)
-        return false;
-    if (b->len + n > b->cap) {
-        size_t nc = b->cap ? b->cap : 1024;
-        while (nc < b->len + n)
-            nc *= 2;
-        if (nc > max)
-            nc = max;
-        uint8_t *np = realloc(b->p, nc);
-        if (!np)
-            return false;
-        b->p = np;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-    return true;
-}
-
-static void dbuf_consume(struct dbuf *b, size_t n)
-{
-    if (n >= b->len) {
-        b->len = 0;
-        return;
-    }
-    memmove(b->p, b->p + n, b->len - n);
-    b->len -= n;
-}
-
-static void dbuf_free(struct dbuf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
-}
-
-/* An emptied buffer above this capacity goes back to the allocator (it grew for one big
- * record or head); smaller ones are kept so a flow's next tail does not allocate again. */
-#define DBUF_KEEP 4096u
-
 /* ---- memory accounting ---- */
-
-/* Heap bytes of the flow's dissection: the pipeline's two buffers and the dissector's state
- * with its own buffers. Checked against DIS_FLOW_MEM_MAX. */
-static size_t dissection_mem(const struct fapp *fa)
-{
-    size_t m = nz_heap_size(fa->buf[0].cap) + nz_heap_size(fa->buf[1].cap);
-    if (fa->dis && fa->dis_st)
-        m += fa->dis->mem(fa->dis_st);
-    return m;
-}
 
 /* Brings the flow's charge (everything but the flow entry and the reassembly queues, which
  * their owners charge) up to date. O(1). */
 static void recharge(struct pipeline *pl, struct fapp *fa)
 {
-    mem_recharge(&pl->mem, &fa->mem, nz_heap_size(sizeof *fa) + dissection_mem(fa) + fa->ndpi_mem);
+    mem_recharge(&pl->mem, &fa->mem, nz_heap_size(sizeof *fa) + drv_mem(&fa->drv) + fa->ndpi_mem);
 }
 
-/* ---- dissector driving ---- */
+/* ---- dissector driving (engine/driver.c) ---- */
 
-/* The dissector needs no more bytes of `dir`. The reassembler is told after reasm_push()
- * returns (settle_want), never from inside its delivery callback. */
-static void stop_want(struct pipeline *pl, struct fapp *fa, int dir)
+/* The driver's memory may have changed (after a feed): charge it. The flow is pl->cur. */
+static void drv_mem_changed(void *ud, struct drv *d)
 {
-    (void)pl;
-    fa->want[dir] = false;
-    dbuf_free(&fa->buf[dir]);
+    struct fapp *fa = (struct fapp *)(void *)((char *)d - offsetof(struct fapp, drv));
+    recharge(ud, fa);
 }
 
+/* The dissector needs no more bytes of a direction: the reassembler is told after
+ * reasm_push() returns, never from inside its delivery callback. */
 static void settle_want(struct pipeline *pl, struct fapp *fa)
 {
     if (pl->cfg.dump)
         return;
     for (int d = 0; d < 2; d++)
-        if (!fa->want[d] && !fa->rd[d].done)
+        if (!drv_wants(&fa->drv, d) && !fa->rd[d].done)
             reasm_set_done(&fa->rd[d], &pl->budget);
-}
-
-static void detach(struct pipeline *pl, struct flow *f, const char *reason)
-{
-    struct fapp *fa = f->app;
-    if (reason) {
-        struct finding fd;
-        finding_init(&fd, FK_DISSECT_MALFORMED, pl->cur_ts);
-        finding_summary(&fd, "%s stream rejected as malformed: %s", fa->dis ? fa->dis->name : "?", reason);
-        struct json j;
-        json_init(&j, fd.evidence, sizeof fd.evidence);
-        json_str(&j, "protocol", fa->dis ? fa->dis->name : NULL);
-        json_str(&j, "reason", reason);
-        json_finish(&j);
-        pl->stats.dis_errors++;
-        emit_finding(pl, f, &fd);
-    }
-    if (fa->dis && fa->dis_st) {
-        /* Let it emit what it has (a session record) before it goes. */
-        struct dis_ctx cctx;
-        fill_ctx(pl, f, &cctx);
-        fa->dis->on_close(fa->dis_st, &cctx);
-        fa->dis->state_free(fa->dis_st);
-    }
-    fa->dis_st = NULL;
-    fa->ds = DS_NONE;
-    stop_want(pl, fa, 0);
-    stop_want(pl, fa, 1);
-}
-
-static bool attach(struct pipeline *pl, struct flow *f, const struct dissector *d)
-{
-    struct fapp *fa = f->app;
-    struct dis_cfg dc = {0};
-    dc.started_by = fa->started_by[0] ? fa->started_by : d->name;
-    dc.policy = pl->cfg.policy;
-    void *st = d->state_new(&dc);
-    if (!st) {
-        nz_logf(pl->log, NZ_LOG_WARN, "flow %llu: out of memory starting %s dissector",
-                (unsigned long long)f->id, d->name);
-        return false;
-    }
-    fa->dis = d;
-    fa->dis_st = st;
-    fa->ds = DS_ATTACHED;
-    pl->stats.dis_attached++;
-    return true;
-}
-
-static void feed(struct pipeline *pl, struct flow *f, int dir, const uint8_t *p, size_t n);
-
-/* The dissector needs nothing more: let it emit what is pending and free its state now, not
- * at the end of the flow (a TLS state is ~20 KB; a long bulk flow should not keep it). */
-static void finish_dissector(struct pipeline *pl, struct flow *f)
-{
-    struct fapp *fa = f->app;
-    fa->ds = DS_FINISHED;
-    if (fa->dis && fa->dis_st) {
-        struct dis_ctx cctx;
-        fill_ctx(pl, f, &cctx);
-        fa->dis->on_close(fa->dis_st, &cctx);
-        fa->dis->state_free(fa->dis_st);
-        fa->dis_st = NULL;
-    }
-}
-
-/* Applies the status and OUT fields of a dissector call. `rest`/`rest_len`: bytes after
- * the consumed ones in this call's input (for DIS_SWITCH). */
-static void after_call(struct pipeline *pl, struct flow *f, int dir, enum dis_status rc, struct dis_ctx *ctx,
-                       const uint8_t *rest, size_t rest_len)
-{
-    struct fapp *fa = f->app;
-    switch (rc) {
-    case DIS_OK:
-        for (int d = 0; d < 2; d++)
-            if (fa->want[d] && !ctx->want[d])
-                stop_want(pl, fa, d);
-        if (!fa->want[0] && !fa->want[1])
-            finish_dissector(pl, f);
-        break;
-    case DIS_DONE:
-        stop_want(pl, fa, 0);
-        stop_want(pl, fa, 1);
-        finish_dissector(pl, f);
-        break;
-    case DIS_ERR:
-        detach(pl, f, ctx->err_reason ? ctx->err_reason : "unspecified");
-        break;
-    case DIS_SWITCH: {
-        const struct dissector *next = ctx->switch_to ? dis_find(ctx->switch_to) : NULL;
-        snprintf(fa->started_by, sizeof fa->started_by, "%s", ctx->started_by ? ctx->started_by : "");
-        /* Copy the rest before the buffers it may point into are freed, and keep the other
-         * direction's unconsumed tail: it arrived earlier (a ClientHello sent before the 220)
-         * and belongs to the next protocol too. */
-        uint8_t *copy = NULL, *other = NULL;
-        size_t other_len = fa->buf[1 - dir].len;
-        if (rest_len) {
-            copy = malloc(rest_len);
-            if (copy)
-                memcpy(copy, rest, rest_len);
-        }
-        if (other_len) {
-            other = malloc(other_len);
-            if (other)
-                memcpy(other, fa->buf[1 - dir].p, other_len);
-        }
-        if (fa->dis && fa->dis_st) {
-            struct dis_ctx cctx;
-            fill_ctx(pl, f, &cctx);
-            fa->dis->on_close(fa->dis_st, &cctx);
-            fa->dis->state_free(fa->dis_st);
-        }
-        fa->dis_st = NULL;
-        fa->dis = NULL;
-        fa->buf[0].len = fa->buf[1].len = 0;
-        pl->stats.dis_switches++;
-        if (!next || !attach(pl, f, next)) {
-            fa->ds = DS_NONE;
-            stop_want(pl, fa, 0);
-            stop_want(pl, fa, 1);
-        } else {
-            if (other)
-                feed(pl, f, 1 - dir, other, other_len);
-            if (copy && fa->ds == DS_ATTACHED)
-                feed(pl, f, dir, copy, rest_len);
-        }
-        free(copy);
-        free(other);
-        break;
-    }
-    }
-}
-
-/* Gives stream bytes of `dir` to the attached dissector, keeping its unconsumed tail. */
-static void feed(struct pipeline *pl, struct flow *f, int dir, const uint8_t *p, size_t n)
-{
-    struct fapp *fa = f->app;
-    if (fa->ds != DS_ATTACHED || !fa->want[dir] || n == 0)
-        return;
-    struct dbuf *b = &fa->buf[dir];
-    struct bytes in;
-    if (b->len == 0) {
-        in.p = p;
-        in.len = n;
-    } else {
-        if (!dbuf_append(b, p, n, DIS_BUF_MAX)) {
-            pl->stats.dis_overflow++;
-            detach(pl, f, "unconsumed data exceeds DIS_BUF_MAX");
-            return;
-        }
-        in.p = b->p;
-        in.len = b->len;
-    }
-    struct dis_ctx ctx;
-    fill_ctx(pl, f, &ctx);
-    size_t consumed = 0;
-    enum dis_status rc = fa->dis->on_data(fa->dis_st, dir, in, &consumed, &ctx);
-    if (consumed > in.len)
-        consumed = in.len;
-    if (rc == DIS_SWITCH) {
-        /* rest may point into b: after_call copies it before freeing anything. */
-        after_call(pl, f, dir, rc, &ctx, in.p + consumed, in.len - consumed);
-        return;
-    }
-    if (rc == DIS_OK && fa->want[dir] && ctx.want[dir]) {
-        if (in.p == p) { /* zero-copy call: keep the tail */
-            if (consumed < n && !dbuf_append(b, p + consumed, n - consumed, DIS_BUF_MAX)) {
-                pl->stats.dis_overflow++;
-                detach(pl, f, "unconsumed data exceeds DIS_BUF_MAX");
-                recharge(pl, fa);
-                return;
-            }
-        } else {
-            dbuf_consume(b, consumed);
-            if (b->len == 0 && b->cap > DBUF_KEEP)
-                dbuf_free(b);
-        }
-    }
-    after_call(pl, f, dir, rc, &ctx, NULL, 0);
-    if (fa->ds == DS_ATTACHED && dissection_mem(fa) > DIS_FLOW_MEM_MAX) {
-        /* One flow may not grow past its cap: its dissector gives up and its state goes. */
-        pl->stats.dis_mem_cap++;
-        detach(pl, f, "flow state exceeds DIS_FLOW_MEM_MAX");
-    }
-    recharge(pl, fa);
-}
-
-/* While probing: collect the first bytes of each direction and ask every dissector. */
-static void probe(struct pipeline *pl, struct flow *f, int dir, const uint8_t *p, size_t n)
-{
-    struct fapp *fa = f->app;
-    struct dbuf *b = &fa->buf[dir];
-    size_t room = DIS_PROBE_MAX - b->len;
-    size_t take = n < room ? n : room;
-    if (take && !dbuf_append(b, p, take, DIS_PROBE_MAX)) {
-        fa->ds = DS_NONE;
-        stop_want(pl, fa, 0);
-        stop_want(pl, fa, 1);
-        return;
-    }
-    fa->had_data[dir] = true;
-    bool maybe = false;
-    const struct dissector *hit = NULL;
-    struct bytes first = {b->p, b->len};
-    for (size_t i = 0; i < dis_registry_len && !hit; i++) {
-        enum dis_probe r = dis_registry[i]->probe(first, dir);
-        if (r == DIS_PROBE_YES)
-            hit = dis_registry[i];
-        else if (r == DIS_PROBE_MAYBE)
-            maybe = true;
-    }
-    if (hit) {
-        if (!attach(pl, f, hit)) {
-            fa->ds = DS_NONE;
-            stop_want(pl, fa, 0);
-            stop_want(pl, fa, 1);
-            return;
-        }
-        /* The other direction's bytes (if any) arrived earlier: feed them first. The
-         * probe buffers become the dissector's input; detach them so feed() can reuse
-         * buf[] for unconsumed tails. */
-        int other = 1 - dir;
-        struct dbuf pb[2] = {fa->buf[0], fa->buf[1]};
-        memset(&fa->buf, 0, sizeof fa->buf);
-        if (pb[other].len)
-            feed(pl, f, other, pb[other].p, pb[other].len);
-        if (pb[dir].len)
-            feed(pl, f, dir, pb[dir].p, pb[dir].len);
-        /* Bytes beyond the probe window in this very segment. */
-        if (take < n)
-            feed(pl, f, dir, p + take, n - take);
-        dbuf_free(&pb[0]);
-        dbuf_free(&pb[1]);
-        return;
-    }
-    bool full = b->len >= DIS_PROBE_MAX;
-    if (full || (!maybe && fa->had_data[0] && fa->had_data[1])) {
-        fa->ds = DS_NONE;
-        stop_want(pl, fa, 0);
-        stop_want(pl, fa, 1);
-    }
 }
 
 /* reasm sink: in-order stream bytes of pl->cur. */
@@ -653,34 +279,17 @@ static void on_stream_data(void *ud, int dir, const uint8_t *p, size_t n)
     struct flow *f = pl->cur;
     struct fapp *fa = f->app;
     dump_write(pl->cfg.dump, f->id, dir, p, n); /* --dump-streams; no-op when off */
-    if (!fa->want[dir])
-        return;
-    if (fa->ds == DS_PROBING)
-        probe(pl, f, dir, p, n);
-    else if (fa->ds == DS_ATTACHED)
-        feed(pl, f, dir, p, n);
+    drv_data(&fa->drv, dir, p, n, pl->cur_ts);
 }
 
 static void on_stream_gap(void *ud, int dir, uint64_t len)
 {
     struct pipeline *pl = ud;
-    struct flow *f = pl->cur;
-    struct fapp *fa = f->app;
-    if (fa->ds == DS_PROBING) {
-        /* Probing across a hole would misjudge; start over after it. */
-        fa->buf[dir].len = 0;
-        return;
-    }
-    if (fa->ds != DS_ATTACHED || !fa->want[dir])
-        return;
-    fa->buf[dir].len = 0;
-    struct dis_ctx ctx;
-    fill_ctx(pl, f, &ctx);
-    enum dis_status rc = fa->dis->on_gap ? fa->dis->on_gap(fa->dis_st, dir, len, &ctx) : DIS_DONE;
-    if (rc == DIS_SWITCH)
-        rc = DIS_DONE;
-    after_call(pl, f, dir, rc, &ctx, NULL, 0);
-    recharge(pl, fa);
+    struct fapp *fa = pl->cur->app;
+    enum drv_state before = drv_state(&fa->drv);
+    drv_gap(&fa->drv, dir, len, pl->cur_ts);
+    if (before == DRV_ATTACHED)
+        recharge(pl, fa);
 }
 
 static const struct reasm_sink *pl_rsink(struct pipeline *pl) { return &pl->rsink; }
@@ -698,9 +307,9 @@ static struct fapp *fapp_new(struct pipeline *pl, struct flow *f)
     }
     reasm_dir_init(&fa->rd[0]);
     reasm_dir_init(&fa->rd[1]);
-    fa->want[0] = fa->want[1] = true;
     dec_addr_str(f->ip_ver, f->cli_ip, fa->cli_ip, sizeof fa->cli_ip);
     dec_addr_str(f->ip_ver, f->srv_ip, fa->srv_ip, sizeof fa->srv_ip);
+    drv_init(&fa->drv, &pl->drv, fa->cli_ip, fa->srv_ip, f->cli_port, f->srv_port, f->id);
     return fa;
 }
 
@@ -728,11 +337,7 @@ static void on_flow_end(void *ud, struct flow *f, enum flow_end why)
         pl->cur_ts = f->last_usec;
     for (int d = 0; d < 2; d++)
         reasm_flush(&fa->rd[d], d, &pl->budget, pl_rsink(pl));
-    if ((fa->ds == DS_ATTACHED || fa->ds == DS_FINISHED) && fa->dis_st) {
-        struct dis_ctx ctx;
-        fill_ctx(pl, f, &ctx);
-        fa->dis->on_close(fa->dis_st, &ctx);
-    }
+    drv_close(&fa->drv, pl->cur_ts);
     ndpi_finish(pl, fa, true);
     uint64_t diff = fa->rd[0].overlap_diff + fa->rd[1].overlap_diff;
     if (diff) {
@@ -772,12 +377,9 @@ static void on_flow_end(void *ud, struct flow *f, enum flow_end why)
         fill_store_flow(f, fa, flow_end_name(shown), &sf);
         db_fail(pl, store_flow_put(pl->st, pl->run_id, &sf, &fa->db_id), "a flow");
     }
-    if (fa->dis && fa->dis_st)
-        fa->dis->state_free(fa->dis_st);
-    for (int d = 0; d < 2; d++) {
+    drv_fini(&fa->drv);
+    for (int d = 0; d < 2; d++)
         reasm_dir_fini(&fa->rd[d], &pl->budget);
-        dbuf_free(&fa->buf[d]);
-    }
     mem_uncharge(&pl->mem, fa->mem);
     free(fa);
     f->app = NULL;
@@ -827,6 +429,11 @@ struct pipeline *pipeline_new(const struct pipeline_cfg *cfg, struct store *st, 
     pl->sink.tls_session = sink_tls;
     pl->sink.http_request = sink_http;
     pl->sink.mail_session = sink_mail;
+    pl->drv.sink = &pl->sink;
+    pl->drv.mem_changed = drv_mem_changed;
+    pl->drv.ud = pl;
+    pl->drv.policy = cfg->policy;
+    pl->drv.log = log;
     pl->rsink.ud = pl;
     pl->rsink.data = on_stream_data;
     pl->rsink.gap = on_stream_gap;
@@ -903,7 +510,7 @@ void pipeline_packet(struct pipeline *pl, int dlt, uint64_t ts_usec, const uint8
      * ClientHello, request line or greeting, the most expensive packet for nDPI to parse),
      * nDPI never sees it. */
     if (fa->ndpi) {
-        if (fa->ds == DS_ATTACHED || fa->ds == DS_FINISHED) {
+        if (drv_claimed(&fa->drv)) {
             /* Our dissector claimed the flow: its label wins and nDPI sees no more packets;
              * its best guess so far is still kept in flows.ndpi_proto (giveup is cheap). */
             ndpi_finish(pl, fa, true);
@@ -936,44 +543,19 @@ void pipeline_packet(struct pipeline *pl, int dlt, uint64_t ts_usec, const uint8
 
 void pipeline_end_flows(struct pipeline *pl) { flow_end_all(pl->flows, FLOW_END_SHUTDOWN); }
 
-/* http.no_https_redirect: one finding per host, from the stored records (needs the TLS
- * sessions' SNIs, which may come from other flows, files or earlier runs). */
-static int no_https_row(void *ud, int n, const char *const *names, const enum store_col_type *types,
-                        const char *const *vals)
+/* http.no_https_redirect (rules/https_redirect.c): one finding per host, from the stored
+ * records (needs the TLS sessions' SNIs, which may come from other flows, files or earlier runs). */
+static int no_https_row(void *ud, const struct store_no_https_row *row)
 {
     struct pipeline *pl = ud;
-    (void)names;
-    (void)types;
-    if (n < 8 || !vals[0])
-        return 0;
+    struct https_redirect_facts h = {row->host, row->ts_usec, row->ts, row->tls_ts};
     struct finding fd;
-    finding_init(&fd, FK_HTTP_NO_HTTPS_REDIRECT, 0);
-    snprintf(fd.summary, sizeof fd.summary, "%s answers 200 for / in clear without redirecting to https://, "
-             "although it is reached over TLS too (SNI seen %s)", vals[0], vals[7] ? vals[7] : "?");
-    struct json j;
-    json_init(&j, fd.evidence, sizeof fd.evidence);
-    json_str(&j, "host", vals[0]);
-    json_str(&j, "path", "/");
-    json_int(&j, "status", 200);
-    json_str(&j, "first_plaintext_ts", vals[2]);
-    json_str(&j, "tls_sni_first_seen", vals[7]);
-    json_finish(&j);
-    struct store_endpoints ep = {vals[3], vals[5], (uint16_t)(vals[4] ? atoi(vals[4]) : 0),
-                                 (uint16_t)(vals[6] ? atoi(vals[6]) : 0)};
-    int64_t fid = vals[1] ? atoll(vals[1]) : 0;
-    /* The finding's time is the plaintext request's; parse it back from the ISO text. */
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    unsigned usec = 0;
-    if (vals[2] && sscanf(vals[2], "%d-%d-%dT%d:%d:%d.%uZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                          &tm.tm_min, &tm.tm_sec, &usec) == 7) {
-        tm.tm_year -= 1900;
-        tm.tm_mon -= 1;
-        fd.ts_usec = (uint64_t)timegm(&tm) * 1000000u + usec;
-    }
+    if (!https_redirect_rule(&h, &fd))
+        return 0;
+    struct store_endpoints ep = {row->client_ip, row->server_ip, row->client_port, row->server_port};
     pl->stats.findings++;
     pl->stats.by_sev[fd.severity]++;
-    db_fail(pl, store_finding_add(pl->st, pl->run_id, fid, &fd, &ep), "a finding");
+    db_fail(pl, store_finding_add(pl->st, pl->run_id, row->flow_id, &fd, &ep), "a finding");
     return pl->db_err ? 1 : 0;
 }
 
@@ -981,7 +563,7 @@ int pipeline_finish(struct pipeline *pl)
 {
     flow_end_all(pl->flows, FLOW_END_SHUTDOWN);
     if (!pl->db_err) {
-        int rc = store_query_no_https_redirect(pl->st, pl->run_id, no_https_row, pl);
+        int rc = store_no_https_redirect_rows(pl->st, pl->run_id, no_https_row, pl);
         if (rc && !pl->db_err)
             db_fail(pl, rc == NZ_EDB ? rc : NZ_EDB, "the no_https_redirect rule");
     }
@@ -996,11 +578,25 @@ int pipeline_finish(struct pipeline *pl)
 
 int pipeline_error(const struct pipeline *pl) { return pl->db_err; }
 
-const struct pipeline_stats *pipeline_stats(const struct pipeline *pl) { return &pl->stats; }
-
-const char *pipeline_counters_json(const struct pipeline *pl, char *buf, size_t cap)
+/* The driver's counters (engine/driver.h) are copied in here, not per packet. */
+static void sync_drv_stats(struct pipeline *pl)
 {
-    const struct pipeline_stats *s = &pl->stats;
+    pl->stats.dis_attached = pl->drv.stats.attached;
+    pl->stats.dis_errors = pl->drv.stats.errors;
+    pl->stats.dis_overflow = pl->drv.stats.overflow;
+    pl->stats.dis_switches = pl->drv.stats.switches;
+    pl->stats.dis_mem_cap = pl->drv.stats.mem_cap;
+}
+
+const struct pipeline_stats *pipeline_stats(struct pipeline *pl)
+{
+    sync_drv_stats(pl);
+    return &pl->stats;
+}
+
+const char *pipeline_counters_json(struct pipeline *pl, char *buf, size_t cap)
+{
+    const struct pipeline_stats *s = pipeline_stats(pl);
     struct flow_stats fs;
     flow_table_stats(pl->flows, &fs);
     struct json j;
@@ -1013,7 +609,7 @@ const char *pipeline_counters_json(const struct pipeline *pl, char *buf, size_t 
     json_obj_begin(&j, "flows");
     json_uint(&j, "created", fs.created);
     json_uint(&j, "max_active", fs.max_active);
-    for (int e = 0; e < 6; e++)
+    for (int e = 0; e < FLOW_END_COUNT; e++)
         json_uint(&j, flow_end_name((enum flow_end)e), fs.ended[e]);
     json_uint(&j, "evicted_for_memory", s->flows_evicted_mem);
     json_obj_end(&j);

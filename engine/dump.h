@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../dissect/nz.h"
+#include "core/nz.h"
 
 #define DUMP_FDS_MAX 16 /* open dump files kept at once; flows interleave, most end soon */
 
@@ -40,13 +40,5 @@ uint64_t dump_failures(const struct stream_dump *d);
 
 /* Closes every file and the folder, logs the failure count if any. NULL is a no-op. */
 void dump_close(struct stream_dump *d);
-
-/* The commands' side: opens cfg->dump_dir (if set) into cfg->dump, printing the reason of a
- * failure. Returns 0, or the exit code (EXIT_USAGE for an existing DIR, EXIT_RUNTIME else). */
-struct cli_global;
-struct pipeline_cfg;
-int cli_dump_start(const struct cli_global *g, struct pipeline_cfg *cfg, const struct nz_log *log);
-/* Closes cfg->dump (if any) and sets it to NULL. */
-void cli_dump_stop(struct pipeline_cfg *cfg);
 
 #endif

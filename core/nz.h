@@ -37,6 +37,7 @@ enum nz_severity {
     NZ_SEV_HIGH = 3,
     NZ_SEV_CRITICAL = 4
 };
+#define NZ_SEV_COUNT (NZ_SEV_CRITICAL + 1) /* severities: arrays indexed by enum nz_severity */
 
 /* "info".."critical"; never NULL. */
 const char *nz_severity_name(enum nz_severity s);

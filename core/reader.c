@@ -1,5 +1,5 @@
 /* reader.c — bounds-checked cursor; the only place that indexes raw input bytes. */
-#include "reader.h"
+#include "core/reader.h"
 
 #include <string.h>
 
@@ -142,7 +142,6 @@ int rd_line(struct rd *r, size_t max, struct bytes *line)
     return 1;
 }
 
-static int lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 
 bool bytes_eq_nocase(struct bytes b, const char *s)
 {
@@ -150,7 +149,7 @@ bool bytes_eq_nocase(struct bytes b, const char *s)
     if (b.len != n)
         return false;
     for (size_t i = 0; i < n; i++)
-        if (lower(b.p[i]) != lower((unsigned char)s[i]))
+        if (ascii_lower(b.p[i]) != ascii_lower((unsigned char)s[i]))
             return false;
     return true;
 }
@@ -161,7 +160,7 @@ bool bytes_prefix_nocase(struct bytes b, const char *s)
     if (b.len < n)
         return false;
     for (size_t i = 0; i < n; i++)
-        if (lower(b.p[i]) != lower((unsigned char)s[i]))
+        if (ascii_lower(b.p[i]) != ascii_lower((unsigned char)s[i]))
             return false;
     return true;
 }
@@ -225,4 +224,107 @@ int b64_digit(int c, bool urlsafe)
     if (c == '/' || (urlsafe && c == '_'))
         return 63;
     return -1;
+}
+
+int ascii_hex_val(int c)
+{
+    if (ascii_is_digit(c))
+        return c - '0';
+    c = ascii_lower(c);
+    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
+bool bytes_eq(struct bytes b, const char *s)
+{
+    size_t n = strlen(s);
+    return b.len == n && (n == 0 || memcmp(b.p, s, n) == 0);
+}
+
+int bytes_starts_nocase(struct bytes b, const char *s)
+{
+    size_t n = strlen(s);
+    size_t k = b.len < n ? b.len : n;
+    for (size_t i = 0; i < k; i++)
+        if (ascii_upper(b.p[i]) != ascii_upper((unsigned char)s[i]))
+            return -1;
+    return b.len >= n ? 1 : 0;
+}
+
+bool bytes_contains_nocase(struct bytes b, const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i + n <= b.len; i++)
+        if (bytes_prefix_nocase(bytes_sub(b, i, n), s))
+            return true;
+    return false;
+}
+
+bool bytes_to_u64(struct bytes b, uint64_t *out)
+{
+    if (b.len == 0 || b.len > 19)
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < b.len; i++) {
+        if (!ascii_is_digit(b.p[i]))
+            return false;
+        v = v * 10 + (uint64_t)(b.p[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static bool is_blank(int c) { return c == ' ' || c == '\t'; }
+
+struct bytes rd_word(struct rd *r)
+{
+    while (!rd_eof(r) && is_blank(rd_peek(r, 0)))
+        rd_skip(r, 1);
+    size_t n = 0;
+    while (n < rd_left(r) && !is_blank(rd_peek(r, n)))
+        n++;
+    return rd_slice(r, n);
+}
+
+struct bytes rd_rest_trim(struct rd *r)
+{
+    while (!rd_eof(r) && is_blank(rd_peek(r, 0)))
+        rd_skip(r, 1);
+    return bytes_trim(rd_rest(r));
+}
+
+struct b64dec b64dec_init(struct bytes in, bool urlsafe)
+{
+    struct b64dec b = {rd_from(in), 0, 0, urlsafe, false};
+    return b;
+}
+
+int b64dec_next(struct b64dec *b)
+{
+    for (;;) {
+        if (b->bits >= 8) {
+            b->bits -= 8;
+            return (int)((b->acc >> b->bits) & 0xffu);
+        }
+        if (b->done || rd_eof(&b->r)) {
+            b->done = true;
+            return -1;
+        }
+        int v = b64_digit(rd_u8(&b->r), b->urlsafe);
+        if (v < 0) {
+            b->done = true;
+            return -1;
+        }
+        b->acc = ((b->acc << 6) | (uint32_t)v) & 0xffffu;
+        b->bits += 6;
+    }
+}
+
+size_t b64_decode(struct bytes in, bool urlsafe, uint8_t *out, size_t cap)
+{
+    struct b64dec b = b64dec_init(in, urlsafe);
+    size_t n = 0;
+    int c;
+    while (n < cap && (c = b64dec_next(&b)) >= 0)
+        out[n++] = (uint8_t)c;
+    return n;
 }

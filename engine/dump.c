@@ -1,5 +1,5 @@
 /* dump.c — `--dump-streams DIR`. See dump.h for the contract. */
-#include "dump.h"
+#include "engine/dump.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
 
 struct dump_fd {
     uint64_t flow_id;
@@ -198,25 +197,4 @@ void dump_close(struct stream_dump *d)
                 d->path, (unsigned long long)d->failures);
     free(d->path);
     free(d);
-}
-
-int cli_dump_start(const struct cli_global *g, struct pipeline_cfg *cfg, const struct nz_log *log)
-{
-    cfg->dump = NULL;
-    if (!cfg->dump_dir)
-        return 0;
-    char msg[4400];
-    int rc = dump_open(cfg->dump_dir, log, &cfg->dump, msg, sizeof msg);
-    if (rc == 0)
-        return 0;
-    fprintf(stderr, "%s: ", g->prog);
-    cli_fputs_esc(msg, stderr);
-    fputc('\n', stderr);
-    return rc == NZ_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;
-}
-
-void cli_dump_stop(struct pipeline_cfg *cfg)
-{
-    dump_close(cfg->dump);
-    cfg->dump = NULL;
 }

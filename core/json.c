@@ -1,5 +1,5 @@
 /* json.c — bounded JSON writer; see json.h. */
-#include "json.h"
+#include "core/json.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* ndpi_glue.c — nDPI 4.2 wrapper; see ndpi_glue.h. */
-#include "ndpi_glue.h"
+#include "engine/ndpi_glue.h"
 
-#include "../dissect/mem.h"
+#include "core/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * content → findings and records → SQLite. One pipeline per run; no global state, so two
  * pipelines can run in one process (one per thread: nDPI's allocation counter is global).
  *
- * Memory: every piece of per-flow state is charged, at its allocated size (dissect/mem.h), to
+ * Memory: every piece of per-flow state is charged, at its allocated size (core/mem.h), to
  * one budget per pipeline (cfg.mem_max): the flow table's buckets and entries, the pipeline's
  * per-flow struct and its two stream buffers, the reassembly queues, the dissector's state and
  * buffers (dissector.mem), nDPI's flow state and what nDPI allocated for it. After each packet,
@@ -13,9 +13,10 @@
 #ifndef NZ_PIPELINE_H
 #define NZ_PIPELINE_H
 
-#include "../capture/cap_limits.h" /* MEM_MAX_DEFAULT, MEM_MAX_MIN for the options */
-#include "../capture/decode.h"
-#include "../store/store.h"
+#include "core/limits.h" /* MEM_MAX_DEFAULT, MEM_MAX_MIN for the options */
+#include "capture/decode.h"
+#include "core/finding.h" /* NZ_SEV_COUNT */
+#include "store/store.h"
 
 struct stream_dump;
 
@@ -29,11 +30,11 @@ struct pipeline_cfg {
     size_t ooo_max_bytes;      /* per flow direction (--max-ooo) */
     unsigned ndpi_max_pkts;    /* packets per flow offered to nDPI; 0 disables nDPI */
     int policy;                /* 0 default, 1 Mozilla intermediate */
-    const char *dump_dir;      /* --dump-streams DIR as given; the command opens it (cli/dump.h) */
+    const char *dump_dir;      /* --dump-streams DIR as given; the command opens it (engine/dump.h) */
     struct stream_dump *dump;  /* borrowed: every reassembled byte goes here; NULL = off */
 };
 
-/* Fills cfg with the defaults from capture/cap_limits.h. */
+/* Fills cfg with the defaults from core/limits.h. */
 void pipeline_cfg_defaults(struct pipeline_cfg *cfg);
 
 struct pipeline_stats {
@@ -44,7 +45,7 @@ struct pipeline_stats {
     uint64_t malformed;                /* frames with a malformed/truncated reason */
     uint64_t flows, flows_evicted;     /* flows_evicted: all early evictions (table and memory) */
     uint64_t flows_evicted_mem;        /* of those, evicted because the memory budget was full */
-    uint64_t findings, by_sev[5];
+    uint64_t findings, by_sev[NZ_SEV_COUNT];
     uint64_t ndpi_pkts;                /* packets handed to nDPI */
     uint64_t dis_attached, dis_errors, dis_overflow, dis_switches;
     uint64_t dis_mem_cap;              /* dissectors detached at DIS_FLOW_MEM_MAX */
@@ -78,10 +79,10 @@ int pipeline_finish(struct pipeline *pl);
 /* First database error (NZ_EDB) or 0. */
 int pipeline_error(const struct pipeline *pl);
 
-const struct pipeline_stats *pipeline_stats(const struct pipeline *pl);
+const struct pipeline_stats *pipeline_stats(struct pipeline *pl);
 
 /* All counters as a JSON object (for runs.counters). Returns buf. */
-const char *pipeline_counters_json(const struct pipeline *pl, char *buf, size_t cap);
+const char *pipeline_counters_json(struct pipeline *pl, char *buf, size_t cap);
 
 void pipeline_free(struct pipeline *pl);
 

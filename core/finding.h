@@ -5,15 +5,17 @@
 #ifndef NZ_FINDING_H
 #define NZ_FINDING_H
 
-#include "nz.h"
+#include "core/nz.h"
+
+/* Values of enum nz_severity (core/nz.h), for arrays indexed by severity. */
 
 /* X(ID, "name", default severity, "what it means, one line") */
 enum finding_kind {
 #define X(id, name, sev, desc) FK_##id,
-#include "kinds_core.def"
-#include "kinds_tls.def"
-#include "kinds_mail.def"
-#include "kinds_http.def"
+#include "core/kinds_core.def"
+#include "core/kinds_tls.def"
+#include "core/kinds_mail.def"
+#include "core/kinds_http.def"
 #undef X
     FK_COUNT
 };

@@ -3,7 +3,7 @@
 #ifndef NZ_NDPI_GLUE_H
 #define NZ_NDPI_GLUE_H
 
-#include "../dissect/nz.h"
+#include "core/nz.h"
 
 /* Packets of a flow offered to nDPI before it must decide (then ndpi_detection_giveup()).
  * nDPI costs ~1.8 µs per packet; its TCP detectors decide within the first data packets. */

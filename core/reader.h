@@ -6,7 +6,7 @@
 #ifndef NZ_READER_H
 #define NZ_READER_H
 
-#include "nz.h"
+#include "core/nz.h"
 
 struct rd {
     const uint8_t *p; /* borrowed */
@@ -76,5 +76,47 @@ int b64_digit(int c, bool urlsafe);
 /* Copies at most cap-1 bytes into dst as a NUL-terminated string, replacing bytes outside
  * printable ASCII by '?'. Returns dst. */
 char *bytes_to_cstr(struct bytes b, char *dst, size_t cap);
+
+/* ---- text helpers shared by the line protocols (HTTP, SMTP, IMAP, POP3, SASL) ---- */
+
+static inline bool ascii_is_digit(int c) { return c >= '0' && c <= '9'; }
+static inline int ascii_lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+static inline int ascii_upper(int c) { return (c >= 'a' && c <= 'z') ? c - 32 : c; }
+/* Value of a hex digit (either case), or -1. */
+int ascii_hex_val(int c);
+
+/* Exact (case-sensitive) equality of all of b with s. */
+bool bytes_eq(struct bytes b, const char *s);
+/* Case-insensitive: 1 if b starts with s; 0 if b is a proper prefix of s (more bytes could
+ * still make it match); -1 if not. For probes that see a flow's first bytes. */
+int bytes_starts_nocase(struct bytes b, const char *s);
+/* Case-insensitive search for s anywhere in b. */
+bool bytes_contains_nocase(struct bytes b, const char *s);
+/* Decimal number of at most 19 digits spanning all of b (no sign, no blanks); false if not one. */
+bool bytes_to_u64(struct bytes b, uint64_t *out /* OUT */);
+
+/* Next word (run of bytes other than SP/HT) after skipping leading SP/HT; empty at the end. */
+struct bytes rd_word(struct rd *r);
+/* Skips leading SP/HT, then returns the rest of r without trailing SP/HT (the rest itself is
+ * not consumed). */
+struct bytes rd_rest_trim(struct rd *r);
+
+/* Streaming base64 decoder (RFC 4648 §4 alphabet; with urlsafe also §5's '-' and '_'): yields one
+ * decoded byte at a time so a caller can stop before a secret is produced (HTTP Basic stops at the
+ * ':' before the password, SASL at the end of the user name). Decoding ends at the end of the
+ * input, at '=' or at any byte outside the alphabet; a final partial group of fewer than 8 bits
+ * is dropped. */
+struct b64dec {
+    struct rd r;
+    uint32_t acc;  /* pending bits (low `bits` bits valid) */
+    unsigned bits; /* < 14 */
+    bool urlsafe;
+    bool done;
+};
+struct b64dec b64dec_init(struct bytes in, bool urlsafe);
+/* Next decoded byte, or -1 once decoding has ended. */
+int b64dec_next(struct b64dec *b);
+/* Decodes `in` into out, at most cap bytes. Returns the number of bytes written. */
+size_t b64_decode(struct bytes in, bool urlsafe, uint8_t *out, size_t cap);
 
 #endif
