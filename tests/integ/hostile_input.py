@@ -197,16 +197,21 @@ def check_growing():
         off += 16 + cl
     f = os.path.join(h.tmp, "growing.pcap")
     with open(f, "wb") as fh:
-        fh.write(src)
-    stop = threading.Event()
+        # 200,000 copies of the last packet: the analysis then lasts long enough (a few hundred
+        # milliseconds) for the writer below to change the file while it is read, however fast
+        # the build and however coarse the clock
+        fh.write(src + last * 200000)
+    stop, writing = threading.Event(), threading.Event()
 
     def writer():
         with open(f, "ab", buffering=0) as fh:
             while not stop.is_set():
                 fh.write(last)
+                writing.set()
                 time.sleep(0.001)
     th = threading.Thread(target=writer)
     th.start()
+    writing.wait(10)  # the writer is under way before the analysis starts
     db = h.db()
     try:
         r = nzt.analyze(db, [f], timeout=60)
