@@ -155,6 +155,14 @@
 /* Largest DER certificate handed to the X.509 parser; a larger one is refused (NZ_ELIMIT). A
  * certificate arrives inside one handshake message, which is at most TLS_HS_MAX. */
 #define X509_DER_MAX (64u * 1024u)
+/* DER walk (dissect/der.c), the fallback when wolfSSL rejects a certificate: nesting depth and
+ * TLVs checked per input (a certificate nests about 8 deep: Certificate, TBS, extensions,
+ * extension, OCTET STRING contents are not entered; a real one has a few hundred TLVs, the
+ * 44-CN public case about 200). Deeper or longer input is taken as broken DER. */
+#define DER_DEPTH_MAX 16u
+#define DER_NODES_MAX 4096u
+/* Long-form length octets accepted (3: up to 16 MiB, far above X509_DER_MAX). */
+#define DER_LEN_BYTES_MAX 3u
 
 /* ---- HTTP ---- */
 

@@ -766,7 +766,7 @@ static void parse_certificate(struct tls_state *st, int dir, struct bytes body)
             text_add_uint(r->cert_sizes, sizeof r->cert_sizes, rd_left(&cert));
             last = rd_rest(&cert);
             if (n == 1) /* the leaf (RFC 5246 §7.4.2: sender's certificate first) */
-                r->leaf_parsed = x509_parse(last, st->ts, &r->leaf) == 0;
+                r->leaf_parsed = x509_parse_host(last, st->ts, r->sni, &r->leaf) == 0;
         }
     }
     if (!rd_ok(&m) || !rd_ok(&list) || !rd_eof(&m))

@@ -626,10 +626,13 @@ static void rule_cert_name_mismatch(struct ctx *c)
     bool by_san = ci->n_san_dns > 0;
     if (by_san ? x509_list_matches(ci->san_dns, r->sni) : x509_name_matches(ci->subject_cn, r->sni))
         return;
-    if (by_san && ci->san_truncated)
-        return; /* some SANs were not kept: a match may be among them */
+    /* some SANs were not kept in san_dns: the parser judged the SNI against all of them */
+    if (by_san && ci->san_truncated && (!ci->host_checked || ci->host_match))
+        return;
     begin(c, FK_TLS_CERT_NAME_MISMATCH, NZ_SEV_MEDIUM, ts_server(r));
     json_str(&c->j, "matched_against", by_san ? "san_dns" : "subject_cn");
+    json_uint(&c->j, "san_dns_count", ci->n_san_dns);
+    json_bool(&c->j, "san_dns_truncated", ci->san_truncated);
     ev_cert(c);
     finding_summary(&c->f, "SNI not among the certificate names (%s) of %s",
                     by_san ? ci->san_dns : ci->subject_cn, c->where);

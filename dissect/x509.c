@@ -15,7 +15,12 @@
  * Ignored: chain building and trust (no CA bundle), revocation, name constraints, policies,
  * key usage, SAN types other than dNSName (IP, email, URI), the CN when it is not the last
  * one wolfSSL keeps, partial-label wildcards ("f*.example.com", RFC 6125 §6.4.3 allows them
- * optionally; they never match here), internationalised (A-label) comparison beyond ASCII. */
+ * optionally; they never match here), internationalised (A-label) comparison beyond ASCII.
+ *
+ * Fallback: wolfSSL refuses some valid certificates (more names than it keeps: ASN_PARSE_E;
+ * a signature algorithm it does not know, e.g. ML-DSA: ASN_UNKNOWN_OID_E). Then x509_walk
+ * reads the facts itself with dissect/der.h (depth and TLV limits DER_DEPTH_MAX /
+ * DER_NODES_MAX); only when that fails too is the DER itself broken (der_broken). */
 #include <stdio.h>
 #include <string.h>
 
@@ -28,6 +33,7 @@
 #include <wolfssl/wolfcrypt/sha256.h>
 
 #include "core/reader.h"
+#include "dissect/der.h"
 #include "dissect/x509.h"
 
 /* ------------------------------------------------------------------------------------ */
@@ -395,39 +401,50 @@ static void set_sig(word32 sum, struct cert_info *out)
     out->sig_hash = X509_HASH_UNKNOWN;
 }
 
-static void set_sans(const DecodedCert *dc, struct cert_info *out)
+/* Adds one SAN dNSName (raw bytes, n of them) to out: counted, joined into san_dns while it
+ * fits, and judged against host (every name, kept or not). */
+static void san_add(struct cert_info *out, const char *p, int n, const char *host)
 {
-    size_t used = 0;
+    if (out->n_san_dns < UINT16_MAX)
+        out->n_san_dns++;
+    char name[256];
+    copy_name(p, n, name, sizeof name);
+    size_t len = strlen(name);
+    bool whole = n >= 0 && (size_t)n == len;
+    if (host && host[0] && whole && x509_name_matches(name, host))
+        out->host_match = true;
+    size_t used = strlen(out->san_dns);
+    if (out->san_truncated || !whole || len + (used ? 1 : 0) >= sizeof out->san_dns - used) {
+        out->san_truncated = true;
+        return;
+    }
+    if (used)
+        out->san_dns[used++] = ',';
+    memcpy(out->san_dns + used, name, len + 1);
+}
+
+static void set_sans(const DecodedCert *dc, const char *host, struct cert_info *out)
+{
     unsigned guard = 0;
-    for (const DNS_entry *e = dc->altNames; e && guard < 4096; e = e->next, guard++) {
-        if (e->type != ASN_DNS_TYPE)
-            continue;
-        if (out->n_san_dns < UINT16_MAX)
-            out->n_san_dns++;
-        char name[256];
-        copy_name(e->name, e->len, name, sizeof name);
-        size_t n = strlen(name);
-        if (out->san_truncated || (size_t)e->len != n ||
-            n + (used ? 1 : 0) >= sizeof out->san_dns - used) {
-            out->san_truncated = true;
-            continue;
-        }
-        if (used)
-            out->san_dns[used++] = ',';
-        memcpy(out->san_dns + used, name, n + 1);
-        used += n;
+    for (const DNS_entry *e = dc->altNames; e && guard < 4096; e = e->next, guard++)
+        if (e->type == ASN_DNS_TYPE)
+            san_add(out, e->name, e->len, host);
+}
+
+static void set_dates(int64_t nb, int64_t na, uint64_t now_usec, struct cert_info *out)
+{
+    out->dates_valid = true;
+    out->not_before = nb;
+    out->not_after = na;
+    if (now_usec) {
+        int64_t now = (int64_t)(now_usec / 1000000u);
+        out->expired = na < now;
+        out->not_yet_valid = nb > now;
     }
 }
 
-/* ------------------------------------------------------------------------------------ */
-
-int x509_parse(struct bytes der, uint64_t now_usec, struct cert_info *out)
+static void fingerprint(struct bytes der, struct cert_info *out)
 {
-    memset(out, 0, sizeof *out);
-    if (der.len > X509_DER_MAX)
-        return NZ_ELIMIT;
-    if (der.len == 0 || !der.p)
-        return NZ_EMALFORMED;
     if (wc_Sha256Hash(der.p, (word32)der.len, out->sha256) == 0) {
         static const char hex[] = "0123456789abcdef";
         for (size_t i = 0; i < sizeof out->sha256; i++) {
@@ -436,6 +453,306 @@ int x509_parse(struct bytes der, uint64_t now_usec, struct cert_info *out)
         }
         out->sha256_hex[64] = '\0';
     }
+}
+
+const char *x509_wolf_fail_name(int reason)
+{
+    switch (reason) {
+    case X509_WOLF_OK: return "ok";
+    case X509_WOLF_ASN_PARSE: return "asn_parse";
+    case X509_WOLF_UNKNOWN_OID: return "unknown_oid";
+    case X509_WOLF_DATE: return "date";
+    case X509_WOLF_INPUT: return "input";
+    case X509_WOLF_KEY: return "key";
+    default: return "other";
+    }
+}
+
+static uint8_t wolf_reason(int rc)
+{
+    switch (rc) {
+    case ASN_PARSE_E: return X509_WOLF_ASN_PARSE;
+    case ASN_UNKNOWN_OID_E: return X509_WOLF_UNKNOWN_OID;
+    case ASN_DATE_SZ_E:
+    case ASN_TIME_E: return X509_WOLF_DATE;
+    case ASN_INPUT_E:
+    case ASN_GETINT_E:
+    case ASN_EXPECT_0_E:
+    case ASN_BITSTR_E:
+    case ASN_OBJECT_ID_E:
+    case ASN_VERSION_E:
+    case ASN_TAG_NULL_E: return X509_WOLF_INPUT;
+    case ASN_RSA_KEY_E:
+    case ASN_SIG_KEY_E:
+    case ASN_SIG_OID_E:
+    case ASN_SIG_HASH_E:
+    case ASN_DH_KEY_E: return X509_WOLF_KEY;
+    default: return X509_WOLF_OTHER;
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* The DER walk (fallback)                                                                */
+
+struct oid_name {
+    uint8_t len;
+    uint8_t oid[10];  /* contents octets */
+    const char *name;
+    uint8_t hash;     /* enum x509_sig_hash; for keys: bits */
+};
+
+#define RSA_OID(x) 9, {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, x}
+#define ECDSA3_OID(x) 8, {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, x}
+
+static const struct oid_name sig_oids[] = {
+    {RSA_OID(0x02), "md2WithRSAEncryption", X509_HASH_MD2},
+    {RSA_OID(0x04), "md5WithRSAEncryption", X509_HASH_MD5},
+    {RSA_OID(0x05), "sha1WithRSAEncryption", X509_HASH_SHA1},
+    {RSA_OID(0x0e), "sha224WithRSAEncryption", X509_HASH_SHA2},
+    {RSA_OID(0x0b), "sha256WithRSAEncryption", X509_HASH_SHA2},
+    {RSA_OID(0x0c), "sha384WithRSAEncryption", X509_HASH_SHA2},
+    {RSA_OID(0x0d), "sha512WithRSAEncryption", X509_HASH_SHA2},
+    {RSA_OID(0x0a), "rsassaPss", X509_HASH_OTHER},
+    {7, {0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x03}, "dsa-with-SHA1", X509_HASH_SHA1},
+    {9, {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x02}, "dsa-with-SHA256", X509_HASH_SHA2},
+    {7, {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01}, "ecdsa-with-SHA1", X509_HASH_SHA1},
+    {ECDSA3_OID(0x01), "ecdsa-with-SHA224", X509_HASH_SHA2},
+    {ECDSA3_OID(0x02), "ecdsa-with-SHA256", X509_HASH_SHA2},
+    {ECDSA3_OID(0x03), "ecdsa-with-SHA384", X509_HASH_SHA2},
+    {ECDSA3_OID(0x04), "ecdsa-with-SHA512", X509_HASH_SHA2},
+    {3, {0x2b, 0x65, 0x70}, "Ed25519", X509_HASH_OTHER},
+    {3, {0x2b, 0x65, 0x71}, "Ed448", X509_HASH_OTHER},
+};
+
+/* Named curves (RFC 5480 §2.1.1.1, SEC 2) → field bits, in .hash. */
+static const struct oid_name curve_oids[] = {
+    {8, {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x01}, "P-192", 0},
+    {5, {0x2b, 0x81, 0x04, 0x00, 0x21}, "P-224", 0},
+    {8, {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}, "P-256", 0},
+    {5, {0x2b, 0x81, 0x04, 0x00, 0x0a}, "secp256k1", 0},
+    {5, {0x2b, 0x81, 0x04, 0x00, 0x22}, "P-384", 0},
+    {5, {0x2b, 0x81, 0x04, 0x00, 0x23}, "P-521", 0},
+};
+static const uint16_t curve_oid_bits[] = {192, 224, 256, 256, 384, 521};
+
+static const uint8_t OID_CN[] = {0x55, 0x04, 0x03};
+static const uint8_t OID_SAN[] = {0x55, 0x1d, 0x11};
+static const uint8_t OID_RSA[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01};
+static const uint8_t OID_EC[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+static const uint8_t OID_DSA[] = {0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01};
+static const uint8_t OID_ED25519[] = {0x2b, 0x65, 0x70};
+static const uint8_t OID_ED448[] = {0x2b, 0x65, 0x71};
+
+/* The last commonName of a Name (SEQUENCE OF SET OF AttributeTypeAndValue, RFC 5280
+ * §4.1.2.4), as copy_name text; "" if none. Unreadable RDNs are skipped. */
+static void walk_cn(struct bytes name, char *dst, size_t cap)
+{
+    dst[0] = '\0';
+    struct rd n = rd_from(name);
+    while (rd_ok(&n) && !rd_eof(&n)) {
+        struct der_tlv set;
+        if (der_expect(&n, 0x31, &set))
+            return;
+        struct rd s = rd_from(set.val);
+        while (rd_ok(&s) && !rd_eof(&s)) {
+            struct der_tlv atv, oid, val;
+            if (der_expect(&s, 0x30, &atv))
+                break;
+            struct rd a = rd_from(atv.val);
+            if (der_expect(&a, 0x06, &oid) || der_next(&a, &val))
+                continue;
+            if (der_oid_is(oid.val, OID_CN, sizeof OID_CN) && val.val.len <= INT_MAX)
+                copy_name((const char *)val.val.p, (int)val.val.len, dst, cap);
+        }
+    }
+}
+
+static void walk_sig(struct bytes alg, struct cert_info *out)
+{
+    struct rd a = rd_from(alg);
+    struct der_tlv oid;
+    if (der_expect(&a, 0x06, &oid))
+        return;
+    for (size_t i = 0; i < sizeof sig_oids / sizeof sig_oids[0]; i++) {
+        if (der_oid_is(oid.val, sig_oids[i].oid, sig_oids[i].len)) {
+            snprintf(out->sig_alg, sizeof out->sig_alg, "%s", sig_oids[i].name);
+            out->sig_hash = sig_oids[i].hash;
+            return;
+        }
+    }
+    memcpy(out->sig_alg, "oid-", 4);
+    if (der_oid_text(oid.val, out->sig_alg + 4, sizeof out->sig_alg - 4) != 0)
+        snprintf(out->sig_alg, sizeof out->sig_alg, "oid-unreadable");
+    out->sig_hash = X509_HASH_UNKNOWN;
+}
+
+static void walk_key(struct der_tlv spki, struct cert_info *out)
+{
+    struct rd k = rd_from(spki.val);
+    struct der_tlv alg, bits, oid, params;
+    out->key_type = X509_KEY_OTHER;
+    if (der_expect(&k, 0x30, &alg) || der_expect(&k, 0x03, &bits) || bits.val.len < 1)
+        return;
+    struct rd a = rd_from(alg.val);
+    if (der_expect(&a, 0x06, &oid))
+        return;
+    bool has_params = !rd_eof(&a) && der_next(&a, &params) == 0;
+    const byte *key = bits.val.p + 1; /* after the unused-bits octet */
+    word32 klen = (word32)(bits.val.len - 1);
+    if (der_oid_is(oid.val, OID_RSA, sizeof OID_RSA)) {
+        out->key_type = X509_KEY_RSA;
+        out->key_bits = rsa_bits(key, klen);
+    } else if (der_oid_is(oid.val, OID_EC, sizeof OID_EC)) {
+        out->key_type = X509_KEY_EC;
+        for (size_t i = 0; has_params && params.tag == 0x06 && i < sizeof curve_oid_bits /
+                                                                 sizeof curve_oid_bits[0]; i++)
+            if (der_oid_is(params.val, curve_oids[i].oid, curve_oids[i].len))
+                out->key_bits = curve_oid_bits[i];
+    } else if (der_oid_is(oid.val, OID_DSA, sizeof OID_DSA)) {
+        out->key_type = X509_KEY_DSA;
+        out->key_bits = dsa_bits(spki.whole.p, (word32)spki.whole.len);
+    } else if (der_oid_is(oid.val, OID_ED25519, sizeof OID_ED25519)) {
+        out->key_type = X509_KEY_ED25519;
+        out->key_bits = 256;
+    } else if (der_oid_is(oid.val, OID_ED448, sizeof OID_ED448)) {
+        out->key_bits = 456;
+    }
+}
+
+/* Extensions ::= SEQUENCE OF Extension { extnID, critical BOOLEAN DEFAULT FALSE, extnValue
+ * OCTET STRING }; the SAN extension's value is GeneralNames, dNSName is [2] IA5String. */
+static void walk_sans(struct bytes exts, const char *host, struct cert_info *out)
+{
+    struct rd e = rd_from(exts);
+    struct der_tlv seq;
+    if (der_expect(&e, 0x30, &seq))
+        return;
+    struct rd l = rd_from(seq.val);
+    while (rd_ok(&l) && !rd_eof(&l)) {
+        struct der_tlv ext, oid, x;
+        if (der_expect(&l, 0x30, &ext))
+            return;
+        struct rd xr = rd_from(ext.val);
+        if (der_expect(&xr, 0x06, &oid) || !der_oid_is(oid.val, OID_SAN, sizeof OID_SAN))
+            continue;
+        if (der_next(&xr, &x) == 0 && x.tag == 0x01)
+            der_next(&xr, &x);
+        if (!rd_ok(&xr) || x.tag != 0x04)
+            continue;
+        struct rd v = rd_from(x.val);
+        struct der_tlv names;
+        if (der_expect(&v, 0x30, &names))
+            continue;
+        struct rd g = rd_from(names.val);
+        struct der_tlv gn;
+        while (rd_ok(&g) && !rd_eof(&g) && der_next(&g, &gn) == 0)
+            if (gn.tag == 0x82 && gn.val.len <= INT_MAX)
+                san_add(out, (const char *)gn.val.p, (int)gn.val.len, host);
+    }
+}
+
+/* Fills out (fingerprint already there) from the DER structure; 0 or NZ_EMALFORMED. */
+static int walk_into(struct bytes der, uint64_t now_usec, const char *host, struct cert_info *out)
+{
+    if (der_check(der) != 0)
+        return NZ_EMALFORMED;
+    struct rd top = rd_from(der);
+    struct der_tlv cert, tbs, sa, sig, x, isa, issuer, validity, subject, spki;
+    if (der_expect(&top, 0x30, &cert))
+        return NZ_EMALFORMED;
+    struct rd c = rd_from(cert.val);
+    if (der_expect(&c, 0x30, &tbs) || der_expect(&c, 0x30, &sa) || der_expect(&c, 0x03, &sig) ||
+        !rd_eof(&c))
+        return NZ_EMALFORMED;
+    struct rd t = rd_from(tbs.val);
+    if (der_next(&t, &x))
+        return NZ_EMALFORMED;
+    uint8_t version = 1;
+    if (x.tag == 0xa0) { /* [0] EXPLICIT Version DEFAULT v1 */
+        struct rd v = rd_from(x.val);
+        struct der_tlv vi;
+        if (der_expect(&v, 0x02, &vi) || vi.val.len != 1 || vi.val.p[0] > 2)
+            return NZ_EMALFORMED;
+        version = (uint8_t)(vi.val.p[0] + 1);
+        if (der_next(&t, &x))
+            return NZ_EMALFORMED;
+    }
+    if (x.tag != 0x02) /* serialNumber */
+        return NZ_EMALFORMED;
+    if (der_expect(&t, 0x30, &isa) || der_expect(&t, 0x30, &issuer) ||
+        der_expect(&t, 0x30, &validity) || der_expect(&t, 0x30, &subject) ||
+        der_expect(&t, 0x30, &spki))
+        return NZ_EMALFORMED;
+    struct bytes exts = {NULL, 0};
+    while (!rd_eof(&t)) { /* issuerUniqueID [1], subjectUniqueID [2], extensions [3] */
+        if (der_next(&t, &x))
+            return NZ_EMALFORMED;
+        if (x.tag == 0xa3)
+            exts = x.val;
+    }
+    out->version = version;
+    walk_cn(subject.val, out->subject_cn, sizeof out->subject_cn);
+    walk_cn(issuer.val, out->issuer_cn, sizeof out->issuer_cn);
+    out->self_issued = issuer.val.len == subject.val.len &&
+                       memcmp(issuer.val.p, subject.val.p, issuer.val.len) == 0;
+    struct rd vr = rd_from(validity.val);
+    struct der_tlv nb, na;
+    int64_t snb, sna;
+    if (der_next(&vr, &nb) == 0 && der_next(&vr, &na) == 0 &&
+        x509_parse_time(nb.whole, &snb) == 0 && x509_parse_time(na.whole, &sna) == 0)
+        set_dates(snb, sna, now_usec, out);
+    walk_key(spki, out);
+    walk_sig(sa.val, out);
+    if (exts.p)
+        walk_sans(exts, host, out);
+    out->host_checked = host && host[0];
+    out->source = X509_SRC_DER_WALK;
+    return 0;
+}
+
+/* Clears everything but the fingerprint, the wolfSSL reason and der_broken. */
+static void keep_fingerprint(struct cert_info *out)
+{
+    struct cert_info k;
+    memset(&k, 0, sizeof k);
+    memcpy(k.sha256, out->sha256, sizeof k.sha256);
+    memcpy(k.sha256_hex, out->sha256_hex, sizeof k.sha256_hex);
+    k.wolf_fail = out->wolf_fail;
+    k.der_broken = out->der_broken;
+    *out = k;
+}
+
+int x509_walk(struct bytes der, uint64_t now_usec, const char *host, struct cert_info *out)
+{
+    memset(out, 0, sizeof *out);
+    if (der.len > X509_DER_MAX)
+        return NZ_ELIMIT;
+    if (der.len == 0 || !der.p)
+        return NZ_EMALFORMED;
+    fingerprint(der, out);
+    if (walk_into(der, now_usec, host, out) != 0) {
+        out->der_broken = true;
+        keep_fingerprint(out);
+        return NZ_EMALFORMED;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------ */
+
+int x509_parse(struct bytes der, uint64_t now_usec, struct cert_info *out)
+{
+    return x509_parse_host(der, now_usec, NULL, out);
+}
+
+int x509_parse_host(struct bytes der, uint64_t now_usec, const char *host, struct cert_info *out)
+{
+    memset(out, 0, sizeof *out);
+    if (der.len > X509_DER_MAX)
+        return NZ_ELIMIT;
+    if (der.len == 0 || !der.p)
+        return NZ_EMALFORMED;
+    fingerprint(der, out);
 
     DecodedCert dc;
     wc_InitDecodedCert(&dc, der.p, (word32)der.len, NULL);
@@ -444,8 +761,15 @@ int x509_parse(struct bytes der, uint64_t now_usec, struct cert_info *out)
      * packet time ourselves, so those are not errors here. */
     if (rc != 0 && rc != ASN_BEFORE_DATE_E && rc != ASN_AFTER_DATE_E) {
         wc_FreeDecodedCert(&dc);
+        out->wolf_fail = wolf_reason(rc);
+        if (walk_into(der, now_usec, host, out) == 0)
+            return 0;
+        out->der_broken = true;
+        keep_fingerprint(out);
         return NZ_EMALFORMED;
     }
+    out->source = X509_SRC_WOLFSSL;
+    out->host_checked = host && host[0];
 
     copy_name(dc.subjectCN, dc.subjectCNLen, out->subject_cn, sizeof out->subject_cn);
     copy_name(dc.issuerCN, dc.issuerCNLen, out->issuer_cn, sizeof out->issuer_cn);
@@ -455,19 +779,11 @@ int x509_parse(struct bytes der, uint64_t now_usec, struct cert_info *out)
 
     int64_t nb = 0, na = 0;
     if (wolf_date(dc.beforeDate, dc.beforeDateLen, &nb) &&
-        wolf_date(dc.afterDate, dc.afterDateLen, &na)) {
-        out->dates_valid = true;
-        out->not_before = nb;
-        out->not_after = na;
-        if (now_usec) {
-            int64_t now = (int64_t)(now_usec / 1000000u);
-            out->expired = na < now;
-            out->not_yet_valid = nb > now;
-        }
-    }
+        wolf_date(dc.afterDate, dc.afterDateLen, &na))
+        set_dates(nb, na, now_usec, out);
     set_key(&dc, out);
     set_sig(dc.signatureOID, out);
-    set_sans(&dc, out);
+    set_sans(&dc, host, out);
 
     if (out->self_issued && dc.publicKey && dc.pubKeySize > 0) {
         out->self_sig_checked = true;

@@ -1,6 +1,7 @@
 /* x509.h — X.509 certificate facts for the TLS verdicts (RFC 5280), parsed with wolfSSL.
  *
- * x509.c is the only file that includes wolfSSL's ASN headers. A struct cert_info is a
+ * x509.c is the only file that includes wolfSSL's ASN headers; when wolfSSL refuses a
+ * certificate, x509.c falls back to its own DER walk (dissect/der.h). A struct cert_info is a
  * fixed-size copy of what the rules need: no pointers into the DER, every text field bounded
  * and NUL-terminated, bytes outside printable ASCII replaced by '?'. */
 #ifndef NZ_X509_H
@@ -22,6 +23,27 @@ enum x509_key_type {
     X509_KEY_DSA = 3,
     X509_KEY_ED25519 = 4,
     X509_KEY_OTHER = 5    /* e.g. Ed448 or an algorithm wolfSSL does not name */
+};
+
+/* Where the facts of a struct cert_info come from. */
+enum x509_source {
+    X509_SRC_NONE = 0,     /* nothing parsed (at most the fingerprint) */
+    X509_SRC_WOLFSSL = 1,  /* wolfSSL's decoder */
+    X509_SRC_DER_WALK = 2  /* wolfSSL refused it; our own DER walk (x509_walk) read it */
+};
+
+/* Why wolfSSL refused a certificate (its error code, grouped; x509_wolf_fail_name). */
+enum x509_wolf_fail {
+    X509_WOLF_OK = 0,
+    X509_WOLF_ASN_PARSE = 1,    /* ASN_PARSE_E -140, e.g. more names than it keeps */
+    X509_WOLF_UNKNOWN_OID = 2,  /* ASN_UNKNOWN_OID_E -148, e.g. an ML-DSA signature */
+    X509_WOLF_DATE = 3,         /* ASN_DATE_SZ_E / ASN_TIME_E (a date it cannot read) */
+    X509_WOLF_INPUT = 4,        /* ASN_INPUT_E / ASN_GETINT_E / ASN_EXPECT_0_E / ASN_BITSTR_E /
+                                   ASN_OBJECT_ID_E / ASN_VERSION_E: bad contents */
+    X509_WOLF_KEY = 5,          /* ASN_RSA_KEY_E / ASN_SIG_KEY_E / ASN_SIG_OID_E / ECC or
+                                   other key and signature errors */
+    X509_WOLF_OTHER = 6,        /* any other code */
+    X509_WOLF_COUNT = 7
 };
 
 /* What netzwacht keeps of one certificate. */
@@ -49,6 +71,13 @@ struct cert_info {
     bool san_truncated;            /* san_dns lacks some of them (X509_SAN_MAX) */
     uint8_t sha256[32];            /* SHA-256 of the whole DER */
     char sha256_hex[65];           /* the same as lowercase hex */
+    uint8_t source;                /* enum x509_source */
+    uint8_t wolf_fail;             /* enum x509_wolf_fail (X509_WOLF_OK: wolfSSL accepted it) */
+    bool der_broken;               /* neither wolfSSL nor the DER walk could read it: the DER
+                                      itself is broken (only the fingerprint is kept) */
+    bool host_checked;             /* x509_parse_host was given a host */
+    bool host_match;               /* ... and it matches one of ALL the SAN dNSNames, also those
+                                      san_dns had no room for */
 };
 
 /* Hash inside the signature algorithm (for the weak-signature verdict). */
@@ -67,6 +96,27 @@ enum x509_sig_hash {
  * NZ_ELIMIT if der is longer than X509_DER_MAX (out zeroed). Allocates inside wolfSSL for the
  * duration of the call only. */
 int x509_parse(struct bytes der, uint64_t now_usec, struct cert_info *out /* OUT */);
+
+/* x509_parse, and when wolfSSL refuses the certificate (wolf_fail says why) the DER walk
+ * (x509_walk) takes over: 0 with source X509_SRC_DER_WALK when it reads the certificate,
+ * NZ_EMALFORMED with der_broken (fingerprint kept) when the DER itself is broken. With a
+ * non-empty host, host_checked/host_match judge it against every SAN dNSName (RFC 6125 §6.4,
+ * x509_name_matches), however many there are. */
+int x509_parse_host(struct bytes der, uint64_t now_usec, const char *host,
+                    struct cert_info *out /* OUT */);
+
+/* Our own DER walk over a certificate (RFC 5280 §4.1), independent of wolfSSL: subject and
+ * issuer CN (the last of each Name), self-issued (issuer Name bytes == subject Name bytes),
+ * version, validity, key type and size (RSA, EC named curves, DSA, Ed25519/Ed448), signature
+ * algorithm (names of the wolfSSL table; "oid-<dotted>" for others, sig_hash unknown), SAN
+ * dNSNames, fingerprint. The self-signature is never checked. Returns 0 (source
+ * X509_SRC_DER_WALK), NZ_EMALFORMED (der_check fails or the Certificate structure is not
+ * there; out holds only the fingerprint), NZ_ELIMIT (over X509_DER_MAX, out zeroed). */
+int x509_walk(struct bytes der, uint64_t now_usec, const char *host,
+              struct cert_info *out /* OUT */);
+
+/* "asn_parse", "unknown_oid", "date", "input", "key", "other"; "ok" for X509_WOLF_OK. */
+const char *x509_wolf_fail_name(int reason);
 
 /* Parses an ASN.1 Time (RFC 5280 §4.1.2.5): tag 0x17 UTCTime "YYMMDDHHMMSSZ" (YY < 50 →
  * 20YY) or 0x18 GeneralizedTime "YYYYMMDDHHMMSSZ", with its DER tag and short-form length

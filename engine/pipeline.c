@@ -27,6 +27,7 @@
 #include "core/mem.h"
 #include "dissect/dissector.h"
 #include "dissect/mail.h"
+#include "dissect/tls.h"
 #include "engine/driver.h"
 #include "engine/dump.h"
 #include "engine/ndpi_glue.h"
@@ -217,6 +218,14 @@ static void sink_tls(void *ud, const struct tls_session_rec *r)
     if (!pl->cur || pl->db_err)
         return;
     pl->stats.records++;
+    const struct cert_info *ci = &r->leaf;
+    if (r->leaf_parsed || ci->der_broken) {
+        pl->stats.certs++;
+        if (ci->wolf_fail != X509_WOLF_OK && ci->wolf_fail < X509_WOLF_COUNT)
+            pl->stats.certs_wolf_fail[ci->wolf_fail]++;
+        pl->stats.certs_der_walk += ci->source == X509_SRC_DER_WALK;
+        pl->stats.certs_der_broken += ci->der_broken;
+    }
     int64_t fid = ensure_flow_row(pl, pl->cur);
     db_fail(pl, records_tls_add(pl->st, pl->run_id, fid, r), "a TLS session");
 }
@@ -642,6 +651,16 @@ const char *pipeline_counters_json(struct pipeline *pl, char *buf, size_t cap)
     json_uint(&j, "errors", s->dis_errors);
     json_uint(&j, "buffer_overflows", s->dis_overflow);
     json_uint(&j, "records", s->records);
+    json_obj_end(&j);
+    json_obj_begin(&j, "certificates");
+    json_uint(&j, "leaves", s->certs);
+    json_obj_begin(&j, "wolfssl_refused");
+    for (int w = 1; w < X509_WOLF_COUNT; w++)
+        if (s->certs_wolf_fail[w])
+            json_uint(&j, x509_wolf_fail_name(w), s->certs_wolf_fail[w]);
+    json_obj_end(&j);
+    json_uint(&j, "read_by_der_walk", s->certs_der_walk);
+    json_uint(&j, "der_broken", s->certs_der_broken);
     json_obj_end(&j);
     json_uint(&j, "ndpi_packets", s->ndpi_pkts);
     return json_finish(&j);

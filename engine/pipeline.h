@@ -16,6 +16,7 @@
 #include "core/limits.h" /* MEM_MAX_DEFAULT, MEM_MAX_MIN for the options */
 #include "capture/decode.h"
 #include "core/finding.h" /* NZ_SEV_COUNT */
+#include "dissect/x509.h" /* X509_WOLF_COUNT */
 #include "store/store.h"
 
 struct stream_dump;
@@ -55,6 +56,9 @@ struct pipeline_stats {
     size_t mem_max, mem_peak;          /* the memory budget and the most it held (bytes) */
     uint64_t records;                  /* protocol records stored (tls/http/mail) */
     uint64_t bypassed;                 /* payload segments skipped: their direction was done */
+    /* Server leaf certificates of stored TLS sessions: seen; refused by wolfSSL by reason
+     * (enum x509_wolf_fail); of those read by the DER walk; and with broken DER. */
+    uint64_t certs, certs_wolf_fail[X509_WOLF_COUNT], certs_der_walk, certs_der_broken;
 };
 
 struct pipeline;

@@ -36,26 +36,45 @@ static const char *version_text(uint16_t v, char *buf, size_t cap)
     return buf;
 }
 
-/* The leaf certificate's columns (all NULL when it was not parsed). key: room for its text. */
-static void cert_vals(const struct tls_session_rec *r, struct store_val *v, char *key, size_t keycap)
+/* Text of a validity bound before 1970 (the TS column type is unsigned), in store_ts_iso's
+ * "YYYY-MM-DDTHH:MM:SS.000000Z" shape so the column sorts and parses alike. */
+static struct store_val old_ts(int64_t secs, char *buf, size_t cap)
+{
+    char t[32];
+    x509_iso_time(secs, t, sizeof t);
+    size_t n = strlen(t);
+    if (n < 2 || t[n - 1] != 'Z')
+        return null();
+    t[n - 1] = '\0';
+    snprintf(buf, cap, "%s.000000Z", t);
+    return str(buf);
+}
+
+/* The leaf certificate's columns (all NULL when it was not parsed; a certificate whose DER is
+ * broken keeps its fingerprint). key: room for its text, nb/na: for pre-1970 dates. */
+static void cert_vals(const struct tls_session_rec *r, struct store_val *v, char *key, size_t keycap,
+                      char *nb, char *na, size_t tcap)
 {
     for (int i = STORE_TLS_CERT_SUBJECT; i <= STORE_TLS_CERT_SHA256; i++)
         v[i] = null();
+    const struct cert_info *c = &r->leaf;
+    if (c->sha256_hex[0])
+        v[STORE_TLS_CERT_SHA256] = txt(c->sha256_hex, sizeof c->sha256_hex);
     if (!r->leaf_parsed)
         return;
-    const struct cert_info *c = &r->leaf;
     snprintf(key, keycap, "%s-%u", x509_key_type_name(c->key_type), c->key_bits);
     v[STORE_TLS_CERT_SUBJECT] = txt(c->subject_cn, sizeof c->subject_cn);
     v[STORE_TLS_CERT_ISSUER] = txt(c->issuer_cn, sizeof c->issuer_cn);
-    if (c->dates_valid && c->not_before >= 0)
-        v[STORE_TLS_CERT_NOT_BEFORE] = ts((uint64_t)c->not_before * 1000000u);
-    if (c->dates_valid && c->not_after >= 0)
-        v[STORE_TLS_CERT_NOT_AFTER] = ts((uint64_t)c->not_after * 1000000u);
+    if (c->dates_valid)
+        v[STORE_TLS_CERT_NOT_BEFORE] = c->not_before >= 0 ? ts((uint64_t)c->not_before * 1000000u)
+                                                          : old_ts(c->not_before, nb, tcap);
+    if (c->dates_valid)
+        v[STORE_TLS_CERT_NOT_AFTER] = c->not_after >= 0 ? ts((uint64_t)c->not_after * 1000000u)
+                                                        : old_ts(c->not_after, na, tcap);
     v[STORE_TLS_CERT_KEY] = str(key);
     v[STORE_TLS_CERT_SIG_ALG] = txt(c->sig_alg, sizeof c->sig_alg);
     v[STORE_TLS_CERT_SAN] = txt(c->san_dns, sizeof c->san_dns);
     v[STORE_TLS_CERT_SELF_SIGNED] = num(c->self_issued && r->cert_count == 1);
-    v[STORE_TLS_CERT_SHA256] = txt(c->sha256_hex, sizeof c->sha256_hex);
 }
 
 int records_tls_add(struct store *s, int64_t run_id, int64_t flow_id, const struct tls_session_rec *r)
@@ -106,7 +125,8 @@ int records_tls_add(struct store *s, int64_t run_id, int64_t flow_id, const stru
     v[STORE_TLS_CLIENT_EXTENSIONS] = TXT(client_exts);
     v[STORE_TLS_SERVER_EXTENSIONS] = TXT(server_exts);
     v[STORE_TLS_CIPHERS_OFFERED] = txt(ciphers, sizeof ciphers);
-    cert_vals(r, v, key, sizeof key);
+    char nb[48], na[48];
+    cert_vals(r, v, key, sizeof key, nb, na, sizeof nb);
     return store_record_add(s, STORE_TBL_TLS, run_id, flow_id, v, STORE_TLS_NCOLS);
 }
 
