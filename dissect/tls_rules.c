@@ -632,7 +632,7 @@ static void rule_cert_name_mismatch(struct ctx *c)
     begin(c, FK_TLS_CERT_NAME_MISMATCH, NZ_SEV_MEDIUM, ts_server(r));
     json_str(&c->j, "matched_against", by_san ? "san_dns" : "subject_cn");
     json_uint(&c->j, "san_dns_count", ci->n_san_dns);
-    json_bool(&c->j, "san_dns_truncated", ci->san_truncated);
+    json_bool(&c->j, "san_dns_complete", !ci->san_truncated);
     ev_cert(c);
     finding_summary(&c->f, "SNI not among the certificate names (%s) of %s",
                     by_san ? ci->san_dns : ci->subject_cn, c->where);

@@ -3856,6 +3856,11 @@ START_TEST(test_verdict_cert_rules)
               NZ_SEV_MEDIUM); /* the CN would match, but SANs exist: CN is not consulted */
     CERT_CASE(snprintf(c->san_dns, sizeof c->san_dns, "example.com"); c->san_truncated = true,
               -1, NZ_SEV_INFO); /* some SANs unknown: no verdict */
+    CERT_CASE(snprintf(c->san_dns, sizeof c->san_dns, "example.com"); c->san_truncated = true;
+              c->host_checked = true, FK_TLS_CERT_NAME_MISMATCH, NZ_SEV_MEDIUM);
+              /* ... unless the parser judged the SNI against all of them (ndpi/malware.pcap) */
+    CERT_CASE(snprintf(c->san_dns, sizeof c->san_dns, "example.com"); c->san_truncated = true;
+              c->host_checked = true; c->host_match = true, -1, NZ_SEV_INFO);
     CERT_CASE(c->san_dns[0] = '\0'; c->n_san_dns = 0, -1, NZ_SEV_INFO); /* CN matches */
     CERT_CASE(c->san_dns[0] = '\0'; c->n_san_dns = 0;
               snprintf(c->subject_cn, sizeof c->subject_cn, "b.example.com"),
