@@ -8,7 +8,9 @@
  * alert 86), RFC 8446 §4.1.3 (downgrade sentinel), RFC 6520 (heartbeat), RFC 7457 §2.6
  * (CRIME), RFC 7568 / CVE-2014-3566 (SSLv3, POODLE), RFC 6176 (SSLv2), RFC 8996 (TLS 1.0/1.1).
  * Certificate verdicts (§3c; the leaf as decoded by x509.c): validity judged at the ServerHello
- * packet time, never the wall clock (RFC 5280 §4.1.2.5; Zeek expiring-certs), self-signed =
+ * packet time, never the wall clock (RFC 5280 §4.1.2.5; Zeek expiring-certs; expiring within
+ * 30 days; over 398 days of validity for a CA-issued leaf from 2020-09-01 on, CA/B Forum BR
+ * §6.3.2), self-signed =
  * a chain of one self-issued certificate (Zeek validate-certs; no trust store is consulted),
  * key size (Zeek weak-keys, Mozilla rsa_key_size 2048 / ecdh 256), MD5/SHA-1 signatures
  * (Mozilla 6.0 accepts no SHA-1), SNI vs SAN/CN (RFC 6125 §6.4, CN only without SANs).
@@ -559,6 +561,58 @@ static void rule_cert_expired(struct ctx *c)
     end(c);
 }
 
+/* tls.cert_expiring: doc/REFERENCE.md §3c "expires within 30 days" (Zeek expiring-certs). */
+#define CERT_EXPIRING_SECS (30 * 86400LL)
+
+static void rule_cert_expiring(struct ctx *c)
+{
+    const struct tls_session_rec *r = c->r;
+    const struct cert_info *ci = &r->leaf;
+    if (!r->leaf_parsed || !ci->dates_valid || !ts_server(r))
+        return;
+    int64_t now = cert_now(r);
+    if (ci->not_after < now || ci->not_before > now || ci->not_after - now > CERT_EXPIRING_SECS)
+        return; /* expired / not yet valid are tls.cert_expired */
+    char t[32];
+    int64_t left = ci->not_after - now;
+    begin(c, FK_TLS_CERT_EXPIRING, NZ_SEV_LOW, ts_server(r));
+    json_str(&c->j, "capture_time", x509_iso_time(now, t, sizeof t));
+    json_uint(&c->j, "seconds_left", (uint64_t)left);
+    json_uint(&c->j, "days_left", (uint64_t)((left + 86399) / 86400)); /* rounded up */
+    json_uint(&c->j, "window_days", CERT_EXPIRING_SECS / 86400);
+    ev_cert(c);
+    finding_summary(&c->f, "certificate of %s expires in %lld days (%s)", c->where,
+                    (long long)((left + 86399) / 86400), x509_iso_time(ci->not_after, t, sizeof t));
+    end(c);
+}
+
+/* tls.cert_long_validity: the CA/Browser Forum Baseline Requirements (§6.3.2, ballot SC31)
+ * cap a subscriber certificate issued on or after 2020-09-01 at 398 days; REFERENCE.md §3c's
+ * 366 days is Mozilla's own configuration target. The BR limit is what a publicly trusted CA
+ * must obey, so a longer leaf says "not from a public CA, or a CA breaking the rules".
+ * Self-issued leaves are left to tls.cert_self_signed (no CA rules apply to them), and
+ * certificates issued before the date are not judged (825 and 39 months applied then). */
+#define CERT_BR_SINCE 1598918400LL  /* 2020-09-01T00:00:00Z */
+#define CERT_BR_MAX_SECS (398 * 86400LL)
+
+static void rule_cert_long_validity(struct ctx *c)
+{
+    const struct tls_session_rec *r = c->r;
+    const struct cert_info *ci = &r->leaf;
+    if (!r->leaf_parsed || !ci->dates_valid || ci->self_issued ||
+        ci->not_before < CERT_BR_SINCE || ci->not_after - ci->not_before <= CERT_BR_MAX_SECS)
+        return;
+    int64_t life = ci->not_after - ci->not_before + 86399; /* whole days, rounded up */
+    begin(c, FK_TLS_CERT_LONG_VALIDITY, NZ_SEV_LOW, ts_server(r));
+    json_uint(&c->j, "validity_days", (uint64_t)(life / 86400));
+    json_uint(&c->j, "maximum_days", CERT_BR_MAX_SECS / 86400);
+    json_str(&c->j, "basis", "CA/Browser Forum BR 6.3.2 (issued on or after 2020-09-01)");
+    ev_cert(c);
+    finding_summary(&c->f, "certificate of %s is valid for %lld days (over 398)", c->where,
+                    (long long)(life / 86400));
+    end(c);
+}
+
 static void rule_cert_self_signed(struct ctx *c)
 {
     const struct tls_session_rec *r = c->r;
@@ -673,6 +727,8 @@ size_t tls_rules_eval(const struct tls_session_rec *r, int policy, const char *s
     rule_downgrade_sentinel(&c);
     rule_offer_choice_mismatch(&c);
     rule_cert_expired(&c);
+    rule_cert_expiring(&c);
+    rule_cert_long_validity(&c);
     rule_cert_self_signed(&c);
     rule_cert_weak_key(&c);
     rule_cert_weak_signature(&c);

@@ -3664,10 +3664,11 @@ END_TEST
 
 /* --- certificate verdicts on the pcaps/tls/tls-cert-*.pcap handshakes ----------------- */
 
-#define CERT_KINDS 5
+#define CERT_KINDS 7
 static const enum finding_kind cert_kinds[CERT_KINDS] = {
     FK_TLS_CERT_EXPIRED, FK_TLS_CERT_SELF_SIGNED, FK_TLS_CERT_WEAK_KEY,
-    FK_TLS_CERT_WEAK_SIGNATURE, FK_TLS_CERT_NAME_MISMATCH};
+    FK_TLS_CERT_WEAK_SIGNATURE, FK_TLS_CERT_NAME_MISMATCH, FK_TLS_CERT_EXPIRING,
+    FK_TLS_CERT_LONG_VALIDITY};
 
 /* Runs a capture's flights with the ServerHello flight (index 1) at capture second t. */
 static struct out *run_cert(const struct hexflight *v, size_t n, uint64_t t)
@@ -3840,7 +3841,25 @@ START_TEST(test_verdict_cert_rules)
     CERT_CASE(c->sig_hash = X509_HASH_OTHER, -1, NZ_SEV_INFO);
     /* validity */
     CERT_CASE(c->not_after = 999999999, FK_TLS_CERT_EXPIRED, NZ_SEV_HIGH);
-    CERT_CASE(c->not_after = 1000000000, -1, NZ_SEV_INFO);
+    CERT_CASE(c->not_after = 1000000000, FK_TLS_CERT_EXPIRING, NZ_SEV_LOW); /* not expired */
+    /* expiring within 30 days of the packet time (1e9) */
+    CERT_CASE(c->not_after = 1000000000 + 30 * 86400, FK_TLS_CERT_EXPIRING, NZ_SEV_LOW);
+    CERT_CASE(c->not_after = 1000000000 + 30 * 86400 + 1, -1, NZ_SEV_INFO);
+    CERT_CASE(c->not_after = 1000000000 + 10 * 86400; c->not_before = 1000000001,
+              FK_TLS_CERT_EXPIRED, NZ_SEV_HIGH); /* not yet valid: expired's, not expiring */
+    CERT_CASE(c->not_after = 1000000000 + 86400; c->dates_valid = false, -1, NZ_SEV_INFO);
+    /* validity over 398 days, for a CA-issued leaf from 2020-09-01 on (packet time later) */
+    CERT_CASE(r->ts_server_usec = 1600000000ull * 1000000u; c->not_before = 1598918400;
+              c->not_after = 1598918400 + 398 * 86400 + 1, FK_TLS_CERT_LONG_VALIDITY, NZ_SEV_LOW);
+    CERT_CASE(r->ts_server_usec = 1600000000ull * 1000000u; c->not_before = 1598918400;
+              c->not_after = 1598918400 + 398 * 86400, -1, NZ_SEV_INFO);
+    CERT_CASE(r->ts_server_usec = 1600000000ull * 1000000u; c->not_before = 1598918399;
+              c->not_after = 1598918399 + 800 * 86400, -1, NZ_SEV_INFO); /* issued before */
+    CERT_CASE(r->ts_server_usec = 1600000000ull * 1000000u; c->not_before = 1598918400;
+              c->not_after = 1598918400 + 800 * 86400, FK_TLS_CERT_LONG_VALIDITY, NZ_SEV_LOW);
+    CERT_CASE(r->ts_server_usec = 1600000000ull * 1000000u; c->not_before = 1598918400;
+              c->not_after = 1598918400 + 800 * 86400; c->self_issued = true, -1, NZ_SEV_INFO);
+              /* self-issued (chain of two): no CA rules apply */
     CERT_CASE(c->not_before = 1000000001, FK_TLS_CERT_EXPIRED, NZ_SEV_HIGH);
     CERT_CASE(c->not_after = 1; c->dates_valid = false, -1, NZ_SEV_INFO);
     /* self-signed: a chain of one self-issued certificate */
@@ -3877,9 +3896,10 @@ START_TEST(test_verdict_cert_rules)
     c->sig_hash = X509_HASH_MD5;
     snprintf(c->san_dns, sizeof c->san_dns, "other.test");
     struct out *o = eval_rec(r);
-    for (int i = 0; i < CERT_KINDS; i++)
+    /* the first five kinds; expiring and long validity exclude expired */
+    for (int i = 0; i < 5; i++)
         ck_assert_int_eq(count_kind(o, cert_kinds[i]), 1);
-    ck_assert_int_eq(o->n_find, CERT_KINDS);
+    ck_assert_int_eq(o->n_find, 5);
     ck_assert_str_eq(finding_kind_info(FK_TLS_CERT_EXPIRED)->name, "tls.cert_expired");
     ck_assert_int_eq(finding_kind_by_name("tls.cert_name_mismatch"), FK_TLS_CERT_NAME_MISMATCH);
     out_free(o);

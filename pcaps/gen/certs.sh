@@ -14,13 +14,17 @@
 #   sha1.pem sha1.key             www.netzwacht.test, RSA-2048, signed with SHA-1 by ca
 #   mismatch.pem mismatch.key     wrong.netzwacht.test (CN and SAN), RSA-2048, SHA-256, by ca
 #   ecdsa.pem ecdsa.key           www.netzwacht.test, ECDSA P-256, SHA-256, by ca
+#   expiring.pem expiring.key     www.netzwacht.test, RSA-2048, SHA-256, valid from now for 10
+#                                 days (expires within 30 days of the capture), by ca
+#   long.pem long.key             www.netzwacht.test, RSA-2048, SHA-256, valid from now for 730
+#                                 days (over the 398 days of the CA/B Forum BR), by ca
 #   big-leaf.pem big-leaf.key     www.netzwacht.test, RSA-4096, issued by big-int3
 #   big-chain.pem                 big-int3 + big-int2 + big-int1 (RSA-4096 each; int1 issued by ca)
 #                                 -> server sends 4 certificates of 4096-bit keys
 #   dh1024.pem                    freshly generated 1024-bit DH group (weak, for DHE-1024)
 #   dh2048.pem                    RFC 7919 ffdhe2048 group (near miss for DHE-1024)
 #
-# Every leaf except "expired" is valid from now for 90 days (under the 366-day lifetime limit,
+# Every leaf except "expired", "expiring" and "long" is valid from now for 90 days (under the 366-day lifetime limit,
 # so each certificate capture shows exactly one defect). Keys and serials are random on every
 # run; nothing in pcaps/expected depends on them.
 # Needs: openssl (>= 3.0). Installs nothing, touches nothing outside OUTDIR.
@@ -132,6 +136,12 @@ sign mismatch wrong.netzwacht.test ca ext_leaf
 
 ec_key ecdsa.key
 sign ecdsa www.netzwacht.test ca ext_leaf
+
+rsa_key expiring.key 2048
+sign expiring www.netzwacht.test ca ext_leaf -days 10
+
+rsa_key long.key 2048
+sign long www.netzwacht.test ca ext_leaf -days 730
 
 # Long chain of 4096-bit keys: ca -> big-int1 -> big-int2 -> big-int3 -> big-leaf.
 rsa_key big-int1.key 4096

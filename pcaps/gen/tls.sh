@@ -319,6 +319,17 @@ c_certs() {
     ciphersuite=0xc02c
 }
 
+# Validity relative to the capture's own time (the certificates are made at recording time):
+# a leaf expiring in 10 days, a 730-day leaf; tls-cert-valid (90 days) is the near miss.
+c_certs_validity() {
+  c_cert tls-cert-expiring expiring 443 \
+    "TLS 1.2, leaf www.netzwacht.test issued by the test CA, valid from the recording for 10 days (expires within 30 days)" \
+    san=www.netzwacht.test
+  c_cert tls-cert-long-validity long 443 \
+    "TLS 1.2, leaf www.netzwacht.test issued by the test CA, valid from the recording for 730 days (over 398)" \
+    san=www.netzwacht.test
+}
+
 c_alert_unknown_ca() {
   begin tls12-alert-unknown-ca 443 "$OS" \
     "TLS 1.2 client that trusts only an unrelated CA rejects the server chain: fatal alert 48 unknown_ca in clear"
@@ -406,6 +417,7 @@ all_recorded() {
   c_tls12_resumption_ticket
   c_tls13_resumption
   c_certs
+  c_certs_validity
   c_alert_unknown_ca
   c_fragmented
   c_heartbeat

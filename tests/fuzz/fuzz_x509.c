@@ -49,7 +49,7 @@ static void walk(struct bytes b, uint64_t now)
     int dc = b.len <= X509_DER_MAX ? der_check(b) : NZ_ELIMIT;
     if (rc == 0 && (dc != 0 || ci.source != X509_SRC_DER_WALK || ci.der_broken))
         abort();
-    if (rc == NZ_EMALFORMED && (!ci.der_broken || ci.subject_cn[0] || ci.dates_valid ||
+    if (rc == NZ_EMALFORMED && b.len > 0 && (!ci.der_broken || ci.subject_cn[0] || ci.dates_valid ||
                                 strlen(ci.sha256_hex) != 64))
         abort();
     char oid[64];

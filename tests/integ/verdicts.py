@@ -46,6 +46,9 @@ NEAR_MISS = {
     "tls.cert_weak_key": ["tls/tls-cert-valid.pcap", "tls/tls12-ecdsa.pcap"],
     "tls.cert_weak_signature": ["tls/tls-cert-valid.pcap"],
     "tls.cert_name_mismatch": ["tls/tls-cert-valid.pcap"],
+    # a 90-day CA-issued leaf, recorded on the day it was made: neither expiring nor long-lived
+    "tls.cert_expiring": ["tls/tls-cert-valid.pcap", "tls/tls12-ecdsa.pcap"],
+    "tls.cert_long_validity": ["tls/tls-cert-valid.pcap", "tls/tls12-ecdsa.pcap"],
     "http.plaintext": ["tls/tls13-sni-alpn.pcap"],
     "http.basic_auth": ["http/http-digest-auth.pcap"],
     "http.auth_in_clear": ["http/http-basic-auth.pcap"],
