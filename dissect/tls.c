@@ -26,12 +26,17 @@
  * message is handled).
  * Once keys are in use in both directions the session record and findings are emitted
  * and the dissector returns DIS_DONE (clearing ctx->want[]): renegotiation happens inside
- * encryption and is invisible anyway.
+ * encryption and is invisible anyway. Exception: on a flow whose ServerHello negotiated
+ * heartbeat (RFC 6520, TLS <= 1.2) the record headers after the handshake are still read for
+ * TLS_HB_WATCH_RECORDS records (payloads skipped as they arrive, never buffered) so that
+ * heartbeat records reach the Heartbleed rules; then DIS_DONE as for any flow. Heartbeat
+ * records before the handshake ends (in clear) are judged on every flow.
  *
  * Deliberately ignored: anything encrypted (TLS 1.3 EncryptedExtensions, Certificate and
- * Finished; everything after ChangeCipherSpec in <= 1.2), DTLS, QUIC, heartbeat message
- * contents, SSLv2 ERROR messages, the SSLv2 SERVER-HELLO certificate's contents and the
- * client's certificates' contents (counted only). The server's leaf certificate (and the
+ * Finished; everything after ChangeCipherSpec in <= 1.2), DTLS, QUIC, heartbeat payloads
+ * (only type, payload_length and the record length are looked at), SSLv2 ERROR messages,
+ * the SSLv2 SERVER-HELLO certificate's contents and the client's certificates' contents
+ * (counted only). The server's leaf certificate (and the
  * chain's last one, for self-issued) is decoded by x509.c. */
 #include "dissect/tls.h"
 

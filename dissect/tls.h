@@ -174,7 +174,8 @@ struct tls_hb_state {
 
 /* Judges one heartbeat record against what the flow showed before (and records it in hs):
  * emits tls.heartbleed_attempt / tls.heartbleed_leak at most once per flow. r is the flow's
- * session record (its SNI decorates the finding); srv_ip may be NULL. Returns the number of findings. */
+ * session record (its SNI decorates the finding); srv_ip may be NULL. Returns the number of
+ * findings. */
 size_t tls_rules_heartbeat(struct tls_hb_state *hs, const struct tls_hb_event *ev,
                            const struct tls_session_rec *r, const char *srv_ip,
                            uint16_t srv_port, void (*emit)(void *ud, const struct finding *f),

@@ -658,10 +658,11 @@ static void set_where(struct ctx *c, const char *srv_ip, uint16_t srv_port)
  * instead, copying payload_length bytes from wherever the record ended: up to 64 KiB of its
  * memory. In clear the lie is visible (attempt: the request's payload_length exceeds what the
  * record can carry, length - 19, Zeek's rule too) and so is a response payload longer than any
- * request could carry (leak: a server obeying §4 never sends one); encrypted, only record lengths are: a record answering the other side's request
- * (the next heartbeat from this side after it) longer than that side's largest request record
- * by TLS_HB_LEAK_MARGIN is the leak (Zeek's heartbleed script compares
- * the same lengths). A normal exchange (equal payloads) yields nothing. */
+ * request could carry (leak: a server obeying §4 never sends one); encrypted, only record
+ * lengths are: a record answering the other side's request (the next heartbeat from this side
+ * after it) longer than that side's largest request record by TLS_HB_LEAK_MARGIN is the leak
+ * (Zeek's heartbleed script compares the same lengths). A normal exchange (equal payloads)
+ * yields nothing. */
 static void ev_heartbeat(struct ctx *c, const struct tls_hb_event *ev)
 {
     json_str(&c->j, "direction", ev->from_server ? "server" : "client");

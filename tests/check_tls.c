@@ -3104,7 +3104,8 @@ START_TEST(test_sslv2_server_single_spec)
     ck_assert_uint_eq(r->cipher_code, 0x020080);
     ck_assert_str_eq(r->cipher, "SSL_CK_RC4_128_EXPORT40_WITH_MD5");
     ck_assert_int_eq(find(o, FK_TLS_WEAK_CIPHER)->severity, NZ_SEV_CRITICAL);
-    ck_assert_ptr_nonnull(strstr(find(o, FK_TLS_WEAK_CIPHER)->evidence, "\"cipher_code\":\"0x020080\""));
+    ck_assert_ptr_nonnull(strstr(find(o, FK_TLS_WEAK_CIPHER)->evidence,
+                                 "\"cipher_code\":\"0x020080\""));
     ck_assert_int_eq(find(o, FK_TLS_NO_FORWARD_SECRECY)->severity, NZ_SEV_LOW);
     ck_assert_ptr_nonnull(strstr(find(o, FK_TLS_NO_FORWARD_SECRECY)->evidence,
                                  "\"key_exchange\":\"RSA_EXPORT\""));
