@@ -2461,6 +2461,7 @@ START_TEST(test_heartbleed_clear)
                                  "(192.0.2.2:443) declares 16384 payload bytes in a 3-byte "
                                  "record (Heartbleed probe)");
     ck_assert(!o->rec.handshake_complete); /* the record came at close */
+    check_split_invariance(&cv, false);
     out_free(o);
     conv_free(&cv);
 
