@@ -164,6 +164,22 @@
 /* Long-form length octets accepted (3: up to 16 MiB, far above X509_DER_MAX). */
 #define DER_LEN_BYTES_MAX 3u
 
+/* Records read after the handshake of a flow that negotiated heartbeat (RFC 6520; TLS <= 1.2),
+ * both directions together, to watch for Heartbleed (tls.heartbleed_*). Only record headers
+ * are read (plus the 3-byte heartbeat header when it is in clear); payloads are skipped, never
+ * buffered. Attacks send their requests right after (or during) the handshake, and real tools
+ * (ssltest.py, nmap ssl-heartbleed, Metasploit) do within their first records; 256 records
+ * keep the state (~22 KiB) for a bounded part of such a flow, then the dissector is done as
+ * for any other flow. Flows without heartbeat are bypassed right after the handshake. */
+#define TLS_HB_WATCH_RECORDS 256u
+
+/* Bytes by which an encrypted heartbeat response record must exceed the other side's largest
+ * request record to count as a leak (only lengths are visible then). Equal payloads give
+ * equal lengths up to the cipher's padding (CBC: at most 255 bytes) and a sender's own
+ * heartbeat padding choice; a Heartbleed response is ~16 KiB against a request of a few
+ * dozen bytes. Zeek's heartbleed script compares the same record lengths. */
+#define TLS_HB_LEAK_MARGIN 1024u
+
 /* ---- HTTP ---- */
 
 /* Authorization headers looked at per request (Authorization, Proxy-Authorization, repeats). */

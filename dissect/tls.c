@@ -26,12 +26,17 @@
  * message is handled).
  * Once keys are in use in both directions the session record and findings are emitted
  * and the dissector returns DIS_DONE (clearing ctx->want[]): renegotiation happens inside
- * encryption and is invisible anyway.
+ * encryption and is invisible anyway. Exception: on a flow whose ServerHello negotiated
+ * heartbeat (RFC 6520, TLS <= 1.2) the record headers after the handshake are still read for
+ * TLS_HB_WATCH_RECORDS records (payloads skipped as they arrive, never buffered) so that
+ * heartbeat records reach the Heartbleed rules; then DIS_DONE as for any flow. Heartbeat
+ * records before the handshake ends (in clear) are judged on every flow.
  *
  * Deliberately ignored: anything encrypted (TLS 1.3 EncryptedExtensions, Certificate and
- * Finished; everything after ChangeCipherSpec in <= 1.2), DTLS, QUIC, heartbeat message
- * contents, SSLv2 ERROR messages, the SSLv2 SERVER-HELLO certificate's contents and the
- * client's certificates' contents (counted only). The server's leaf certificate (and the
+ * Finished; everything after ChangeCipherSpec in <= 1.2), DTLS, QUIC, heartbeat payloads
+ * (only type, payload_length and the record length are looked at), SSLv2 ERROR messages,
+ * the SSLv2 SERVER-HELLO certificate's contents and the client's certificates' contents
+ * (counted only). The server's leaf certificate (and the
  * chain's last one, for self-issued) is decoded by x509.c. */
 #include "dissect/tls.h"
 
@@ -118,6 +123,7 @@ struct dir_state {
     bool v2;               /* SSL 2.0 record framing in this direction */
     bool ccs;              /* <= 1.2 ChangeCipherSpec seen: later records are encrypted */
     bool done;             /* keys in use in this direction: handshake over */
+    uint32_t hb_skip;      /* heartbeat watch: bytes of the current record still to skip */
 };
 
 struct tls_state {
@@ -135,6 +141,7 @@ struct tls_state {
     bool emitted;                    /* the record for this handshake went out */
     bool finished;                   /* DIS_DONE returned */
     bool labelled;                   /* sink->label called */
+    struct tls_hb_state hb;          /* heartbeats of this flow (never reset: per flow) */
     uint64_t ts;                     /* packet time of the current call */
     struct dis_ctx *ctx;             /* the current call's context (valid during a callback) */
 };
@@ -1062,7 +1069,7 @@ static void parse_v2_server_hello(struct tls_state *st, struct rd *m)
     uint16_t cs_len = rd_be16(m);
     uint16_t cid_len = rd_be16(m);
     rd_skip(m, cert_len);
-    rd_skip(m, cs_len);
+    struct rd cs = rd_sub(m, cs_len);
     rd_skip(m, cid_len);
     if (!rd_ok(m)) {
         r->hs_malformed++;
@@ -1081,6 +1088,11 @@ static void parse_v2_server_hello(struct tls_state *st, struct rd *m)
     if (cert_len)
         text_add_uint(r->cert_sizes, sizeof r->cert_sizes, cert_len);
     r->hs_types[1] |= (uint64_t)1 << V2_SERVER_HELLO;
+    /* A SERVER-HELLO listing a single spec leaves the client no choice: that is the session's
+     * cipher (a CLIENT-MASTER-KEY, when seen, names the choice and overrides it). On a
+     * session-id hit the list is empty and the cached cipher is not visible. */
+    if (!hit && cs_len == 3)
+        set_cipher(r, rd_be24(&cs), true);
 }
 
 /* One SSL 2.0 record (2-byte header form; the 3-byte form only carries padded ciphertext). */
@@ -1123,6 +1135,38 @@ static bool is_tls13(const struct tls_state *st)
     return tls13_family(st->rec.version_code);
 }
 
+/* One heartbeat record: its record length and, in clear, its type and declared payload
+ * length (RFC 6520 §4) go to the rules. hdr holds the first bytes of the fragment (up to 3). */
+static void hb_event(struct tls_state *st, int dir, bool encrypted, size_t rec_len,
+                     struct bytes hdr)
+{
+    struct tls_hb_event ev = {.ts_usec = st->ts, .from_server = dir == 1,
+                              .encrypted = encrypted, .record_len = (uint16_t)rec_len};
+    if (!encrypted) {
+        struct rd h = rd_from(hdr);
+        ev.hb_type = rd_u8(&h);
+        ev.payload_len = rd_be16(&h);
+        if (!rd_ok(&h))
+            return; /* too short to be a HeartbeatMessage: nothing to judge */
+    }
+    const struct dis_ctx *ctx = st->ctx;
+    tls_rules_heartbeat(&st->hb, &ev, &st->rec, ctx->srv_ip, ctx->srv_port, sink_finding,
+                        st->ctx);
+}
+
+static void hb_record(struct tls_state *st, int dir, bool encrypted, struct bytes frag)
+{
+    hb_event(st, dir, encrypted, frag.len, frag);
+}
+
+/* After the handshake, heartbeat records are watched only on flows that negotiated the
+ * extension (TLS <= 1.2; SSLv2 and TLS 1.3 have no heartbeat). */
+static bool hb_watching(const struct tls_state *st)
+{
+    return st->rec.server_heartbeat && st->sh_final && !is_tls13(st) &&
+           st->rec.version_code != 0x0002 && st->hb.records < TLS_HB_WATCH_RECORDS;
+}
+
 static void tls_record(struct tls_state *st, int dir, uint8_t type, struct bytes frag)
 {
     struct dir_state *d = &st->d[dir];
@@ -1160,7 +1204,8 @@ static void tls_record(struct tls_state *st, int dir, uint8_t type, struct bytes
     case CT_APPDATA:
         d->done = true;
         break;
-    default: /* heartbeat: contents ignored */
+    default: /* heartbeat: judged by its header (Heartbleed); contents ignored */
+        hb_record(st, dir, d->ccs, frag);
         if (d->ccs)
             d->done = true;
         break;
@@ -1228,6 +1273,41 @@ static enum rec_result one_record(struct tls_state *st, int dir, struct rd *r, s
     struct bytes frag = rd_slice(r, len);
     label(st, ctx);
     tls_record(st, dir, (uint8_t)b0, frag);
+    return REC_OK;
+}
+
+/* A record of a direction whose handshake is over, on a flow that negotiated heartbeat: only
+ * its header is read (and a clear heartbeat's 3-byte header), its payload skipped as it
+ * arrives, never buffered. REC_ERR: the bytes are no TLS record (stop watching). */
+static enum rec_result hb_watch_record(struct tls_state *st, int dir, struct rd *r)
+{
+    struct dir_state *d = &st->d[dir];
+    if (d->hb_skip) {
+        size_t n = rd_left(r) < d->hb_skip ? rd_left(r) : d->hb_skip;
+        rd_skip(r, n);
+        d->hb_skip -= (uint32_t)n;
+        return REC_OK;
+    }
+    int b0 = rd_peek(r, 0), vmaj = rd_peek(r, 1), vmin = rd_peek(r, 2);
+    int lhi = rd_peek(r, 3), llo = rd_peek(r, 4);
+    if (lhi < 0 || llo < 0)
+        return REC_MORE;
+    size_t len = ((size_t)lhi << 8) | (size_t)llo;
+    if (b0 < CT_CCS || b0 > CT_HEARTBEAT || vmaj != 3 || vmin > 4 || len > TLS_RECORD_MAX)
+        return REC_ERR;
+    bool clear_hb = b0 == CT_HEARTBEAT && !d->ccs;
+    size_t peek = clear_hb ? (len < 3 ? len : 3) : 0;
+    if (!rd_has(r, 5 + peek))
+        return REC_MORE;
+    rd_skip(r, 5);
+    st->hb.records++;
+    if (b0 == CT_HEARTBEAT) {
+        struct rd h = *r;
+        hb_event(st, dir, d->ccs, len, rd_slice(&h, peek));
+    }
+    size_t n = rd_left(r) < len ? rd_left(r) : len;
+    rd_skip(r, n);
+    d->hb_skip = (uint32_t)(len - n);
     return REC_OK;
 }
 
@@ -1325,6 +1405,33 @@ static enum dis_status tls_on_data(void *vst, int dir, struct bytes in, size_t *
     }
     struct rd r = rd_from(in);
     while (!rd_eof(&r)) {
+        if (st->d[dir].done) {
+            if (!hb_watching(st)) {
+                /* Nothing after the handshake is needed (bulk bypass): the rest of this
+                 * delivery is ignored exactly as the bytes the engine will no longer deliver,
+                 * so the outcome does not depend on where the stream was cut. */
+                if (st->d[0].done && st->d[1].done) {
+                    *consumed = in.len;
+                    return finish(st, ctx);
+                }
+                ctx->want[dir] = false;
+                *consumed = in.len;
+                return DIS_OK;
+            }
+            enum rec_result hc = hb_watch_record(st, dir, &r);
+            if (hc == REC_MORE)
+                break;
+            *consumed = r.off;
+            if (hc == REC_ERR) {
+                *consumed = in.len;
+                return finish(st, ctx); /* not TLS any more: stop watching, quietly */
+            }
+            if (!hb_watching(st) && st->d[0].done && st->d[1].done) {
+                *consumed = in.len;
+                return finish(st, ctx); /* TLS_HB_WATCH_RECORDS read */
+            }
+            continue;
+        }
         enum rec_result rc = one_record(st, dir, &r, ctx);
         if (rc == REC_MORE)
             break;
@@ -1336,14 +1443,15 @@ static enum dis_status tls_on_data(void *vst, int dir, struct bytes in, size_t *
         }
         *consumed = r.off;
         if (st->d[0].done && st->d[1].done) {
-            *consumed = in.len;
-            return finish(st, ctx);
+            if (!hb_watching(st)) {
+                *consumed = in.len;
+                return finish(st, ctx);
+            }
+            emit_session(st, ctx);
+            free_buffers(st); /* the heartbeat watch needs no handshake buffers */
         }
-        if (st->d[dir].done) {
-            /* Nothing after the handshake is needed (bulk bypass): the rest of this delivery is
-             * ignored exactly as the bytes the engine will no longer deliver, so the outcome
-             * does not depend on where the stream was cut. */
-            ctx->want[dir] = false;
+        if (st->d[dir].done && !hb_watching(st)) {
+            ctx->want[dir] = false; /* bulk bypass, as at the top of the loop */
             *consumed = in.len;
             return DIS_OK;
         }

@@ -145,6 +145,42 @@ struct tls_session_rec {
     uint32_t hs_unexpected;           /* messages in the wrong direction */
 };
 
+/* One heartbeat record (content type 24, RFC 6520), as the record layer shows it. */
+struct tls_hb_event {
+    uint64_t ts_usec;      /* packet time */
+    bool from_server;      /* direction 1 */
+    bool encrypted;        /* after this direction's ChangeCipherSpec: only the length is seen */
+    uint8_t hb_type;       /* clear: 1 request, 2 response (others kept as sent); 0 encrypted */
+    uint16_t record_len;   /* TLSPlaintext/TLSCiphertext.length */
+    uint16_t payload_len;  /* clear: the declared payload_length; 0 encrypted */
+};
+
+/* What one flow's heartbeats showed so far (kept by the dissector, judged by the rules). Index
+ * by the sender's direction (0 client). An encrypted record answers the other side's unanswered
+ * encrypted one (then it is a response), else it is a request: either side may send
+ * requests (GnuTLS servers ping their clients). */
+struct tls_hb_state {
+    bool enc_pending[2];         /* an encrypted request from this side awaits its response */
+    bool req_seen[2];            /* a request was seen from this side */
+    bool req_clear[2];           /* ... and one of them in clear */
+    uint16_t req_len_max[2];     /* largest request record length */
+    uint16_t req_carried_max[2]; /* largest payload a clear request could carry (record - 19
+                                    (RFC 6520 §4: type, length, 16 padding), capped by its
+                                    declared length) */
+    uint32_t records;            /* records read after the handshake (TLS_HB_WATCH_RECORDS) */
+    bool attempt_reported;       /* one finding per flow per kind */
+    bool leak_reported;
+};
+
+/* Judges one heartbeat record against what the flow showed before (and records it in hs):
+ * emits tls.heartbleed_attempt / tls.heartbleed_leak at most once per flow. r is the flow's
+ * session record (its SNI decorates the finding); srv_ip may be NULL. Returns the number of
+ * findings. */
+size_t tls_rules_heartbeat(struct tls_hb_state *hs, const struct tls_hb_event *ev,
+                           const struct tls_session_rec *r, const char *srv_ip,
+                           uint16_t srv_port, void (*emit)(void *ud, const struct finding *f),
+                           void *ud);
+
 /* Name of a wire version ("SSLv2".."TLSv1.3"), or NULL if not one of those. */
 const char *tls_version_name(uint16_t v);
 

@@ -693,6 +693,112 @@ static void rule_cert_name_mismatch(struct ctx *c)
     end(c);
 }
 
+/* "sni (ip:port)", "ip:port", "sni" or "server" for summaries. */
+static void set_where(struct ctx *c, const char *srv_ip, uint16_t srv_port)
+{
+    const struct tls_session_rec *r = c->r;
+    if (r->sni[0] && srv_ip)
+        snprintf(c->where, sizeof c->where, "%s (%s:%u)", r->sni, srv_ip, (unsigned)srv_port);
+    else if (srv_ip)
+        snprintf(c->where, sizeof c->where, "%s:%u", srv_ip, (unsigned)srv_port);
+    else if (r->sni[0])
+        snprintf(c->where, sizeof c->where, "%s", r->sni);
+    else
+        snprintf(c->where, sizeof c->where, "server");
+}
+
+/* --- tls.heartbleed_attempt / tls.heartbleed_leak ------------------------------------ */
+
+/* RFC 6520 §4: a HeartbeatMessage is type(1) payload_length(2) payload padding(>= 16), and
+ * one whose payload_length is too large for its record (3 + payload_length + 16 > length) MUST
+ * be discarded silently. A vulnerable OpenSSL (1.0.1 - 1.0.1f, CVE-2014-0160) answers it
+ * instead, copying payload_length bytes from wherever the record ended: up to 64 KiB of its
+ * memory. In clear the lie is visible (attempt: the request's payload_length exceeds what the
+ * record can carry, length - 19, Zeek's rule too) and so is a response payload longer than any
+ * request could carry (leak: a server obeying §4 never sends one); encrypted, only record
+ * lengths are: a record answering the other side's request (the next heartbeat from this side
+ * after it) longer than that side's largest request record by TLS_HB_LEAK_MARGIN is the leak
+ * (Zeek's heartbleed script compares the same lengths). A normal exchange (equal payloads)
+ * yields nothing. */
+static void ev_heartbeat(struct ctx *c, const struct tls_hb_event *ev)
+{
+    json_str(&c->j, "direction", ev->from_server ? "server" : "client");
+    json_bool(&c->j, "encrypted", ev->encrypted);
+    json_uint(&c->j, "record_length", ev->record_len);
+    if (!ev->encrypted) {
+        json_uint(&c->j, "heartbeat_type", ev->hb_type);
+        json_uint(&c->j, "payload_length", ev->payload_len);
+    }
+    ev_version(c, "version", "version_code", c->r->version_code);
+}
+
+size_t tls_rules_heartbeat(struct tls_hb_state *hs, const struct tls_hb_event *ev,
+                           const struct tls_session_rec *r, const char *srv_ip,
+                           uint16_t srv_port, void (*emit)(void *ud, const struct finding *f),
+                           void *ud)
+{
+    if (!hs || !ev || !r || !emit)
+        return 0;
+    struct ctx c;
+    memset(&c, 0, sizeof c);
+    c.r = r;
+    c.emit = emit;
+    c.ud = ud;
+    set_where(&c, srv_ip, srv_port);
+    int me = ev->from_server ? 1 : 0, peer = 1 - me;
+    bool request = ev->hb_type == 1, response = ev->hb_type == 2;
+    if (ev->encrypted) {
+        response = hs->enc_pending[peer];
+        request = !response;
+        hs->enc_pending[peer] = false;
+        hs->enc_pending[me] = request;
+    }
+    if (request) {
+        /* what a request of this length can carry: type, length and 16 bytes of padding */
+        uint16_t carried = ev->record_len >= 19 ? (uint16_t)(ev->record_len - 19) : 0;
+        if (!ev->encrypted && ev->payload_len > carried && !hs->attempt_reported) {
+            hs->attempt_reported = true;
+            begin(&c, FK_TLS_HEARTBLEED_ATTEMPT, NZ_SEV_HIGH, ev->ts_usec);
+            ev_heartbeat(&c, ev);
+            json_uint(&c.j, "payload_carried", carried);
+            finding_summary(&c.f, "heartbeat request from the %s to %s declares %u payload bytes "
+                            "in a %u-byte record (Heartbleed probe)",
+                            me ? "server" : "client", c.where, (unsigned)ev->payload_len,
+                            (unsigned)ev->record_len);
+            end(&c);
+        }
+        if (!ev->encrypted) {
+            uint16_t honest = ev->payload_len < carried ? ev->payload_len : carried;
+            if (!hs->req_clear[me] || honest > hs->req_carried_max[me])
+                hs->req_carried_max[me] = honest;
+            hs->req_clear[me] = true;
+        }
+        if (!hs->req_seen[me] || ev->record_len > hs->req_len_max[me])
+            hs->req_len_max[me] = ev->record_len;
+        hs->req_seen[me] = true;
+    } else if (response && hs->req_seen[peer] && !hs->leak_reported) {
+        bool leak;
+        if (!ev->encrypted && hs->req_clear[peer])
+            leak = ev->payload_len > hs->req_carried_max[peer];
+        else
+            leak = (uint32_t)ev->record_len > (uint32_t)hs->req_len_max[peer] + TLS_HB_LEAK_MARGIN;
+        if (leak) {
+            hs->leak_reported = true;
+            begin(&c, FK_TLS_HEARTBLEED_LEAK, NZ_SEV_CRITICAL, ev->ts_usec);
+            ev_heartbeat(&c, ev);
+            json_uint(&c.j, "request_record_length_max", hs->req_len_max[peer]);
+            if (hs->req_clear[peer])
+                json_uint(&c.j, "request_payload_carried_max", hs->req_carried_max[peer]);
+            finding_summary(&c.f, "heartbeat response from the %s of %s (%u-byte record%s) "
+                            "larger than any request: memory leaked (Heartbleed)",
+                            me ? "server" : "client", c.where, (unsigned)ev->record_len,
+                            ev->encrypted ? ", encrypted" : "");
+            end(&c);
+        }
+    }
+    return c.count;
+}
+
 size_t tls_rules_eval(const struct tls_session_rec *r, int policy, const char *srv_ip,
                       uint16_t srv_port, void (*emit)(void *ud, const struct finding *f),
                       void *ud)
@@ -705,14 +811,7 @@ size_t tls_rules_eval(const struct tls_session_rec *r, int policy, const char *s
     c.policy = policy;
     c.emit = emit;
     c.ud = ud;
-    if (r->sni[0] && srv_ip)
-        snprintf(c.where, sizeof c.where, "%s (%s:%u)", r->sni, srv_ip, (unsigned)srv_port);
-    else if (srv_ip)
-        snprintf(c.where, sizeof c.where, "%s:%u", srv_ip, (unsigned)srv_port);
-    else if (r->sni[0])
-        snprintf(c.where, sizeof c.where, "%s", r->sni);
-    else
-        snprintf(c.where, sizeof c.where, "server");
+    set_where(&c, srv_ip, srv_port);
 
     rule_obsolete_version(&c);
     rule_weak_cipher(&c);

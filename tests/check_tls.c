@@ -2332,6 +2332,14 @@ START_TEST(test_msg_server_flight)
     b_free(&m);
     add_raw(&cv, 1, ccs_rec, sizeof ccs_rec);
     add_raw(&cv, 1, fin_rec, sizeof fin_rec);
+    /* heartbeat is negotiated: the dissector watches TLS_HB_WATCH_RECORDS records after the
+     * handshake (Heartbleed) before it is done */
+    struct b apps = {0};
+    for (unsigned i = 0; i < TLS_HB_WATCH_RECORDS / 2; i++)
+        b_mem(&apps, app_rec, sizeof app_rec);
+    add_raw(&cv, 0, apps.p, apps.n);
+    add_raw(&cv, 1, apps.p, apps.n);
+    b_free(&apps);
     struct out *o = run(&cv);
     const struct tls_session_rec *r = &o->rec;
     ck_assert_int_eq(o->status, DIS_DONE);
@@ -2352,6 +2360,271 @@ START_TEST(test_msg_server_flight)
     ck_assert_uint_eq(r->hs_malformed + r->hs_unexpected + r->hs_oversize, 0);
     ck_assert_str_eq(find(o, FK_TLS_HEARTBEAT)->summary,
                      "heartbeat extension negotiated with www.netzwacht.test (192.0.2.2:443)");
+    out_free(o);
+    conv_free(&cv);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------------------ */
+/* Heartbleed (RFC 6520 heartbeats, CVE-2014-0160)                                       */
+
+/* A heartbeat record in clear: type, declared payload length, `carried` payload bytes and
+ * `pad` padding bytes. */
+static void hb_clear(struct conv *cv, int dir, uint8_t type, uint16_t plen, size_t carried,
+                     size_t pad)
+{
+    struct b m = {0};
+    size_t len = 3 + carried + pad;
+    b_u8(&m, 24);
+    b_u16(&m, 0x0303);
+    b_u16(&m, (unsigned)len);
+    b_u8(&m, type);
+    b_u16(&m, plen);
+    b_fill(&m, 0x41, carried);
+    b_fill(&m, 0x50, pad);
+    conv_add(cv, dir, m.p, m.n);
+    b_free(&m);
+}
+
+/* An opaque (encrypted) record of content type ct and length len. */
+static void opaque_rec(struct conv *cv, int dir, uint8_t ct, size_t len)
+{
+    struct b m = {0};
+    b_u8(&m, ct);
+    b_u16(&m, 0x0303);
+    b_u16(&m, (unsigned)len);
+    b_fill(&m, 0xe7, len);
+    conv_add(cv, dir, m.p, m.n);
+    b_free(&m);
+}
+
+/* count records of content type ct and length len in one delivery of direction dir. */
+static void opaque_recs(struct conv *cv, int dir, uint8_t ct, size_t len, size_t count)
+{
+    struct b m = {0};
+    for (size_t i = 0; i < count; i++) {
+        b_u8(&m, ct);
+        b_u16(&m, 0x0303);
+        b_u16(&m, (unsigned)len);
+        b_fill(&m, 0xe7, len);
+    }
+    conv_add(cv, dir, m.p, m.n);
+    b_free(&m);
+}
+
+/* CH | SH Certificate SHD, heartbeat negotiated (or not): the handshake up to the client's
+ * second flight. */
+static void hb_hello(struct conv *cv, bool negotiated)
+{
+    struct b m = {0};
+    struct ch_spec c = {CH12, STRONG12, .heartbeat = true};
+    struct sh_spec s = {SH12, .cipher = 0xc02f, .heartbeat = negotiated};
+    msg_ch(&m, &c);
+    add_msg_records(cv, 0, &m);
+    b_free(&m);
+    msg_sh(&m, &s);
+    static const size_t sz[] = {700};
+    msg_cert(&m, sz, 1);
+    msg_raw(&m, 14, NULL, 0);
+    add_msg_records(cv, 1, &m);
+    b_free(&m);
+}
+
+START_TEST(test_heartbleed_clear)
+{
+    /* The classic probe (ssltest.py): right after ServerHelloDone the client sends a heartbeat
+     * request in clear declaring 16384 payload bytes in a 3-byte record; a vulnerable server
+     * answers in clear with 16384 bytes of its memory. Repeats give no second finding. */
+    struct conv cv = {0};
+    hb_hello(&cv, true);
+    hb_clear(&cv, 0, 1, 0x4000, 0, 0);
+    hb_clear(&cv, 1, 2, 0x4000, 0x4000, 16);
+    hb_clear(&cv, 0, 1, 0x4000, 0, 0);
+    hb_clear(&cv, 1, 2, 0x4000, 0x4000, 16);
+    struct out *o = run(&cv);
+    const struct finding *a = find(o, FK_TLS_HEARTBLEED_ATTEMPT);
+    const struct finding *l = find(o, FK_TLS_HEARTBLEED_LEAK);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(l);
+    ck_assert_int_eq(count_kind(o, FK_TLS_HEARTBLEED_ATTEMPT), 1);
+    ck_assert_int_eq(count_kind(o, FK_TLS_HEARTBLEED_LEAK), 1);
+    ck_assert_int_eq(a->severity, NZ_SEV_HIGH);
+    ck_assert_int_eq(l->severity, NZ_SEV_CRITICAL);
+    ck_assert_ptr_nonnull(strstr(a->evidence, "\"direction\":\"client\""));
+    ck_assert_ptr_nonnull(strstr(a->evidence, "\"encrypted\":false"));
+    ck_assert_ptr_nonnull(strstr(a->evidence, "\"record_length\":3"));
+    ck_assert_ptr_nonnull(strstr(a->evidence, "\"payload_length\":16384"));
+    ck_assert_ptr_nonnull(strstr(l->evidence, "\"direction\":\"server\""));
+    ck_assert_ptr_nonnull(strstr(l->evidence, "\"record_length\":16403"));
+    ck_assert_ptr_nonnull(strstr(l->evidence, "\"request_payload_carried_max\":0"));
+    ck_assert_str_eq(a->summary, "heartbeat request from the client to www.netzwacht.test "
+                                 "(192.0.2.2:443) declares 16384 payload bytes in a 3-byte "
+                                 "record (Heartbleed probe)");
+    ck_assert(!o->rec.handshake_complete); /* the record came at close */
+    check_split_invariance(&cv, false);
+    out_free(o);
+    conv_free(&cv);
+
+    /* one payload byte more than the record can carry is already an attempt; the server did
+     * not answer */
+    hb_hello(&cv, true);
+    hb_clear(&cv, 0, 1, 17, 16, 16);
+    o = run(&cv);
+    ck_assert_ptr_nonnull(find(o, FK_TLS_HEARTBLEED_ATTEMPT));
+    ck_assert(find(o, FK_TLS_HEARTBLEED_LEAK) == NULL);
+    out_free(o);
+    conv_free(&cv);
+
+    /* padding below the 16 bytes RFC 6520 §4 requires: the payload_length is too large for
+     * the record (the request Zeek's heartbleed-success trace sends); answering it is a leak */
+    hb_hello(&cv, true);
+    hb_clear(&cv, 0, 1, 16365, 16365, 0);
+    hb_clear(&cv, 1, 2, 16365, 16365, 16);
+    o = run(&cv);
+    ck_assert_ptr_nonnull(strstr(find(o, FK_TLS_HEARTBLEED_ATTEMPT)->evidence,
+                                 "\"payload_carried\":16349"));
+    ck_assert_ptr_nonnull(find(o, FK_TLS_HEARTBLEED_LEAK));
+    out_free(o);
+    conv_free(&cv);
+
+    /* near miss: a normal exchange, request and response of equal payload (16 bytes + 16
+     * padding), repeated; a request with more padding; responses that equal them */
+    hb_hello(&cv, true);
+    hb_clear(&cv, 0, 1, 16, 16, 16);
+    hb_clear(&cv, 1, 2, 16, 16, 16);
+    hb_clear(&cv, 0, 1, 32, 32, 40);
+    hb_clear(&cv, 1, 2, 32, 32, 16);
+    tail12(&cv);
+    o = run(&cv);
+    ck_assert(find(o, FK_TLS_HEARTBLEED_ATTEMPT) == NULL);
+    ck_assert(find(o, FK_TLS_HEARTBLEED_LEAK) == NULL);
+    ck_assert_ptr_nonnull(find(o, FK_TLS_HEARTBEAT));
+    ck_assert_int_eq(o->n_rec, 1);
+    out_free(o);
+    conv_free(&cv);
+
+    /* a response without any request seen is not judged (the request may be in a gap) */
+    hb_hello(&cv, true);
+    hb_clear(&cv, 1, 2, 0x4000, 0x4000, 16);
+    o = run(&cv);
+    ck_assert(find(o, FK_TLS_HEARTBLEED_LEAK) == NULL);
+    out_free(o);
+    conv_free(&cv);
+}
+END_TEST
+
+START_TEST(test_heartbleed_encrypted)
+{
+    /* After the handshake only record lengths are visible: a 40-byte request record from the
+     * client answered by a 1100-byte record (more than TLS_HB_LEAK_MARGIN larger). */
+    struct conv cv = {0};
+    hb_hello(&cv, true);
+    tail12(&cv);
+    opaque_rec(&cv, 0, 23, 64);
+    opaque_rec(&cv, 0, 24, 40);
+    opaque_rec(&cv, 1, 24, 40 + TLS_HB_LEAK_MARGIN + 1);
+    opaque_rec(&cv, 1, 23, 64);
+    struct out *o = run(&cv);
+    const struct finding *l = find(o, FK_TLS_HEARTBLEED_LEAK);
+    ck_assert_ptr_nonnull(l);
+    ck_assert_int_eq(l->severity, NZ_SEV_CRITICAL);
+    ck_assert_ptr_nonnull(strstr(l->evidence, "\"encrypted\":true"));
+    ck_assert_ptr_nonnull(strstr(l->evidence, "\"record_length\":1065"));
+    ck_assert_ptr_nonnull(strstr(l->evidence, "\"request_record_length_max\":40"));
+    ck_assert(strstr(l->evidence, "payload_length") == NULL);
+    ck_assert(find(o, FK_TLS_HEARTBLEED_ATTEMPT) == NULL); /* invisible when encrypted */
+    ck_assert_int_eq(o->n_rec, 1);
+    ck_assert_int_eq(o->status, DIS_OK); /* still watching */
+    ck_assert(!o->want_cleared);
+    check_split_invariance(&cv, true);
+    out_free(o);
+    conv_free(&cv);
+
+    /* near miss: exactly the margin larger (padding, MAC), and equal lengths */
+    hb_hello(&cv, true);
+    tail12(&cv);
+    opaque_rec(&cv, 0, 24, 40);
+    opaque_rec(&cv, 1, 24, 40 + TLS_HB_LEAK_MARGIN);
+    opaque_rec(&cv, 0, 24, 40);
+    opaque_rec(&cv, 1, 24, 40);
+    o = run(&cv);
+    ck_assert(find(o, FK_TLS_HEARTBLEED_LEAK) == NULL);
+    out_free(o);
+    conv_free(&cv);
+
+    /* either side may ping: the server's request is answered by the client; a client answer
+     * far larger than the server's request is a leak from the client (reverse Heartbleed) */
+    hb_hello(&cv, true);
+    tail12(&cv);
+    opaque_rec(&cv, 1, 24, 327);
+    opaque_rec(&cv, 0, 24, 327);
+    opaque_rec(&cv, 1, 24, 40);
+    opaque_rec(&cv, 0, 24, 16384);
+    o = run(&cv);
+    l = find(o, FK_TLS_HEARTBLEED_LEAK);
+    ck_assert_ptr_nonnull(l);
+    ck_assert_ptr_nonnull(strstr(l->evidence, "\"direction\":\"client\""));
+    ck_assert_ptr_nonnull(strstr(l->evidence, "\"request_record_length_max\":327"));
+    out_free(o);
+    conv_free(&cv);
+    /* ... and without the lengthening, nothing */
+    hb_hello(&cv, true);
+    tail12(&cv);
+    opaque_rec(&cv, 1, 24, 327);
+    opaque_rec(&cv, 0, 24, 327);
+    o = run(&cv);
+    ck_assert(find(o, FK_TLS_HEARTBLEED_LEAK) == NULL);
+    out_free(o);
+    conv_free(&cv);
+
+    /* the same records on a flow that did not negotiate heartbeat: bulk bypass as before */
+    hb_hello(&cv, false);
+    tail12(&cv);
+    opaque_rec(&cv, 0, 24, 40);
+    opaque_rec(&cv, 1, 24, 16408);
+    o = run(&cv);
+    ck_assert(find(o, FK_TLS_HEARTBLEED_LEAK) == NULL);
+    ck_assert_int_eq(o->status, DIS_DONE);
+    ck_assert(o->want_cleared);
+    out_free(o);
+    conv_free(&cv);
+}
+END_TEST
+
+START_TEST(test_heartbeat_watch_cap)
+{
+    /* The watch reads TLS_HB_WATCH_RECORDS records after the handshake (headers only; a
+     * record's payload is skipped across deliveries), then the dissector is done; a leak
+     * after the cap is not seen. Something that is no TLS record ends the watch quietly. */
+    struct conv cv = {0};
+    hb_hello(&cv, true);
+    tail12(&cv);
+    opaque_recs(&cv, 0, 23, 100, TLS_HB_WATCH_RECORDS / 2);
+    opaque_recs(&cv, 1, 23, 300, TLS_HB_WATCH_RECORDS / 2);
+    opaque_rec(&cv, 0, 24, 40);
+    opaque_rec(&cv, 1, 24, 16408);
+    struct out *o = run(&cv);
+    ck_assert_int_eq(o->status, DIS_DONE);
+    ck_assert(o->want_cleared);
+    ck_assert(find(o, FK_TLS_HEARTBLEED_LEAK) == NULL);
+    ck_assert_int_eq(o->n_rec, 1);
+    struct out *b = run_full(&cv, FEED_BYTE, 0, 0, NULL);
+    ck_assert_str_eq(b->dump.s, o->dump.s);
+    ck_assert_int_eq(b->status, DIS_DONE);
+    out_free(b);
+    out_free(o);
+    conv_free(&cv);
+
+    hb_hello(&cv, true);
+    tail12(&cv);
+    add_raw(&cv, 0, "GET / HTTP/1.0\r\n", 16);
+    opaque_rec(&cv, 0, 24, 40);
+    opaque_rec(&cv, 1, 24, 16408);
+    o = run(&cv);
+    ck_assert_int_eq(o->status, DIS_DONE);
+    ck_assert(o->err == NULL || o->status != DIS_ERR);
+    ck_assert(find(o, FK_TLS_HEARTBLEED_LEAK) == NULL);
+    ck_assert_int_eq(o->n_rec, 1);
     out_free(o);
     conv_free(&cv);
 }
@@ -2788,6 +3061,82 @@ START_TEST(test_sslv2_negotiated)
     o = run(&cv);
     ck_assert_int_eq(o->status, DIS_DONE);
     ck_assert(o->rec.resumed && !o->rec.cipher_set);
+    out_free(o);
+    conv_free(&cv);
+}
+END_TEST
+
+/* SERVER-HELLO listing n cipher specs (no session-id hit). */
+static void v2_server_hello_specs(struct conv *cv, const uint32_t *specs, size_t n)
+{
+    struct b m = {0};
+    size_t len = 11 + 300 + 3 * n + 16;
+    b_u8(&m, 0x80 | (unsigned)(len >> 8));
+    b_u8(&m, (unsigned)(len & 0xff));
+    b_u8(&m, 4);
+    b_u8(&m, 0);
+    b_u8(&m, 1);
+    b_u16(&m, 0x0002);
+    b_u16(&m, 300);
+    b_u16(&m, (unsigned)(3 * n));
+    b_u16(&m, 16);
+    b_fill(&m, 0x30, 300);
+    for (size_t i = 0; i < n; i++) {
+        b_u8(&m, (unsigned)(specs[i] >> 16));
+        b_u16(&m, (unsigned)(specs[i] & 0xffff));
+    }
+    b_fill(&m, 0xdd, 16);
+    conv_add(cv, 1, m.p, m.n);
+    b_free(&m);
+}
+
+START_TEST(test_sslv2_server_single_spec)
+{
+    /* A SERVER-HELLO with a single spec is the session's cipher even without the
+     * CLIENT-MASTER-KEY: judged like a TLS suite (REFERENCE §3b: EXPORT40 critical) and
+     * static RSA key transport (no forward secrecy). */
+    struct conv cv = {0};
+    static const uint32_t specs[] = {0x010080, 0x020080, 0x0700c0};
+    v2_client_hello(&cv, 0x0002, specs, 3);
+    v2_server_hello(&cv, false, 0x020080);
+    struct out *o = run(&cv);
+    const struct tls_session_rec *r = &o->rec;
+    ck_assert(r->cipher_set);
+    ck_assert_uint_eq(r->cipher_code, 0x020080);
+    ck_assert_str_eq(r->cipher, "SSL_CK_RC4_128_EXPORT40_WITH_MD5");
+    ck_assert_int_eq(find(o, FK_TLS_WEAK_CIPHER)->severity, NZ_SEV_CRITICAL);
+    ck_assert_ptr_nonnull(strstr(find(o, FK_TLS_WEAK_CIPHER)->evidence,
+                                 "\"cipher_code\":\"0x020080\""));
+    ck_assert_int_eq(find(o, FK_TLS_NO_FORWARD_SECRECY)->severity, NZ_SEV_LOW);
+    ck_assert_ptr_nonnull(strstr(find(o, FK_TLS_NO_FORWARD_SECRECY)->evidence,
+                                 "\"key_exchange\":\"RSA_EXPORT\""));
+    ck_assert(find(o, FK_TLS_OFFER_CHOICE_MISMATCH) == NULL);
+    check_split_invariance(&cv, true);
+    out_free(o);
+    conv_free(&cv);
+
+    /* several specs: the CLIENT-MASTER-KEY names the choice (RC4 128: high) */
+    v2_client_hello(&cv, 0x0002, specs, 3);
+    v2_server_hello_specs(&cv, specs, 3);
+    v2_client_master_key(&cv, 0x010080);
+    o = run(&cv);
+    ck_assert_uint_eq(o->rec.cipher_code, 0x010080);
+    ck_assert_int_eq(find(o, FK_TLS_WEAK_CIPHER)->severity, NZ_SEV_HIGH);
+    ck_assert_int_eq(find(o, FK_TLS_NO_FORWARD_SECRECY)->severity, NZ_SEV_LOW);
+    ck_assert_ptr_nonnull(strstr(find(o, FK_TLS_NO_FORWARD_SECRECY)->evidence,
+                                 "\"key_exchange\":\"RSA\""));
+    check_split_invariance(&cv, true);
+    out_free(o);
+    conv_free(&cv);
+
+    /* near miss: several specs and no CLIENT-MASTER-KEY (yet): no choice, no cipher verdict */
+    v2_client_hello(&cv, 0x0002, specs, 3);
+    v2_server_hello_specs(&cv, specs, 3);
+    o = run(&cv);
+    ck_assert(!o->rec.cipher_set);
+    ck_assert(find(o, FK_TLS_WEAK_CIPHER) == NULL);
+    ck_assert(find(o, FK_TLS_NO_FORWARD_SECRECY) == NULL);
+    ck_assert_int_eq(find(o, FK_TLS_OBSOLETE_VERSION)->severity, NZ_SEV_CRITICAL);
     out_free(o);
     conv_free(&cv);
 }
@@ -3988,6 +4337,9 @@ static Suite *tls_suite(void)
     tc = tcase_create("messages");
     tcase_add_test(tc, test_msg_client_hello_extensions);
     tcase_add_test(tc, test_msg_server_flight);
+    tcase_add_test(tc, test_heartbleed_clear);
+    tcase_add_test(tc, test_heartbleed_encrypted);
+    tcase_add_test(tc, test_heartbeat_watch_cap);
     tcase_add_test(tc, test_msg_wrong_direction);
     tcase_add_test(tc, test_msg_hello_retry_request);
     tcase_add_test(tc, test_tls13_draft_compat);
@@ -3996,6 +4348,7 @@ static Suite *tls_suite(void)
     tcase_add_test(tc, test_msg_alerts);
     tcase_add_test(tc, test_msg_ske_variants);
     tcase_add_test(tc, test_sslv2_negotiated);
+    tcase_add_test(tc, test_sslv2_server_single_spec);
     tcase_add_test(tc, test_sslv2_hello_tls_answer);
     tcase_add_test(tc, test_grease);
     suite_add_tcase(s, tc);

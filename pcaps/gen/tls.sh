@@ -430,7 +430,7 @@ all_recorded() {
 
 all_synthetic() {
   synth tls-sslv2-hello-synthetic sslv2-hello tls10 \
-    "client's ClientHello replaced by an SSLv2-format CLIENT-HELLO (version 0x0002, six SSLv2 cipher kinds, fixed challenge), server's first flight by an SSLv2 SERVER-HELLO carrying the real certificate (kinds 0x010080, 0x0700c0); all later data removed"
+    "client's ClientHello replaced by an SSLv2-format CLIENT-HELLO (version 0x0002, six SSLv2 cipher kinds, fixed challenge), server's first flight by an SSLv2 SERVER-HELLO carrying the real certificate (kinds 0x010080, 0x0700c0), the client's second flight by a CLIENT-MASTER-KEY choosing 0x010080 (SSL_CK_RC4_128_WITH_MD5); all later data removed"
   synth tls-sslv2-compat-hello-synthetic sslv2-compat-hello tls10 \
     "ClientHello replaced by an SSLv2-format ClientHello announcing TLS 1.0 (0x0301, RFC 5246 E.2) with the real client's suites as 3-byte specs; the real TLS 1.0 server answer follows"
   synth tls-sslv3-synthetic sslv3 tls10 \
@@ -445,6 +445,17 @@ all_synthetic() {
     "client offers only TLS 1.3/1.2 (supported_versions); ServerHello version and every 0x0303 record version rewritten to TLS 1.0 0x0301"
   synth tls12-compression-deflate-synthetic compression tls12-dhe-2048 \
     "ClientHello compression methods [null] -> [DEFLATE, null], ServerHello compression 0 -> 1 DEFLATE (OpenSSL here is built without zlib; GnuTLS 3.7 has no compression)"
+  synth tls12-heartbleed-synthetic heartbleed tls12-heartbeat \
+    "Heartbleed in clear: before its key exchange the client sends a heartbeat request declaring 16384 payload bytes in a 3-byte record, before its ChangeCipherSpec the server answers with 16384 bytes of fixed 'memory' (records of 16384 + 19 bytes); the real encrypted heartbeat exchange kept (Debian 12's OpenSSL and GnuTLS check the length: no real software here leaks)"
+  synth tls12-heartbeat-clear-synthetic heartbeat-clear tls12-heartbeat \
+    "a normal heartbeat exchange in clear at the same places: request and response with the same 16-byte payload and 16 bytes of padding (the near miss of the Heartbleed captures)"
+  synth tls12-heartbleed-encrypted-synthetic heartbleed-encrypted tls12-heartbeat \
+    "reverse Heartbleed, encrypted: the server's heartbeat request (327-byte record) answered by a client record lengthened from 327 to 16384 bytes (its ciphertext and a fixed filler)"
+}
+
+# syn_port PCAP: the server port of the capture's first connection (to decode it as TLS).
+syn_port() {
+  nz_tshark -r "$1" -Y 'tcp.flags.syn == 1 && tcp.flags.ack == 0' -T fields -e tcp.dstport | head -1
 }
 
 check_synthetic() {
@@ -464,6 +475,23 @@ check_synthetic() {
   "$NZ_PY" "$SYNTH" check "$e/tls-version-mismatch-synthetic.tshark.tsv" 1 version=0x0301 \
     ch_supported_versions=0x0304,0x0303 ciphersuite=0x002f
   "$NZ_PY" "$SYNTH" check "$e/tls12-compression-deflate-synthetic.tshark.tsv" 1 compression=1
+  local got
+  local p=$NZ_OUT/tls/tls-sslv2-hello-synthetic.pcap
+  got=$(nz_tshark -r "$p" -d "tcp.port==$(syn_port "$p"),tls" \
+    -Y 'tls.handshake.type == 2' -T fields -e tls.handshake.cipherspec)
+  [ "$got" = 0x010080 ] || nz_die "$NAME: sslv2-hello CLIENT-MASTER-KEY cipher '$got', want 0x010080"
+  local f want
+  for f in tls12-heartbleed-synthetic:1:16384 tls12-heartbleed-synthetic:2:16384 \
+           tls12-heartbeat-clear-synthetic:1:16 tls12-heartbeat-clear-synthetic:2:16; do
+    IFS=: read -r f t want <<< "$f"
+    "$NZ_PY" "$SYNTH" check "$e/$f.tshark.tsv" 1 version=0x0303
+    got=$(nz_tshark -r "$NZ_OUT/tls/$f.pcap" -d tcp.port==20443,tls \
+      -Y "tls.heartbeat_message.type == $t" -T fields -e tls.heartbeat_message.payload_length)
+    [ "$got" = "$want" ] || nz_die "$NAME: $f heartbeat type $t payload_length '$got', want $want"
+  done
+  got=$(nz_tshark -r "$NZ_OUT/tls/tls12-heartbleed-encrypted-synthetic.pcap" -d tcp.port==20443,tls \
+    -Y 'tls.record.content_type == 24' -T fields -e tcp.srcport -e tls.record.length | tr '\t\n' ': ')
+  [ "$got" = "20443:327 58692:16384 " ] || nz_die "$NAME: encrypted heartbeat records '$got'"
 }
 
 # --- main ----------------------------------------------------------------------------------

@@ -400,11 +400,12 @@ def set_record_versions(payload, old, new):
 
 # --- SSL 2.0 messages (draft-hickman-netscape-ssl-00; RFC 5246 appendix E.2) ------------------
 
-SSL2_MT_CLIENT_HELLO, SSL2_MT_SERVER_HELLO = 1, 4
+SSL2_MT_CLIENT_HELLO, SSL2_MT_CLIENT_MASTER_KEY, SSL2_MT_SERVER_HELLO = 1, 2, 4
 SSL2_CT_X509_CERTIFICATE = 1
 # Fixed challenge / connection-id bytes: synthetic captures must be byte-stable across runs.
 FIXED_CHALLENGE = bytes(range(0x10, 0x20))
 FIXED_CONN_ID = bytes(range(0x20, 0x30))
+FIXED_MASTER_KEY = bytes(range(0x80, 0x100))
 SSL2_KINDS = [0x010080,  # SSL_CK_RC4_128_WITH_MD5
               0x0700C0,  # SSL_CK_DES_192_EDE3_CBC_WITH_MD5
               0x030080,  # SSL_CK_RC2_128_CBC_WITH_MD5
@@ -435,15 +436,26 @@ def ssl2_server_hello(cert, specs, conn_id):
 
 # --- cases ----------------------------------------------------------------------------------
 
+def ssl2_client_master_key(kind, clear_key, enc_key, key_arg):
+    """CLIENT-MASTER-KEY: the client's choice of cipher kind, then the key material."""
+    return ssl2_record(struct.pack("!BBHHHH", SSL2_MT_CLIENT_MASTER_KEY, kind >> 16,
+                                   kind & 0xFFFF, len(clear_key), len(enc_key), len(key_arg))
+                       + clear_key + enc_key + key_arg)
+
+
 def case_sslv2_hello(pcap):
-    """SSL 2.0 CLIENT-HELLO (version 0x0002) answered by an SSL 2.0 SERVER-HELLO; the rest
-    of the connection's data is dropped (TCP handshake and FIN exchange kept)."""
+    """SSL 2.0 CLIENT-HELLO (version 0x0002) answered by an SSL 2.0 SERVER-HELLO, then the
+    client's CLIENT-MASTER-KEY choosing SSL_CK_RC4_128_WITH_MD5 (fixed 128-byte 'encrypted'
+    key, no key argument); the rest of the connection's data is dropped (TCP handshake and
+    FIN exchange kept)."""
     streams = tcp_streams(pcap)
     cert = first_certificate(streams[0][1])
 
     def edit(conn, d, n, payload):
-        if conn != 0 or n != 0:
+        if conn != 0 or n > 1 or (d == 1 and n == 1):
             return b""
+        if d == 0 and n == 1:
+            return ssl2_client_master_key(SSL2_KINDS[0], b"", FIXED_MASTER_KEY, b"")
         if d == 0:
             return ssl2_client_hello(0x0002, SSL2_KINDS, FIXED_CHALLENGE)
         return ssl2_server_hello(cert, SSL2_KINDS[:2], FIXED_CONN_ID)
@@ -560,6 +572,94 @@ def case_compression(pcap):
     return rewrite(pcap, HelloEditor(hello))
 
 
+# --- heartbeats (RFC 6520 section 4; CVE-2014-0160) -------------------------------------------
+
+CT_HEARTBEAT = 24
+HB_REQUEST, HB_RESPONSE = 1, 2
+HB_PADDING = bytes([0x50]) * 16  # the minimum padding, as OpenSSL sends it
+# The "leaked memory" of the synthetic response: a fixed, recognisable pattern.
+HB_LEAK = (b"netzwacht-synthetic-heartbleed-memory-" * 432)[:0x4000]
+
+
+def hb_message(kind, payload_length, payload):
+    return struct.pack("!BH", kind, payload_length) + payload + HB_PADDING
+
+
+def hb_records(ver, msg):
+    """A heartbeat message in records of at most 2^14 bytes (RFC 5246 section 6.2.1), as
+    OpenSSL's ssl3_write_bytes fragments it."""
+    return [[CT_HEARTBEAT, ver, msg[i:i + 16384]] for i in range(0, len(msg), 16384)]
+
+
+def hb_insert(pcap, request, response):
+    """Before the client's first record after its ClientHello (its key exchange) insert the
+    clear heartbeat request; before the server's ChangeCipherSpec its clear response."""
+    streams = tcp_streams(pcap)
+    if not find_hello(streams[0][0], HS_CLIENT_HELLO):
+        raise SystemExit("source has no ClientHello")
+    done = set()
+
+    def edit(conn, d, n, payload):
+        if conn != 0 or d in done or not payload:
+            return payload
+        recs = records(payload)
+        if d == 0 and n >= 1:
+            done.add(d)
+            return join_records(hb_records(recs[0][1], request) + recs)
+        if d == 1:
+            for i, rec in enumerate(recs):
+                if rec[0] == CT_CHANGE_CIPHER_SPEC:
+                    done.add(d)
+                    return join_records(recs[:i] + hb_records(rec[1], response) + recs[i:])
+        return payload
+    out = rewrite(pcap, edit)
+    if done != {0, 1}:
+        raise SystemExit("source: no client key exchange or no server ChangeCipherSpec")
+    return out
+
+
+def case_heartbleed(pcap):
+    """Heartbleed in clear (the ssltest.py probe): after ServerHelloDone the client sends a
+    heartbeat request declaring 16384 payload bytes in a 3-byte record (no payload, no
+    padding); before its ChangeCipherSpec the server answers in clear with 16384 bytes of
+    'memory' plus 16 padding, in two records (16384 + 19 bytes). The real encrypted
+    heartbeat exchange later in the connection is kept."""
+    return hb_insert(pcap, struct.pack("!BH", HB_REQUEST, 0x4000),
+                     hb_message(HB_RESPONSE, 0x4000, HB_LEAK))
+
+
+def case_heartbeat_clear(pcap):
+    """A normal heartbeat exchange in clear at the same places as case heartbleed: request and
+    response with the same 16-byte payload and 16 bytes of padding."""
+    payload = b"netzwacht-hb-16b"
+    return hb_insert(pcap, hb_message(HB_REQUEST, len(payload), payload),
+                     hb_message(HB_RESPONSE, len(payload), payload))
+
+
+def case_heartbleed_encrypted(pcap):
+    """Reverse Heartbleed, encrypted: in the source the server pings the client (an encrypted
+    heartbeat request after the client's line) and the client answers with a record of the
+    same length; the client's answer is lengthened to 16384 bytes (its ciphertext followed by a
+    fixed filler), as a leaking peer's 16 KiB response looks on the wire. The server's request
+    record is unchanged."""
+    done = []
+
+    def edit(conn, d, n, payload):
+        if conn != 0 or d != 0 or done or not payload:
+            return payload
+        recs = records(payload)
+        for rec in recs:
+            if rec[0] == CT_HEARTBEAT:
+                rec[2] = rec[2] + HB_LEAK[:16384 - len(rec[2])]
+                done.append(n)
+                return join_records(recs)
+        return payload
+    out = rewrite(pcap, edit)
+    if not done:
+        raise SystemExit("source: no heartbeat record from the client")
+    return out
+
+
 CASES = {
     "sslv2-hello": case_sslv2_hello,
     "sslv2-compat-hello": case_sslv2_compat_hello,
@@ -569,6 +669,9 @@ CASES = {
     "downgrd": case_downgrd,
     "version-mismatch": case_version_mismatch,
     "compression": case_compression,
+    "heartbleed": case_heartbleed,
+    "heartbeat-clear": case_heartbeat_clear,
+    "heartbleed-encrypted": case_heartbleed_encrypted,
 }
 
 
@@ -611,12 +714,27 @@ def tshark_base(path):
     return cmd
 
 
+# Expert errors that are the point of a capture, not a fault of its making: a Heartbleed request
+# (and the leaking answer) declare a heartbeat payload longer than the record (RFC 6520 section 4).
+EXPECTED_ERRORS = re.compile(r"^Invalid heartbeat payload length \(\d+\)$")
+EXPERT_ERROR = "8388608"  # PI_ERROR as tshark prints _ws.expert.severity
+
+
 def malformed(path):
-    """Frame numbers tshark reports as malformed or with expert errors."""
+    """Frame numbers tshark reports as malformed or with expert errors, except frames whose
+    every expert error is one of EXPECTED_ERRORS."""
     cmd = tshark_base(path) + ["-Y", "_ws.malformed || _ws.expert.severity == error",
-                               "-T", "fields", "-e", "frame.number"]
+                               "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a",
+                               "-E", "aggregator=\x1f", "-e", "frame.number",
+                               "-e", "_ws.expert.severity", "-e", "_ws.expert.message"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return out.split()
+    bad = []
+    for line in out.splitlines():
+        num, sevs, msgs = (line.split("\t") + ["", ""])[:3]
+        errors = [m for sv, m in zip(sevs.split("\x1f"), msgs.split("\x1f")) if sv == EXPERT_ERROR]
+        if not errors or not all(EXPECTED_ERRORS.match(m) for m in errors):
+            bad.append(num)
+    return bad
 
 
 def tshark_frames(path):
@@ -667,7 +785,8 @@ def expect(path, out_path):
             sids[id(r)] = hexnorm(sid[0]) if sid else ""
             rows.append(r)
             mine.append(r)
-        if "2" in types or (ssl2 and "4" in types):
+        # (SSLv2 message type 2 is CLIENT-MASTER-KEY, not a server hello)
+        if (not ssl2 and "2" in types) or (ssl2 and "4" in types):
             r = next((x for x in mine if x["version"] == "-"), None)
             if r is None:
                 r = new_row(stream)

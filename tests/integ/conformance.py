@@ -53,7 +53,17 @@ sys.path.insert(0, os.path.dirname(__file__))
 import nzt  # noqa: E402
 
 FIELDS = ("version", "cipher", "sni", "ja3", "ja3s", "ja4")
-VERDICTS = ("obsolete", "weak_cipher")
+VERDICTS = ("obsolete", "weak_cipher", "heartbleed_attempt", "heartbleed_leak")
+# verdict name -> our finding kind
+VERDICT_KIND = {"obsolete": "tls.obsolete_version", "weak_cipher": "tls.weak_cipher",
+                "heartbleed_attempt": "tls.heartbleed_attempt",
+                "heartbleed_leak": "tls.heartbleed_leak"}
+# Zeek notices we compare -> verdict name (Heartbleed::SSL_Heartbeat_Attack fires on a request
+# whose payload_length exceeds the record minus 19 bytes, _Success on any response after it:
+# the same tests as tls_rules.c's heartbleed rules)
+ZEEK_NOTICES = {"SSL::Weak_Cipher": "weak_cipher", "SSL::Old_Version": "obsolete",
+                "Heartbleed::SSL_Heartbeat_Attack": "heartbleed_attempt",
+                "Heartbleed::SSL_Heartbeat_Attack_Success": "heartbleed_leak"}
 SOURCES = ("ndpi", "zeek", "suricata")
 
 # Investigated disagreements: (capture relative to pcaps/, field, tuple-or-sni, reason
@@ -388,13 +398,13 @@ def parse_zeek(path):
                         rec["fields"][fld] = v
         elif p == "notice":
             for r in rows:
-                if r.get("note") in ("SSL::Weak_Cipher", "SSL::Old_Version"):
+                if r.get("note") in ZEEK_NOTICES:
                     t = (norm_ip(r["id.orig_h"]), int(r["id.orig_p"]), norm_ip(r["id.resp_h"]),
                          int(r["id.resp_p"]))
                     notices.append((t, r["note"], r.get("msg", ""), multi))
     recs = [merged[k] for k in order]
     for t, note, msg, multi in notices:
-        name = "weak_cipher" if note == "SSL::Weak_Cipher" else "obsolete"
+        name = ZEEK_NOTICES[note]
         target = next((r for r in recs if r["tuple"] == t), None)
         if target is None:
             target = {"source": "zeek", "tuple": t, "sel": "tuple", "fields": {}, "verdicts": {},
@@ -664,6 +674,7 @@ def main():
             caps.append(row)
 
     n_caps = 0
+    n_heartbleed = 0  # Heartbleed notices compared (zeek/tls/heartbleed-success.pcap has both)
     for row in caps:
         rel = row["path"][len("pcaps/"):] if row["path"].startswith("pcaps/") else row["path"]
         exps = [e for e in row.get("expected", "").split(",") if e]
@@ -781,7 +792,9 @@ def main():
             for c in cands:
                 kinds |= {f["kind"] for f in finds.get(c["flow_id"], [])}
             for vname, evid in rec["verdicts"].items():
-                kind = "tls.obsolete_version" if vname == "obsolete" else "tls.weak_cipher"
+                kind = VERDICT_KIND[vname]
+                if vname.startswith("heartbleed"):
+                    n_heartbleed += 1
                 outcome(vname, kind in kinds,
                         f"{keytext}: peer flags it ({evid}); our findings on the flow: "
                         f"{', '.join(sorted(kinds)) or 'none'}" + ("" if cands else " (no TLS session)"),
@@ -802,6 +815,9 @@ def main():
             log.write(msg + "\n")
             lines_out.append(msg)
 
+    has_hb = any(r["path"].endswith("heartbleed-success.pcap") for r in caps)
+    h.check("Heartbleed notices compared (zeek heartbleed-success: attempt and leak)",
+            n_heartbleed >= 2 or not has_hb, f"{n_heartbleed} compared")
     log.close()
     print(f"TLS conformance on {n_caps} corpus captures with TLS expectations")
     print("per-field agreement: agreed/compared (N expl = of the rest, documented in EXPLAINED as "
