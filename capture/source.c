@@ -3,6 +3,9 @@
 #include "capture/source.h"
 
 #include <errno.h>
+#include <linux/if_packet.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
@@ -602,6 +605,17 @@ struct cap_source *cap_open_live(const char *iface, const struct cap_live_cfg *c
         free(s);
         return NULL;
     }
+    if (cfg->fanout_group) {
+        /* TEMPORARY (engine branch): replaced by the fanout branch's implementation */
+        int arg = (int)cfg->fanout_group | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+        if (setsockopt(pcap_fileno(s->pc), SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) {
+            snprintf(errbuf, CAP_ERRBUF, "%s: cannot join fanout group %u: %s", iface, cfg->fanout_group,
+                     strerror(errno));
+            *err = NZ_EUNSUPPORTED;
+            cap_close(s);
+            return NULL;
+        }
+    }
     rc = apply_filter(s, filter, errbuf);
     if (rc) {
         *err = rc;
@@ -709,3 +723,5 @@ void cap_close(struct cap_source *s)
         pcap_close(s->pc); /* closes the FILE (and through it the stream reader) */
     free(s);
 }
+
+uint16_t cap_fanout_group_pick(void) { return (uint16_t)(((unsigned)getpid() % 65535u) + 1u); }

@@ -24,7 +24,10 @@ struct cap_live_cfg {
     bool promisc;
     int buffer_mb;        /* kernel buffer in MiB; 0 = libpcap default */
     int timeout_ms;       /* read timeout so the caller can do periodic work */
+    uint16_t fanout_group; /* 0 = none; else join this PACKET_FANOUT group (hash, defrag) */
 };
+#define CAP_BUFFER_MB_DEFAULT 64
+uint16_t cap_fanout_group_pick(void);
 
 /* ---- inputs: every capture file is opened exactly once ----
  *

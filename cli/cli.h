@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "capture/source.h"
-#include "engine/pipeline.h"
+#include "engine/engine.h"
 #include "store/store.h"
 
 /* Exit codes (documented in the README). */
@@ -46,9 +46,11 @@ int cli_parse_size(const char *s, size_t *out);
 /* Parses a non-negative integer with an upper bound. Returns 0 or NZ_EUSAGE. */
 int cli_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
 
-/* Shared by analyze and watch: options that shape the pipeline. Returns 1 if `opt` was one
- * of them (consumed), 0 if not, -1 on a bad value (message printed). */
-int cli_pipeline_opt(int opt, const char *arg, struct pipeline_cfg *cfg);
+/* Shared by analyze and watch: options that shape the engine and its pipelines. Returns 1 if
+ * `opt` was one of them (consumed), 0 if not, -1 on a bad value (message printed). */
+int cli_pipeline_opt(int opt, const char *arg, struct engine_cfg *cfg);
+/* The engine defaults: pipeline_cfg_defaults, workers = engine_workers_default(). */
+void cli_engine_defaults(struct engine_cfg *cfg);
 /* getopt_long entries for cli_pipeline_opt (terminated by a zero entry) and their help text. */
 extern const struct option cli_pipeline_longopts[];
 extern const char cli_pipeline_help[];
@@ -66,32 +68,40 @@ const char *cli_db_why(struct store *st);
 /* ---- one run of `analyze` or `watch` (run.c) ----
  *
  * cli_run_start opens the database (cli/dbpath.h; as the user `watch --user` dropped to),
- * the --dump-streams folder, begins the run row and creates the pipeline with the merged
- * options, saying what failed. The command feeds packets to r->pl, records statistics with
- * cli_run_update (periodic, and final for `watch`) and ends with cli_run_end: the exit-code
+ * the --dump-streams folder, begins the run row and starts the engine (engine/engine.h: the
+ * workers and the database writer) with the merged options, saying what failed. The command
+ * feeds packets to r->eng, records statistics with cli_run_update (periodic, and final for
+ * `watch`), ends the engine with cli_run_finish and ends with cli_run_end: the exit-code
  * policy (a usage error stays; else a runtime error wins over --fail-on), then everything is
  * closed (a failed close is a runtime error). */
 #define CLI_COUNTERS_MAX 8192 /* bytes of the run's counters JSON */
 struct cli_run {
     const struct cli_global *g;
     struct nz_log log;            /* borrowed by the store and the pipeline: r must not move */
-    struct pipeline_cfg *pcfg;    /* borrowed; its dump is closed by cli_run_end */
-    struct store *st;             /* owned */
-    struct pipeline *pl;          /* owned */
+    struct engine_cfg *ecfg;      /* borrowed; its dump is closed by cli_run_end */
+    struct store *st;             /* owned; the engine's writer thread writes it until cli_run_finish */
+    struct engine *eng;           /* owned */
+    bool finished;                /* cli_run_finish was called */
+    struct pipeline_stats stats;  /* cli_run_stats fills it */
     int64_t run_id;
     int exit_code;                /* EXIT_OK until cli_run_fail */
     char counters[CLI_COUNTERS_MAX];
 };
 /* Returns EXIT_OK, or the exit code (nothing left open). */
-int cli_run_start(struct cli_run *r, struct cli_global *g, struct pipeline_cfg *pcfg, const struct store_run *sr,
+int cli_run_start(struct cli_run *r, struct cli_global *g, struct engine_cfg *ecfg, const struct store_run *sr,
                   const char *user /* NULL unless dropped to */);
 /* Records an exit code; EXIT_USAGE, once set, stays. */
 void cli_run_fail(struct cli_run *r, int code);
 /* The run row's statistics now (cs: libpcap's counters, NULL for files); counters_json points
  * into r. */
 void cli_run_stats(struct cli_run *r, const struct cap_stats *cs, bool finished, struct store_run_stats *rs);
-/* store_run_update + store_commit. Returns 0 or NZ_EDB (not said: the caller says it). */
+/* While the engine runs: the update is queued for its writer (returns engine_error()); after
+ * cli_run_finish: store_run_update + store_commit. Returns 0 or NZ_EDB (not said: the caller
+ * says it). */
 int cli_run_update(struct cli_run *r, const struct cap_stats *cs, bool finished);
+/* engine_finish: every flow ended, every row written, the end-of-run rule run. Returns 0 or
+ * NZ_EDB. The store is the command's again. */
+int cli_run_finish(struct cli_run *r);
 /* Applies --fail-on (fail_on < 0: none) to sev (findings of the run per severity; may be NULL),
  * frees the pipeline, closes the dump and the database. Returns the exit code. */
 int cli_run_end(struct cli_run *r, int fail_on, const uint64_t sev[NZ_SEV_COUNT]);

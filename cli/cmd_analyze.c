@@ -207,7 +207,7 @@ static void analyze_help(FILE *fp)
 enum { OPT_FORCE = 2000, OPT_FAIL_ON, OPT_NO_PROGRESS, OPT_DB, OPT_CONTINUOUS };
 
 struct analyze_opts {
-    struct pipeline_cfg pcfg;
+    struct engine_cfg ecfg;
     const char *filter;
     bool force, quiet, no_progress, continuous;
     int fail_on;                   /* enum nz_severity, -1 = none */
@@ -330,12 +330,14 @@ static void read_packets(struct analysis *a, struct cap_source *src, int dlt, bo
     int rc;
     uint64_t n = 0;
     while ((rc = cap_next(src, &cp, eb)) == 1) {
-        pipeline_packet(a->run.pl, dlt, cp.ts_usec, cp.data, cp.caplen, cp.wirelen);
+        engine_packet(a->run.eng, dlt, cp.ts_usec, cp.data, cp.caplen, cp.wirelen);
         if ((++n & 0xfff) == 0) {
-            if (pipeline_error(a->run.pl))
+            if (engine_error(a->run.eng))
                 break;
-            if (a->pg.on)
-                progress_show(&a->pg, pipeline_stats(a->run.pl), cap_pos(src), false);
+            if (a->pg.on) {
+                engine_stats(a->run.eng, &a->run.stats);
+                progress_show(&a->pg, &a->run.stats, cap_pos(src), false);
+            }
         }
     }
     if (rc < 0) {
@@ -366,8 +368,11 @@ static void analyze_one(struct analysis *a, const struct input *ip)
     struct dedup_check c;
     memset(&c, 0, sizeof c);
     if (!stream) {
+        engine_store_lock(a->run.eng); /* the writer thread pauses between batches */
         dedup_check(&a->dd, in, &c);
-        if (dedup_said(a, ip->path, &c) != 0) {
+        int said = dedup_said(a, ip->path, &c);
+        engine_store_unlock(a->run.eng);
+        if (said != 0) {
             cap_input_close(in);
             return;
         }
@@ -385,9 +390,12 @@ static void analyze_one(struct analysis *a, const struct input *ip)
     read_packets(a, src, dlt, stream);
     cap_close(src);
     if (!a->o->continuous)
-        pipeline_end_flows(a->run.pl);
-    if (!stream)
+        engine_end_flows(a->run.eng);
+    if (!stream) {
+        engine_store_lock(a->run.eng);
         recorded_said(a, ip->path, in, &c, c.have_hash ? NULL : &job);
+        engine_store_unlock(a->run.eng);
+    }
     cap_input_close(in);
 }
 
@@ -440,11 +448,11 @@ static int finish_run(struct analysis *a, const struct store_run_stats *rs, bool
 static void end_run(struct analysis *a, uint64_t sev[NZ_SEV_COUNT])
 {
     struct cli_run *r = &a->run;
-    int perr = pipeline_finish(r->pl);
-    if (a->pg.on)
-        progress_show(&a->pg, pipeline_stats(r->pl), 0, true);
+    int perr = cli_run_finish(r);
     struct store_run_stats rs;
     cli_run_stats(r, NULL, true, &rs);
+    if (a->pg.on)
+        progress_show(&a->pg, &r->stats, 0, true);
     bool removed = false;
     if (perr) {
         cli_say(r->g->prog, "database error on %s: %s; run %lld stays unfinished and none of its files is recorded "
@@ -476,13 +484,13 @@ static int parse_args(struct cli_global *g, int argc, char **argv, struct analyz
     struct option longopts[32];
     cli_merge_longopts(longopts, sizeof longopts / sizeof longopts[0], own, sizeof own / sizeof own[0]);
     memset(o, 0, sizeof *o);
-    pipeline_cfg_defaults(&o->pcfg);
+    cli_engine_defaults(&o->ecfg);
     o->fail_on = -1;
     int opt;
     enum nz_severity sv;
     opterr = 0; /* getopt would print the bad option raw; it is said escaped below */
     while ((opt = getopt_long(argc, argv, "f:qhv", longopts, NULL)) != -1) {
-        int rr = cli_pipeline_opt(opt, optarg, &o->pcfg);
+        int rr = cli_pipeline_opt(opt, optarg, &o->ecfg);
         if (rr < 0)
             return EXIT_USAGE;
         if (rr > 0)
@@ -532,7 +540,7 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
     struct store_run sr = {source, "file", o.filter, NZ_VERSION};
     struct analysis a;
     memset(&a, 0, sizeof a);
-    if ((rc = cli_run_start(&a.run, g, &o.pcfg, &sr, NULL)) != EXIT_OK) {
+    if ((rc = cli_run_start(&a.run, g, &o.ecfg, &sr, NULL)) != EXIT_OK) {
         inputs_free(&in);
         return rc;
     }
@@ -543,12 +551,12 @@ int cmd_analyze(struct cli_global *g, int argc, char **argv)
     a.pg.start = a.pg.last = now_sec();
     for (size_t i = 0; i < in.n; i++)
         a.pg.total += in.v[i].size;
-    for (size_t i = 0; i < in.n && !a.stop && !pipeline_error(a.run.pl); i++)
+    for (size_t i = 0; i < in.n && !a.stop && !engine_error(a.run.eng); i++)
         analyze_one(&a, &in.v[i]);
     uint64_t sev[NZ_SEV_COUNT] = {0};
     end_run(&a, sev);
     if (!o.quiet)
-        cli_print_summary(stdout, pipeline_stats(a.run.pl), sev, a.ok, a.skipped, a.failed, a.run.run_id);
+        cli_print_summary(stdout, &a.run.stats, sev, a.ok, a.skipped, a.failed, a.run.run_id);
     rc = cli_run_end(&a.run, o.fail_on, sev);
     dedup_free(&a.dd);
     inputs_free(&in);

@@ -39,7 +39,8 @@ static void watch_help(FILE *fp)
             "  --db PATH              database (default ./%s)\n"
             "  -f, --filter EXPR      BPF filter\n"
             "  --no-promisc           do not put the interface into promiscuous mode\n"
-            "  --buffer-size MB       kernel capture buffer in MiB\n"
+            "  --buffer-size MB       kernel capture buffer in MiB, in all (split between the\n"
+            "                         workers' sockets; default %d per worker)\n"
             "  --snaplen N            bytes captured per packet (>= 65535, default 262144)\n"
             "  --user NAME            drop root to NAME once the interface is open, before the\n"
             "                         database is opened (NAME must be able to write its folder)\n"
@@ -48,13 +49,13 @@ static void watch_help(FILE *fp)
             "  --count N              stop after N packets\n"
             "%s"
             "  -h, --help             this text\n",
-            CLI_DEFAULT_DB, cli_pipeline_help);
+            CLI_DEFAULT_DB, CAP_BUFFER_MB_DEFAULT, cli_pipeline_help);
 }
 
 enum { OPT_NO_PROMISC = 3000, OPT_BUFSZ, OPT_SNAPLEN, OPT_USER, OPT_STATS, OPT_DURATION, OPT_COUNT, OPT_WDB };
 
 struct watch_opts {
-    struct pipeline_cfg pcfg;
+    struct engine_cfg ecfg;
     struct cap_live_cfg lc;
     const char *iface, *filter, *user;
     unsigned long long stats_iv, duration, count;
@@ -79,13 +80,13 @@ static int parse_args(struct cli_global *g, int argc, char **argv, struct watch_
     struct option longopts[40];
     cli_merge_longopts(longopts, sizeof longopts / sizeof longopts[0], own, sizeof own / sizeof own[0]);
     memset(o, 0, sizeof *o);
-    pipeline_cfg_defaults(&o->pcfg);
-    o->lc = (struct cap_live_cfg){262144, true, 0, 250};
+    cli_engine_defaults(&o->ecfg);
+    o->lc = (struct cap_live_cfg){.snaplen = 262144, .promisc = true, .buffer_mb = 0, .timeout_ms = 250};
     o->stats_iv = 10;
     unsigned long long v;
     int opt;
     while ((opt = getopt_long(argc, argv, "i:f:hv", longopts, NULL)) != -1) {
-        int r = cli_pipeline_opt(opt, optarg, &o->pcfg);
+        int r = cli_pipeline_opt(opt, optarg, &o->ecfg);
         if (r < 0)
             return EXIT_USAGE;
         if (r > 0)
@@ -139,62 +140,90 @@ static int parse_args(struct cli_global *g, int argc, char **argv, struct watch_
     return -1;
 }
 
-/* Opens the interface, then drops root (--user) before any path is touched, so the database
- * (and its -wal/-shm) are created and opened as the user with the kernel's checks. Returns the
- * source, or NULL with *exit_code set (said). */
-static struct cap_source *open_live(const struct cli_global *g, const struct watch_opts *o, int *dlt, int *exit_code)
+/* Opens the interface once per worker (2+ workers: one PACKET_FANOUT group, so the kernel
+ * spreads flows over the sockets, both directions of a flow to the same one), then drops root
+ * (--user) before any path is touched, so the database (and its -wal/-shm) are created and
+ * opened as the user with the kernel's checks. Returns the number of sources opened into
+ * src[] (0 with *exit_code set: said). */
+static unsigned open_live(const struct cli_global *g, struct watch_opts *o, struct cap_source **src, int *dlt,
+                          int *exit_code)
 {
     char eb[CAP_ERRBUF] = "", dn[64];
     int err = 0;
-    struct cap_source *src = cap_open_live(o->iface, &o->lc, o->filter, eb, &err);
-    if (!src) {
-        fprintf(stderr, "%s: %s\n", g->prog, eb);
-        *exit_code = err == NZ_EUSAGE && o->filter && strstr(eb, "filter") ? EXIT_USAGE : EXIT_RUNTIME;
-        return NULL;
-    }
-    *dlt = cap_datalink(src);
+    unsigned n = o->ecfg.workers;
+    struct cap_live_cfg lc = o->lc;
+    int total_mb = lc.buffer_mb ? lc.buffer_mb : CAP_BUFFER_MB_DEFAULT * (int)n;
+    lc.buffer_mb = total_mb / (int)n > 0 ? total_mb / (int)n : 1;
+    lc.fanout_group = n > 1 ? cap_fanout_group_pick() : 0;
+    unsigned k = 0;
     *exit_code = EXIT_RUNTIME;
+    for (; k < n; k++) {
+        src[k] = cap_open_live(o->iface, &lc, o->filter, eb, &err);
+        if (src[k])
+            continue;
+        if (k == 0 || err != NZ_EUNSUPPORTED) {
+            fprintf(stderr, "%s: ", g->prog);
+            cli_fputs_esc(eb, stderr);
+            fputc('\n', stderr);
+            if (k == 0 && err == NZ_EUSAGE && o->filter && strstr(eb, "filter"))
+                *exit_code = EXIT_USAGE;
+            goto fail;
+        }
+        break;
+    }
+    if (k < n) {
+        /* fanout refused on this interface: one socket, one worker */
+        for (unsigned i = 0; i < k; i++)
+            cap_close(src[i]);
+        cli_say(g->prog, "%s: cannot spread the capture over %u sockets (%s); capturing with one worker", o->iface,
+                n, eb);
+        lc.fanout_group = 0;
+        lc.buffer_mb = total_mb;
+        n = 1;
+        o->ecfg.workers = 1;
+        src[0] = cap_open_live(o->iface, &lc, o->filter, eb, &err);
+        if (!src[0]) {
+            fprintf(stderr, "%s: ", g->prog);
+            cli_fputs_esc(eb, stderr);
+            fputc('\n', stderr);
+            return 0;
+        }
+        k = 1;
+    }
+    *dlt = cap_datalink(src[0]);
     if (!dec_link_supported(*dlt)) {
-        fprintf(stderr, "%s: %s: unsupported link type %s (%d)\n", g->prog, o->iface,
-                cap_datalink_name(*dlt, dn, sizeof dn), *dlt);
-        cap_close(src);
-        return NULL;
+        fprintf(stderr, "%s: ", g->prog);
+        cli_fputs_esc(o->iface, stderr);
+        fprintf(stderr, ": unsupported link type %s (%d)\n", cap_datalink_name(*dlt, dn, sizeof dn), *dlt);
+        goto fail;
     }
     if (o->user && cli_drop_privs(o->user, eb, sizeof eb) != 0) {
         fprintf(stderr, "%s: ", g->prog);
         cli_fputs_esc(eb, stderr);
         fputc('\n', stderr);
-        cap_close(src);
-        return NULL;
+        goto fail;
     }
     *exit_code = EXIT_OK;
-    return src;
+    return k;
+fail:
+    for (unsigned i = 0; i < k; i++)
+        cap_close(src[i]);
+    return 0;
 }
 
-/* Reads packets until a signal, --duration, --count, the end or an error, recording the run's
- * statistics every --stats-interval seconds. */
-static void capture_loop(struct cli_run *r, const struct watch_opts *o, struct cap_source *src, int dlt,
-                         struct cap_stats *cs)
+/* Waits until a signal, --duration, --count, the end of every source or an error, recording
+ * the run's statistics every --stats-interval seconds. The capture threads do the reading. */
+static void control_loop(struct cli_run *r, const struct watch_opts *o)
 {
-    char eb[CAP_ERRBUF] = "";
     double t0 = mono(), last_stats = t0;
-    uint64_t n = 0;
     while (!stop_requested) {
-        struct cap_pkt cp;
-        int rc = cap_next(src, &cp, eb);
-        if (rc == 1) {
-            pipeline_packet(r->pl, dlt, cp.ts_usec, cp.data, cp.caplen, cp.wirelen);
-            n++;
-            if (o->count && n >= o->count)
-                break;
-        } else if (rc == 0) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+        if (!engine_live_running(r->eng))
             break;
-        } else if (rc < 0) {
-            fprintf(stderr, "%s: capture error: %s\n", r->g->prog, eb);
-            cli_run_fail(r, EXIT_RUNTIME);
+        if (o->count && engine_packets(r->eng) >= o->count)
             break;
-        }
-        if (pipeline_error(r->pl)) {
+        if (engine_error(r->eng)) {
             cli_run_fail(r, EXIT_RUNTIME);
             break;
         }
@@ -203,14 +232,15 @@ static void capture_loop(struct cli_run *r, const struct watch_opts *o, struct c
             break;
         if (t - last_stats >= (double)o->stats_iv) {
             last_stats = t;
-            cap_stats(src, cs);
-            if (cli_run_update(r, cs, false) != 0) {
-                fprintf(stderr, "%s: database error: %s\n", r->g->prog, store_errmsg(r->st));
+            struct cap_stats cs;
+            engine_live_cap_stats(r->eng, &cs);
+            if (cli_run_update(r, &cs, false) != 0) {
                 cli_run_fail(r, EXIT_RUNTIME);
                 break;
             }
         }
     }
+    engine_live_stop(r->eng);
 }
 
 int cmd_watch(struct cli_global *g, int argc, char **argv)
@@ -220,13 +250,18 @@ int cmd_watch(struct cli_global *g, int argc, char **argv)
     if (rc >= 0)
         return rc;
     int dlt = 0;
-    struct cap_source *src = open_live(g, &o, &dlt, &rc);
-    if (!src)
+    struct cap_source *src[ENGINE_WORKERS_MAX] = {0};
+    unsigned nsrc = open_live(g, &o, src, &dlt, &rc);
+    if (!nsrc)
         return rc;
+    o.ecfg.live = src;
+    o.ecfg.live_dlt = dlt;
+    o.ecfg.live_max_pkts = o.count;
     struct store_run sr = {o.iface, "live", o.filter, NZ_VERSION};
     struct cli_run r;
-    if ((rc = cli_run_start(&r, g, &o.pcfg, &sr, o.user)) != EXIT_OK) {
-        cap_close(src);
+    if ((rc = cli_run_start(&r, g, &o.ecfg, &sr, o.user)) != EXIT_OK) {
+        for (unsigned i = 0; i < nsrc; i++)
+            cap_close(src[i]);
         return rc;
     }
     struct sigaction sa;
@@ -235,19 +270,35 @@ int cmd_watch(struct cli_global *g, int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    fprintf(stderr, "%s: capturing on %s (run %lld, database %s); Ctrl-C to stop\n", g->prog, o.iface,
-            (long long)r.run_id, g->db);
-    struct cap_stats cs = {0};
-    capture_loop(&r, &o, src, dlt, &cs);
-    cap_stats(src, &cs);
-    if (pipeline_finish(r.pl) != 0)
+    fprintf(stderr, "%s: capturing on ", g->prog);
+    cli_fputs_esc(o.iface, stderr);
+    fprintf(stderr, " with %u worker(s) (run %lld, database ", nsrc, (long long)r.run_id);
+    cli_fputs_esc(g->db, stderr);
+    fprintf(stderr, "); Ctrl-C to stop\n");
+    if (engine_live_start(r.eng) != 0) {
+        cli_say(g->prog, "cannot start the capture threads");
         cli_run_fail(&r, EXIT_RUNTIME);
+    } else {
+        control_loop(&r, &o);
+    }
+    if (cli_run_finish(&r) != 0)
+        cli_run_fail(&r, EXIT_RUNTIME);
+    const char *cerr = engine_live_error(r.eng);
+    if (*cerr) {
+        fprintf(stderr, "%s: capture error: ", g->prog);
+        cli_fputs_esc(cerr, stderr);
+        fputc('\n', stderr);
+        cli_run_fail(&r, EXIT_RUNTIME);
+    }
+    struct cap_stats cs;
+    engine_live_cap_stats(r.eng, &cs);
     if (cli_run_update(&r, &cs, true) != 0) {
         fprintf(stderr, "%s: database error: %s (rows committed before are kept)\n", g->prog, store_errmsg(r.st));
         cli_run_fail(&r, EXIT_RUNTIME);
     }
-    cli_print_stopped(stderr, g->prog, pipeline_stats(r.pl), &cs);
+    cli_print_stopped(stderr, g->prog, &r.stats, &cs);
     rc = cli_run_end(&r, -1, NULL);
-    cap_close(src);
+    for (unsigned i = 0; i < nsrc; i++)
+        cap_close(src[i]);
     return rc;
 }

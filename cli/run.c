@@ -75,7 +75,7 @@ int cli_parse_size(const char *s, size_t *out)
 
 enum {
     OPT_MAX_FLOWS = 1000, OPT_FLOW_TIMEOUT, OPT_MAX_REASM, OPT_MAX_OOO, OPT_NO_NDPI, OPT_NDPI_PKTS,
-    OPT_POLICY, OPT_DUMP, OPT_MAX_MEM
+    OPT_POLICY, OPT_DUMP, OPT_MAX_MEM, OPT_WORKERS
 };
 
 const struct option cli_pipeline_longopts[] = {
@@ -88,10 +88,14 @@ const struct option cli_pipeline_longopts[] = {
     {"policy", required_argument, NULL, OPT_POLICY},
     {"dump-streams", required_argument, NULL, OPT_DUMP},
     {"max-mem", required_argument, NULL, OPT_MAX_MEM},
+    {"workers", required_argument, NULL, OPT_WORKERS},
     {NULL, 0, NULL, 0},
 };
 
 const char cli_pipeline_help[] =
+    "  --workers N          analysing threads, each owning a share of the flows (1-64; default:\n"
+    "                       the CPUs online, at most 8); the database is written by one more\n"
+    "                       thread; --max-flows and --max-mem are split between the workers\n"
     "  --max-flows N        flows tracked at once; least recently seen evicted beyond (250000)\n"
     "  --flow-timeout SEC   idle timeout in packet time (300)\n"
     "  --max-mem SIZE       memory for all per-flow state together (1G, at least 16M); when\n"
@@ -105,11 +109,24 @@ const char cli_pipeline_help[] =
     "  --dump-streams DIR   write each flow's reassembled streams to DIR/<flow>-c2s.bin|s2c.bin;\n"
     "                       DIR must not exist: it is created (mode 0700), files are 0600\n";
 
-int cli_pipeline_opt(int opt, const char *arg, struct pipeline_cfg *cfg)
+void cli_engine_defaults(struct engine_cfg *cfg)
 {
+    memset(cfg, 0, sizeof *cfg);
+    pipeline_cfg_defaults(&cfg->pl);
+    cfg->workers = engine_workers_default();
+}
+
+int cli_pipeline_opt(int opt, const char *arg, struct engine_cfg *ecfg)
+{
+    struct pipeline_cfg *cfg = &ecfg->pl;
     unsigned long long v;
     size_t sz;
     switch (opt) {
+    case OPT_WORKERS:
+        if (cli_parse_uint(arg, ENGINE_WORKERS_MAX, &v) || v == 0)
+            goto bad;
+        ecfg->workers = (unsigned)v;
+        return 1;
     case OPT_MAX_FLOWS:
         if (cli_parse_uint(arg, 100000000ull, &v) || v == 0)
             goto bad;
@@ -227,12 +244,12 @@ void cli_dump_stop(struct pipeline_cfg *cfg)
 
 /* ---- the run object ---- */
 
-int cli_run_start(struct cli_run *r, struct cli_global *g, struct pipeline_cfg *pcfg, const struct store_run *sr,
+int cli_run_start(struct cli_run *r, struct cli_global *g, struct engine_cfg *ecfg, const struct store_run *sr,
                   const char *user)
 {
     memset(r, 0, sizeof *r);
     r->g = g;
-    r->pcfg = pcfg;
+    r->ecfg = ecfg;
     r->log = cli_log(g);
     int err = 0;
     r->st = cli_db_open(g->db, user, &r->log, &err);
@@ -240,21 +257,26 @@ int cli_run_start(struct cli_run *r, struct cli_global *g, struct pipeline_cfg *
         cli_say(g->prog, "cannot open database %s: %s", g->db, nz_strerror(err));
         return EXIT_RUNTIME;
     }
-    int drc = cli_dump_start(g, pcfg, &r->log); /* --dump-streams: a new 0700 folder (as the user) */
+    int drc = cli_dump_start(g, &ecfg->pl, &r->log); /* --dump-streams: a new 0700 folder (as the user) */
     if (drc) {
         store_close(r->st);
         return drc;
     }
+    if (ecfg->pl.dump && ecfg->workers > 1) {
+        /* the stream files are named by each worker's flow number: one worker keeps them unique */
+        nz_logf(&r->log, NZ_LOG_INFO, "--dump-streams: analysing with one worker");
+        ecfg->workers = 1;
+    }
     if (store_run_begin(r->st, sr, &r->run_id) != 0 || store_commit(r->st) != 0) {
         cli_say(g->prog, "cannot write to database %s: %s", g->db, cli_db_why(r->st));
-        cli_dump_stop(pcfg);
+        cli_dump_stop(&ecfg->pl);
         store_close(r->st);
         return EXIT_RUNTIME;
     }
-    r->pl = pipeline_new(pcfg, r->st, r->run_id, &r->log, &err);
-    if (!r->pl) {
-        cli_say(g->prog, "cannot start the pipeline: %s", nz_strerror(err));
-        cli_dump_stop(pcfg);
+    r->eng = engine_new(ecfg, r->st, r->run_id, &r->log, &err);
+    if (!r->eng) {
+        cli_say(g->prog, "cannot start the engine: %s", nz_strerror(err));
+        cli_dump_stop(&ecfg->pl);
         store_close(r->st);
         return EXIT_RUNTIME;
     }
@@ -269,7 +291,8 @@ void cli_run_fail(struct cli_run *r, int code)
 
 void cli_run_stats(struct cli_run *r, const struct cap_stats *cs, bool finished, struct store_run_stats *rs)
 {
-    const struct pipeline_stats *s = pipeline_stats(r->pl);
+    engine_stats(r->eng, &r->stats);
+    const struct pipeline_stats *s = &r->stats;
     memset(rs, 0, sizeof *rs);
     rs->first_usec = s->first_usec;
     rs->last_usec = s->last_usec;
@@ -285,7 +308,8 @@ void cli_run_stats(struct cli_run *r, const struct cap_stats *cs, bool finished,
     rs->flows = s->flows;
     rs->flows_evicted = s->flows_evicted;
     rs->findings = s->findings;
-    rs->counters_json = pipeline_counters_json(r->pl, r->counters, sizeof r->counters);
+    rs->queue_full = engine_queue_full(r->eng);
+    rs->counters_json = engine_counters_json(r->eng, r->counters, sizeof r->counters);
     rs->finished = finished;
 }
 
@@ -293,9 +317,19 @@ int cli_run_update(struct cli_run *r, const struct cap_stats *cs, bool finished)
 {
     struct store_run_stats rs;
     cli_run_stats(r, cs, finished, &rs);
+    if (!r->finished) {
+        engine_run_update(r->eng, &rs);
+        return engine_error(r->eng) ? NZ_EDB : 0;
+    }
     if (store_run_update(r->st, r->run_id, &rs) != 0 || store_commit(r->st) != 0)
         return NZ_EDB;
     return 0;
+}
+
+int cli_run_finish(struct cli_run *r)
+{
+    r->finished = true;
+    return engine_finish(r->eng) ? NZ_EDB : 0;
 }
 
 int cli_run_end(struct cli_run *r, int fail_on, const uint64_t sev[NZ_SEV_COUNT])
@@ -306,9 +340,9 @@ int cli_run_end(struct cli_run *r, int fail_on, const uint64_t sev[NZ_SEV_COUNT]
             if (sev[v])
                 exit_code = EXIT_FINDINGS;
     }
-    pipeline_free(r->pl);
-    r->pl = NULL;
-    cli_dump_stop(r->pcfg);
+    engine_free(r->eng);
+    r->eng = NULL;
+    cli_dump_stop(&r->ecfg->pl);
     if (store_close(r->st) != 0 && exit_code != EXIT_USAGE)
         exit_code = EXIT_RUNTIME;
     r->st = NULL;

@@ -3,6 +3,8 @@
 
 #include "core/mem.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,17 @@
 #include <ndpi_api.h>
 #pragma GCC diagnostic pop
 
+/* nDPI counts its allocations in one process-wide total, which several worker threads would
+ * mix up; our allocator hook counts them per thread instead (each pipeline lives on one). */
+static _Thread_local uint64_t ndpi_thread_alloc;
+static void *count_malloc(size_t size)
+{
+    ndpi_thread_alloc += size;
+    return malloc(size);
+}
+static pthread_once_t hook_once = PTHREAD_ONCE_INIT;
+static void install_hook(void) { set_ndpi_malloc(count_malloc); }
+
 struct nz_ndpi {
     struct ndpi_detection_module_struct *mod;
     size_t flow_size;
@@ -21,6 +34,7 @@ struct nz_ndpi {
 
 struct nz_ndpi *nz_ndpi_new(void)
 {
+    pthread_once(&hook_once, install_hook);
     struct nz_ndpi *n = calloc(1, sizeof *n);
     if (!n)
         return NULL;
@@ -72,11 +86,10 @@ bool nz_ndpi_packet(struct nz_ndpi *n, void *nflow, const uint8_t *l3, uint32_t 
                     char label[NDPI_LABEL_MAX], size_t *allocated)
 {
     unsigned short len = l3_len > 65535 ? 65535 : (unsigned short)l3_len;
-    /* nDPI counts every ndpi_malloc/ndpi_calloc/ndpi_strdup request in a 32-bit running total;
-     * unsigned subtraction is right across its wrap. */
-    uint32_t before = ndpi_get_tot_allocated_memory();
+    /* every ndpi_malloc/ndpi_calloc/ndpi_strdup request of this thread (count_malloc) */
+    uint64_t before = ndpi_thread_alloc;
     ndpi_protocol p = ndpi_detection_process_packet(n->mod, nflow, l3, len, ts_usec / 1000u);
-    *allocated = (uint32_t)(ndpi_get_tot_allocated_memory() - before);
+    *allocated = (size_t)(ndpi_thread_alloc - before);
     if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN && p.master_protocol == NDPI_PROTOCOL_UNKNOWN)
         return false;
     if (ndpi_extra_dissection_possible(n->mod, nflow))

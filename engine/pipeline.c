@@ -31,14 +31,12 @@
 #include "engine/driver.h"
 #include "engine/dump.h"
 #include "engine/ndpi_glue.h"
-#include "engine/records.h"
-#include "rules/https_redirect.h"
-#include "rules/mail_history.h"
+#include "engine/msg.h"
 
 /* Per-flow state owned by the pipeline (flow->app). */
 struct fapp {
     struct reasm_dir rd[2];
-    int64_t db_id;                 /* flows.id once written; 0 before */
+    bool announced;                /* its flow row was sent to the writer */
     struct drv drv;                /* the stream driver: dissector, tails, want[] */
     void *ndpi;                    /* nDPI flow state while detection runs */
     size_t ndpi_mem;               /* its heap bytes: the struct plus what nDPI allocated for it */
@@ -52,8 +50,7 @@ struct fapp {
 
 struct pipeline {
     struct pipeline_cfg cfg;
-    struct store *st;              /* borrowed */
-    int64_t run_id;
+    struct pl_out *out;            /* borrowed: the queue to the writer */
     const struct nz_log *log;      /* borrowed */
     struct flow_table *flows;
     struct mem_budget mem;         /* every per-flow byte (pipeline.h); flows and budget charge it */
@@ -63,7 +60,6 @@ struct pipeline {
     struct reasm_cfg rcfg;
     struct nz_ndpi *ndpi;
     struct pipeline_stats stats;
-    int db_err;                    /* first store error */
     struct flow *cur;              /* flow whose bytes are being processed */
     uint64_t cur_ts;               /* packet time of the current segment */
     struct dis_sink sink;
@@ -84,53 +80,79 @@ void pipeline_cfg_defaults(struct pipeline_cfg *cfg)
     cfg->ndpi_max_pkts = NDPI_MAX_PKTS_DEFAULT;
 }
 
-/* ---- store glue ---- */
+/* ---- output (to the writer thread: engine/msg.h, engine/writer.c) ---- */
 
-static void db_fail(struct pipeline *pl, int rc, const char *what)
+/* Room for a message of `len` payload bytes; waits while the queue is full (counted: nothing
+ * accepted is ever dropped). */
+static struct ring_msg *reserve(struct pipeline *pl, size_t len)
 {
-    if (rc == 0 || pl->db_err)
-        return;
-    pl->db_err = rc;
-    nz_logf(pl->log, NZ_LOG_ERR, "database error while writing %s: %s", what, store_errmsg(pl->st));
-}
-
-static void fill_store_flow(const struct flow *f, const struct fapp *fa, const char *end_reason,
-                            struct store_flow *sf)
-{
-    memset(sf, 0, sizeof *sf);
-    sf->client_ip = fa->cli_ip;
-    sf->server_ip = fa->srv_ip;
-    sf->client_port = f->cli_port;
-    sf->server_port = f->srv_port;
-    sf->ip_version = f->ip_ver;
-    sf->app_proto = fa->app_label[0] ? fa->app_label : (fa->ndpi_label[0] ? fa->ndpi_label : NULL);
-    sf->ndpi_proto = fa->ndpi_label[0] ? fa->ndpi_label : NULL;
-    sf->orient = flow_orient_name(f->orient);
-    sf->end_reason = end_reason;
-    sf->first_usec = f->first_usec;
-    sf->last_usec = f->last_usec;
-    for (int d = 0; d < 2; d++) {
-        sf->pkts[d] = f->pkts[d];
-        sf->bytes[d] = f->bytes[d];
-        sf->payload[d] = f->payload_bytes[d];
-        sf->gaps += fa->rd[d].gaps;
-        sf->gap_bytes += fa->rd[d].gap_bytes;
-        sf->overlaps += fa->rd[d].overlaps;
-        sf->overlap_diff += fa->rd[d].overlap_diff;
-        sf->retrans += fa->rd[d].retrans;
+    struct pl_out *o = pl->out;
+    struct ring_msg *m = ring_reserve(o->ring, len);
+    if (m)
+        return m;
+    o->full_waits++;
+    for (unsigned i = 0; !(m = ring_reserve(o->ring, len));) {
+        if (i < 100)
+            ring_relax(i++);
+        else
+            o->wait_space(o->ud);
     }
+    return m;
 }
 
-/* Makes sure the flow has a row (findings reference it). */
-static int64_t ensure_flow_row(struct pipeline *pl, struct flow *f)
+static void commit(struct pipeline *pl, struct ring_msg *m, int type)
+{
+    m->type = (uint16_t)type;
+    m->key = pl->out->key;
+    ring_commit(pl->out->ring, m);
+    bell_ring(pl->out->writer_bell);
+}
+
+static uint64_t fkey(const struct pipeline *pl, const struct flow *f)
+{
+    return ((f->id << 7) | pl->out->worker) + 1;
+}
+
+static void send_flow(struct pipeline *pl, const struct flow *f, const struct fapp *fa, bool final,
+                      enum flow_end end)
+{
+    struct ring_msg *r = reserve(pl, sizeof(struct msg_flow));
+    struct msg_flow *m = (void *)r->data;
+    memset(m, 0, sizeof *m);
+    m->fkey = fkey(pl, f);
+    m->final = final;
+    m->ip_version = (uint8_t)f->ip_ver;
+    m->orient = (uint8_t)f->orient;
+    m->end = (uint8_t)end;
+    m->client_port = f->cli_port;
+    m->server_port = f->srv_port;
+    memcpy(m->client_ip, fa->cli_ip, sizeof m->client_ip);
+    memcpy(m->server_ip, fa->srv_ip, sizeof m->server_ip);
+    memcpy(m->app_proto, fa->app_label, sizeof m->app_proto);
+    memcpy(m->ndpi_proto, fa->ndpi_label, sizeof m->ndpi_proto);
+    m->first_usec = f->first_usec;
+    m->last_usec = f->last_usec;
+    for (int d = 0; d < 2; d++) {
+        m->pkts[d] = f->pkts[d];
+        m->bytes[d] = f->bytes[d];
+        m->payload[d] = f->payload_bytes[d];
+        m->gaps += fa->rd[d].gaps;
+        m->gap_bytes += fa->rd[d].gap_bytes;
+        m->overlaps += fa->rd[d].overlaps;
+        m->overlap_diff += fa->rd[d].overlap_diff;
+        m->retrans += fa->rd[d].retrans;
+    }
+    commit(pl, r, MSG_FLOW);
+}
+
+/* Makes sure the writer has the flow's row before a finding or record refers to it. */
+static void announce(struct pipeline *pl, struct flow *f)
 {
     struct fapp *fa = f->app;
-    if (fa->db_id || pl->db_err)
-        return fa->db_id;
-    struct store_flow sf;
-    fill_store_flow(f, fa, NULL, &sf);
-    db_fail(pl, store_flow_put(pl->st, pl->run_id, &sf, &fa->db_id), "a flow");
-    return fa->db_id;
+    if (fa->announced)
+        return;
+    fa->announced = true;
+    send_flow(pl, f, fa, false, FLOW_END_SHUTDOWN);
 }
 
 static void emit_finding(struct pipeline *pl, struct flow *f, const struct finding *fd)
@@ -138,37 +160,38 @@ static void emit_finding(struct pipeline *pl, struct flow *f, const struct findi
     pl->stats.findings++;
     if ((unsigned)fd->severity < NZ_SEV_COUNT)
         pl->stats.by_sev[fd->severity]++;
-    if (pl->db_err)
-        return;
-    struct store_endpoints ep = {0};
-    int64_t fid = 0;
+    uint64_t k = 0;
     if (f) {
         struct fapp *fa = f->app;
         fa->findings++;
-        fid = ensure_flow_row(pl, f);
-        ep.client_ip = fa->cli_ip;
-        ep.server_ip = fa->srv_ip;
-        ep.client_port = f->cli_port;
-        ep.server_port = f->srv_port;
+        announce(pl, f);
+        k = fkey(pl, f);
     }
-    db_fail(pl, store_finding_add(pl->st, pl->run_id, fid, fd, &ep), "a finding");
+    size_t sl = strnlen(fd->summary, sizeof fd->summary - 1);
+    size_t el = strnlen(fd->evidence, sizeof fd->evidence - 1);
+    struct ring_msg *r = reserve(pl, sizeof(struct msg_finding) + sl + el);
+    struct msg_finding *m = (void *)r->data;
+    memset(m, 0, sizeof *m);
+    m->fkey = k;
+    m->kind = fd->kind;
+    m->severity = fd->severity;
+    m->ts_usec = fd->ts_usec;
+    m->summary_len = (uint16_t)sl;
+    m->evidence_len = (uint16_t)el;
+    memcpy(m->text, fd->summary, sl);
+    memcpy(m->text + sl, fd->evidence, el);
+    commit(pl, r, MSG_FINDING);
 }
 
-/* ---- mail history (per server, across runs of this database; rules/mail_history.c) ---- */
-
-/* Reads what the flow's server did with `proto` before ts_usec into *h (its text in *sh).
- * False when there is no such history to read (no time, a database error). */
-static bool mail_history(struct pipeline *pl, struct flow *f, const char *proto, uint64_t ts_usec,
-                         struct store_mail_history *sh, struct mail_history_facts *h)
+static void emit_rec(struct pipeline *pl, int type, const void *rec, size_t len)
 {
-    struct fapp *fa = f->app;
-    char ts[40];
-    if (!store_ts_iso(ts_usec, ts, sizeof ts) ||
-        store_mail_history_get(pl->st, fa->srv_ip, f->srv_port, proto, ts, sh) != 0)
-        return false;
-    *h = (struct mail_history_facts){sh->sessions, sh->offered, sh->accepted, sh->last_offered_id,
-                                     sh->last_offered_ts, sh->last_accepted_id, sh->last_accepted_ts};
-    return true;
+    struct flow *f = pl->cur;
+    announce(pl, f);
+    struct ring_msg *r = reserve(pl, sizeof(struct msg_rec) + len);
+    struct msg_rec *m = (void *)r->data;
+    m->fkey = fkey(pl, f);
+    memcpy(r->data + sizeof *m, rec, len);
+    commit(pl, r, type);
 }
 
 /* ---- dissector sink (ud = pipeline; the flow is pl->cur) ---- */
@@ -176,46 +199,22 @@ static bool mail_history(struct pipeline *pl, struct flow *f, const char *proto,
 static void sink_finding(void *ud, const struct finding *f)
 {
     struct pipeline *pl = ud;
-    const char *proto = mail_refusal_proto(f->kind);
-    if (proto) {
-        /* A refusal is high when this server accepted STARTTLS before. */
-        struct finding up = *f;
-        struct store_mail_history sh;
-        struct mail_history_facts h;
-        if (pl->cur && pl->cur->app && !pl->db_err && mail_history(pl, pl->cur, proto, f->ts_usec, &sh, &h))
-            mail_rule_refusal(&up, &h);
-        emit_finding(pl, pl->cur, &up);
-        return;
-    }
     emit_finding(pl, pl->cur, f);
 }
 
 static void sink_mail(void *ud, const struct mail_session_rec *r)
 {
     struct pipeline *pl = ud;
-    if (!pl->cur || pl->db_err)
+    if (!pl->cur)
         return;
-    struct flow *f = pl->cur;
-    struct fapp *fa = f->app;
     pl->stats.records++;
-    int64_t fid = ensure_flow_row(pl, f);
-    /* Stripping seen through history (a complete capability list without STARTTLS from a
-     * server that advertised it in earlier sessions of this database). */
-    const char *proto = mail_rule_stripped_needs_history(r);
-    struct store_mail_history sh;
-    struct mail_history_facts h;
-    struct finding fd;
-    if (proto && mail_history(pl, f, proto, r->ts_usec, &sh, &h) &&
-        mail_rule_stripped_by_history(r, fa->srv_ip, f->srv_port, &h, &fd))
-        emit_finding(pl, f, &fd);
-    struct store_endpoints ep = {fa->cli_ip, fa->srv_ip, f->cli_port, f->srv_port};
-    db_fail(pl, records_mail_add(pl->st, pl->run_id, fid, &ep, r), "a mail session");
+    emit_rec(pl, MSG_MAIL, r, sizeof *r);
 }
 
 static void sink_tls(void *ud, const struct tls_session_rec *r)
 {
     struct pipeline *pl = ud;
-    if (!pl->cur || pl->db_err)
+    if (!pl->cur)
         return;
     pl->stats.records++;
     const struct cert_info *ci = &r->leaf;
@@ -226,18 +225,16 @@ static void sink_tls(void *ud, const struct tls_session_rec *r)
         pl->stats.certs_der_walk += ci->source == X509_SRC_DER_WALK;
         pl->stats.certs_der_broken += ci->der_broken;
     }
-    int64_t fid = ensure_flow_row(pl, pl->cur);
-    db_fail(pl, records_tls_add(pl->st, pl->run_id, fid, r), "a TLS session");
+    emit_rec(pl, MSG_TLS, r, sizeof *r);
 }
 
 static void sink_http(void *ud, const struct http_request_rec *r)
 {
     struct pipeline *pl = ud;
-    if (!pl->cur || pl->db_err)
+    if (!pl->cur)
         return;
     pl->stats.records++;
-    int64_t fid = ensure_flow_row(pl, pl->cur);
-    db_fail(pl, records_http_add(pl->st, pl->run_id, fid, r), "an HTTP request");
+    emit_rec(pl, MSG_HTTP, r, sizeof *r);
 }
 
 static void sink_label(void *ud, const char *proto)
@@ -376,16 +373,12 @@ static void on_flow_end(void *ud, struct flow *f, enum flow_end why)
     }
     if (why == FLOW_END_EVICTED)
         pl->stats.flows_evicted++;
-    if (!pl->db_err) {
-        /* A flow that had closed (FIN/FIN or RST) but ended with the input before its linger
-         * time is reported by how it closed, not as cut off. */
-        enum flow_end shown = why;
-        if (why == FLOW_END_SHUTDOWN && f->closing_usec)
-            shown = f->rst_seen ? FLOW_END_RST : FLOW_END_FIN;
-        struct store_flow sf;
-        fill_store_flow(f, fa, flow_end_name(shown), &sf);
-        db_fail(pl, store_flow_put(pl->st, pl->run_id, &sf, &fa->db_id), "a flow");
-    }
+    /* A flow that had closed (FIN/FIN or RST) but ended with the input before its linger time
+     * is reported by how it closed, not as cut off. */
+    enum flow_end shown = why;
+    if (why == FLOW_END_SHUTDOWN && f->closing_usec)
+        shown = f->rst_seen ? FLOW_END_RST : FLOW_END_FIN;
+    send_flow(pl, f, fa, true, shown);
     drv_fini(&fa->drv);
     for (int d = 0; d < 2; d++)
         reasm_dir_fini(&fa->rd[d], &pl->budget);
@@ -398,8 +391,8 @@ static void on_flow_end(void *ud, struct flow *f, enum flow_end why)
 
 /* ---- public ---- */
 
-struct pipeline *pipeline_new(const struct pipeline_cfg *cfg, struct store *st, int64_t run_id,
-                              const struct nz_log *log, int *err)
+struct pipeline *pipeline_new(const struct pipeline_cfg *cfg, struct pl_out *out, const struct nz_log *log,
+                              int *err)
 {
     struct pipeline *pl = calloc(1, sizeof *pl);
     if (!pl) {
@@ -407,8 +400,7 @@ struct pipeline *pipeline_new(const struct pipeline_cfg *cfg, struct store *st, 
         return NULL;
     }
     pl->cfg = *cfg;
-    pl->st = st;
-    pl->run_id = run_id;
+    pl->out = out;
     pl->log = log;
     pl->mem.max = cfg->mem_max ? cfg->mem_max : SIZE_MAX; /* 0: counted, never enforced */
     pl->budget.max = cfg->reasm_mem_max < pl->mem.max ? cfg->reasm_mem_max : pl->mem.max;
@@ -453,6 +445,27 @@ struct pipeline *pipeline_new(const struct pipeline_cfg *cfg, struct store *st, 
 /* Packet time between two log lines about memory evictions (the first is logged at once). */
 #define MEM_WARN_EVERY_USEC (3600ull * 1000000ull)
 
+/* True when this pipeline says the memory line now: the first time, then at most hourly in
+ * packet time, over all pipelines sharing pl->out->shared. */
+static bool warn_claim(struct pipeline *pl)
+{
+    struct pl_shared *sh = pl->out ? pl->out->shared : NULL;
+    if (!sh) {
+        if (pl->mem_warned && pl->cur_ts < pl->mem_warn_usec + MEM_WARN_EVERY_USEC)
+            return false;
+        pl->mem_warned = true;
+        pl->mem_warn_usec = pl->cur_ts;
+        return true;
+    }
+    uint64_t last = atomic_load(&sh->mem_warn_usec);
+    for (;;) {
+        if (last && pl->cur_ts + 1 < last + MEM_WARN_EVERY_USEC)
+            return false;
+        if (atomic_compare_exchange_weak(&sh->mem_warn_usec, &last, pl->cur_ts + 1))
+            return true;
+    }
+}
+
 /* After a packet of `keep`: while the memory budget is exceeded, or the reassembly share was
  * found full during the packet and is above three quarters, the least recently seen other
  * flow is evicted (ended properly: queues flushed, records and row written). Logged once,
@@ -466,9 +479,9 @@ static void evict_for_memory(struct pipeline *pl, struct flow *keep, bool reasm_
     if (!n)
         return;
     pl->stats.flows_evicted_mem += n;
-    if (!pl->mem_warned || pl->cur_ts >= pl->mem_warn_usec + MEM_WARN_EVERY_USEC) {
-        pl->mem_warned = true;
-        pl->mem_warn_usec = pl->cur_ts;
+    if (!warn_claim(pl)) {
+        return;
+    } else {
         nz_logf(pl->log, NZ_LOG_WARN,
                 "memory budget reached (--max-mem %zu MiB, out-of-order share %zu MiB): %llu flow(s) "
                 "evicted so far, least recently seen first",
@@ -552,118 +565,109 @@ void pipeline_packet(struct pipeline *pl, int dlt, uint64_t ts_usec, const uint8
 
 void pipeline_end_flows(struct pipeline *pl) { flow_end_all(pl->flows, FLOW_END_SHUTDOWN); }
 
-/* http.no_https_redirect (rules/https_redirect.c): one finding per host, from the stored
- * records (needs the TLS sessions' SNIs, which may come from other flows, files or earlier runs). */
-static int no_https_row(void *ud, const struct store_no_https_row *row)
+void pipeline_tick(struct pipeline *pl, uint64_t ts_usec)
 {
-    struct pipeline *pl = ud;
-    struct https_redirect_facts h = {row->host, row->ts_usec, row->ts, row->tls_ts};
-    struct finding fd;
-    if (!https_redirect_rule(&h, &fd))
-        return 0;
-    struct store_endpoints ep = {row->client_ip, row->server_ip, row->client_port, row->server_port};
-    pl->stats.findings++;
-    pl->stats.by_sev[fd.severity]++;
-    db_fail(pl, store_finding_add(pl->st, pl->run_id, row->flow_id, &fd, &ep), "a finding");
-    return pl->db_err ? 1 : 0;
+    flow_expire(pl->flows, ts_usec, 0);
 }
 
-int pipeline_finish(struct pipeline *pl)
+void pipeline_finish(struct pipeline *pl)
 {
     flow_end_all(pl->flows, FLOW_END_SHUTDOWN);
-    if (!pl->db_err) {
-        int rc = store_no_https_redirect_rows(pl->st, pl->run_id, no_https_row, pl);
-        if (rc && !pl->db_err)
-            db_fail(pl, rc == NZ_EDB ? rc : NZ_EDB, "the no_https_redirect rule");
-    }
-    struct flow_stats fs;
-    flow_table_stats(pl->flows, &fs);
     pl->stats.reasm_over_budget = pl->budget.over_budget;
     pl->stats.mem_peak = pl->mem.peak;
-    if (!pl->db_err)
-        db_fail(pl, store_commit(pl->st), "the final batch");
-    return pl->db_err;
-}
-
-int pipeline_error(const struct pipeline *pl) { return pl->db_err; }
-
-/* The driver's counters (engine/driver.h) are copied in here, not per packet. */
-static void sync_drv_stats(struct pipeline *pl)
-{
-    pl->stats.dis_attached = pl->drv.stats.attached;
-    pl->stats.dis_errors = pl->drv.stats.errors;
-    pl->stats.dis_overflow = pl->drv.stats.overflow;
-    pl->stats.dis_switches = pl->drv.stats.switches;
-    pl->stats.dis_mem_cap = pl->drv.stats.mem_cap;
 }
 
 const struct pipeline_stats *pipeline_stats(struct pipeline *pl)
 {
-    sync_drv_stats(pl);
-    return &pl->stats;
-}
-
-const char *pipeline_counters_json(struct pipeline *pl, char *buf, size_t cap)
-{
-    const struct pipeline_stats *s = pipeline_stats(pl);
+    struct pipeline_stats *s = &pl->stats;
+    s->dis_attached = pl->drv.stats.attached;
+    s->dis_errors = pl->drv.stats.errors;
+    s->dis_overflow = pl->drv.stats.overflow;
+    s->dis_switches = pl->drv.stats.switches;
+    s->dis_mem_cap = pl->drv.stats.mem_cap;
     struct flow_stats fs;
     flow_table_stats(pl->flows, &fs);
-    struct json j;
-    json_init(&j, buf, cap);
-    json_obj_begin(&j, "decode");
+    s->flows_created = fs.created;
+    s->flows_max_active = fs.max_active;
+    for (int e = 0; e < FLOW_END_COUNT; e++)
+        s->flows_ended[e] = fs.ended[e];
+    s->reasm_over_budget = pl->budget.over_budget;
+    s->reasm_budget = pl->budget.max;
+    s->mem_peak = pl->mem.peak;
+    s->mem_used = pl->mem.used;
+    return s;
+}
+
+void pipeline_stats_add(struct pipeline_stats *d, const struct pipeline_stats *s)
+{
+    uint64_t first = d->first_usec, last = d->last_usec;
+    const uint64_t *sv = (const uint64_t *)(const void *)s;
+    uint64_t *dv = (uint64_t *)(void *)d;
+    /* every field is a uint64_t or a size_t of the same width: add them all, then fix the
+     * time range (min/max, 0 = none) */
+    _Static_assert(sizeof(size_t) == sizeof(uint64_t), "size_t is 64 bits");
+    _Static_assert(sizeof(struct pipeline_stats) % sizeof(uint64_t) == 0, "only 64-bit fields");
+    for (size_t i = 0; i < sizeof *s / sizeof(uint64_t); i++)
+        dv[i] += sv[i];
+    d->first_usec = !first ? s->first_usec : (s->first_usec && s->first_usec < first ? s->first_usec : first);
+    d->last_usec = s->last_usec > last ? s->last_usec : last;
+}
+
+void pipeline_stats_json(struct json *j, const struct pipeline_stats *s)
+{
+    json_obj_begin(j, "decode");
     for (int r = 0; r < DEC_REASON_COUNT; r++)
         if (s->dec[r])
-            json_uint(&j, dec_reason_name((enum dec_reason)r), s->dec[r]);
-    json_obj_end(&j);
-    json_obj_begin(&j, "flows");
-    json_uint(&j, "created", fs.created);
-    json_uint(&j, "max_active", fs.max_active);
+            json_uint(j, dec_reason_name((enum dec_reason)r), s->dec[r]);
+    json_obj_end(j);
+    json_obj_begin(j, "flows");
+    json_uint(j, "created", s->flows_created);
+    json_uint(j, "max_active", s->flows_max_active);
     for (int e = 0; e < FLOW_END_COUNT; e++)
-        json_uint(&j, flow_end_name((enum flow_end)e), fs.ended[e]);
-    json_uint(&j, "evicted_for_memory", s->flows_evicted_mem);
-    json_obj_end(&j);
-    json_obj_begin(&j, "reassembly");
-    json_uint(&j, "gaps", s->gaps);
-    json_uint(&j, "gap_bytes", s->gap_bytes);
-    json_uint(&j, "overlaps", s->overlaps);
-    json_uint(&j, "overlap_diff", s->overlap_diff);
-    json_uint(&j, "retransmissions", s->retrans);
-    json_uint(&j, "gap_loss", s->gaps - s->gaps_cap);
-    json_uint(&j, "gap_loss_bytes", s->gap_bytes - s->gap_cap_bytes);
-    json_uint(&j, "gap_cap", s->gaps_cap);
-    json_uint(&j, "gap_cap_bytes", s->gap_cap_bytes);
-    json_uint(&j, "cap_drops", s->reasm_cap_drops);
-    json_uint(&j, "over_budget", pl->budget.over_budget);
-    json_uint(&j, "budget", pl->budget.max);
-    json_uint(&j, "bypassed_segments", s->bypassed);
-    json_obj_end(&j);
-    json_obj_begin(&j, "memory");
-    json_uint(&j, "budget", pl->mem.max);
-    json_uint(&j, "peak", pl->mem.peak);
-    json_uint(&j, "in_use", pl->mem.used);
-    json_uint(&j, "evicted_flows", s->flows_evicted_mem);
-    json_uint(&j, "dissector_cap", s->dis_mem_cap);
-    json_uint(&j, "ndpi_cap", s->ndpi_mem_cap);
-    json_obj_end(&j);
-    json_obj_begin(&j, "dissectors");
-    json_uint(&j, "attached", s->dis_attached);
-    json_uint(&j, "switches", s->dis_switches);
-    json_uint(&j, "errors", s->dis_errors);
-    json_uint(&j, "buffer_overflows", s->dis_overflow);
-    json_uint(&j, "records", s->records);
-    json_obj_end(&j);
-    json_obj_begin(&j, "certificates");
-    json_uint(&j, "leaves", s->certs);
-    json_obj_begin(&j, "wolfssl_refused");
+        json_uint(j, flow_end_name((enum flow_end)e), s->flows_ended[e]);
+    json_uint(j, "evicted_for_memory", s->flows_evicted_mem);
+    json_obj_end(j);
+    json_obj_begin(j, "reassembly");
+    json_uint(j, "gaps", s->gaps);
+    json_uint(j, "gap_bytes", s->gap_bytes);
+    json_uint(j, "overlaps", s->overlaps);
+    json_uint(j, "overlap_diff", s->overlap_diff);
+    json_uint(j, "retransmissions", s->retrans);
+    json_uint(j, "gap_loss", s->gaps - s->gaps_cap);
+    json_uint(j, "gap_loss_bytes", s->gap_bytes - s->gap_cap_bytes);
+    json_uint(j, "gap_cap", s->gaps_cap);
+    json_uint(j, "gap_cap_bytes", s->gap_cap_bytes);
+    json_uint(j, "cap_drops", s->reasm_cap_drops);
+    json_uint(j, "over_budget", s->reasm_over_budget);
+    json_uint(j, "budget", s->reasm_budget);
+    json_uint(j, "bypassed_segments", s->bypassed);
+    json_obj_end(j);
+    json_obj_begin(j, "memory");
+    json_uint(j, "budget", s->mem_max);
+    json_uint(j, "peak", s->mem_peak);
+    json_uint(j, "in_use", s->mem_used);
+    json_uint(j, "evicted_flows", s->flows_evicted_mem);
+    json_uint(j, "dissector_cap", s->dis_mem_cap);
+    json_uint(j, "ndpi_cap", s->ndpi_mem_cap);
+    json_obj_end(j);
+    json_obj_begin(j, "dissectors");
+    json_uint(j, "attached", s->dis_attached);
+    json_uint(j, "switches", s->dis_switches);
+    json_uint(j, "errors", s->dis_errors);
+    json_uint(j, "buffer_overflows", s->dis_overflow);
+    json_uint(j, "records", s->records);
+    json_obj_end(j);
+    json_obj_begin(j, "certificates");
+    json_uint(j, "leaves", s->certs);
+    json_obj_begin(j, "wolfssl_refused");
     for (int w = 1; w < X509_WOLF_COUNT; w++)
         if (s->certs_wolf_fail[w])
-            json_uint(&j, x509_wolf_fail_name(w), s->certs_wolf_fail[w]);
-    json_obj_end(&j);
-    json_uint(&j, "read_by_der_walk", s->certs_der_walk);
-    json_uint(&j, "der_broken", s->certs_der_broken);
-    json_obj_end(&j);
-    json_uint(&j, "ndpi_packets", s->ndpi_pkts);
-    return json_finish(&j);
+            json_uint(j, x509_wolf_fail_name(w), s->certs_wolf_fail[w]);
+    json_obj_end(j);
+    json_uint(j, "read_by_der_walk", s->certs_der_walk);
+    json_uint(j, "der_broken", s->certs_der_broken);
+    json_obj_end(j);
+    json_uint(j, "ndpi_packets", s->ndpi_pkts);
 }
 
 void pipeline_free(struct pipeline *pl)

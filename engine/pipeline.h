@@ -1,7 +1,8 @@
-/* pipeline.h — the only code that links capture → dissect → store:
- * decode → flow table → nDPI (first packets) → per-direction reassembly → dissector chosen by
- * content → findings and records → SQLite. One pipeline per run; no global state, so two
- * pipelines can run in one process (one per thread: nDPI's allocation counter is global).
+/* pipeline.h — one worker's analysis: decode → flow table → nDPI (first packets) →
+ * per-direction reassembly → dissector chosen by content → findings and records, handed as
+ * messages (engine/msg.h) to the writer thread's queue (struct pl_out); it never touches the
+ * database. One pipeline per worker thread (engine/engine.h); no global state, so pipelines run
+ * side by side, each owning the flows the engine routes to it.
  *
  * Memory: every piece of per-flow state is charged, at its allocated size (core/mem.h), to
  * one budget per pipeline (cfg.mem_max): the flow table's buckets and entries, the pipeline's
@@ -15,9 +16,14 @@
 
 #include "core/limits.h" /* MEM_MAX_DEFAULT, MEM_MAX_MIN for the options */
 #include "capture/decode.h"
+#include "capture/flow.h"
 #include "core/finding.h" /* NZ_SEV_COUNT */
 #include "dissect/x509.h" /* X509_WOLF_COUNT */
-#include "store/store.h"
+#include "engine/ring.h"
+
+#include <stdatomic.h>
+
+struct json;
 
 struct stream_dump;
 
@@ -54,6 +60,9 @@ struct pipeline_stats {
     uint64_t gaps, gap_bytes, overlaps, overlap_diff, retrans, reasm_cap_drops, reasm_over_budget;
     uint64_t gaps_cap, gap_cap_bytes;  /* of gaps/gap_bytes: caused by a reassembly cap */
     size_t mem_max, mem_peak;          /* the memory budget and the most it held (bytes) */
+    size_t mem_used;                   /* held now */
+    uint64_t flows_created, flows_max_active, flows_ended[FLOW_END_COUNT];
+    size_t reasm_budget;               /* the out-of-order share of mem_max */
     uint64_t records;                  /* protocol records stored (tls/http/mail) */
     uint64_t bypassed;                 /* payload segments skipped: their direction was done */
     /* Server leaf certificates of stored TLS sessions: seen; refused by wolfSSL by reason
@@ -63,30 +72,49 @@ struct pipeline_stats {
 
 struct pipeline;
 
-/* Creates a pipeline writing into `st` under run `run_id` (both borrowed). NULL on failure
- * (*err set). */
-struct pipeline *pipeline_new(const struct pipeline_cfg *cfg, struct store *st, int64_t run_id,
-                              const struct nz_log *log, int *err /* OUT */);
+/* What the pipelines of one engine share: the memory-eviction log line is said once, then at
+ * most hourly in packet time, for all of them together. */
+struct pl_shared {
+    _Atomic uint64_t mem_warn_usec;   /* packet time of the last such line + 1; 0 = never */
+};
 
-/* Processes one captured frame of link type `dlt`. Never fails: bad packets are counted.
- * A database error is remembered (pipeline_error()) and stops further writes. */
+/* Where a pipeline's output goes: a queue the writer thread reads (engine.c sets it up). */
+struct pl_out {
+    struct ring *ring;           /* this worker's queue to the writer */
+    struct bell *writer_bell;    /* rung after each message */
+    void (*wait_space)(void *ud);/* sleeps until the writer freed room (bounded) */
+    void *ud;
+    uint64_t key;                /* ordering key of the input being handled (msg.h) */
+    unsigned worker;             /* < 128: part of every flow key */
+    struct pl_shared *shared;    /* NULL: this pipeline alone */
+    uint64_t full_waits;         /* OUT: messages that found the queue full and waited */
+};
+
+/* Creates a pipeline writing into `out` (borrowed; must outlive it). NULL on failure (*err). */
+struct pipeline *pipeline_new(const struct pipeline_cfg *cfg, struct pl_out *out, const struct nz_log *log,
+                              int *err /* OUT */);
+
+/* Processes one captured frame of link type `dlt`. Never fails: bad packets are counted. */
 void pipeline_packet(struct pipeline *pl, int dlt, uint64_t ts_usec, const uint8_t *data, uint32_t caplen,
                      uint32_t wirelen);
+
+/* Packet time went on to ts_usec (another worker's packet): ends the flows idle (or closed
+ * and lingered) at that time, all of them. */
+void pipeline_tick(struct pipeline *pl, uint64_t ts_usec);
 
 /* Ends every flow now (FLOW_END_SHUTDOWN), e.g. at the end of one input file, so flows of
  * unrelated captures never merge. The pipeline stays usable. */
 void pipeline_end_flows(struct pipeline *pl);
 
-/* Ends every flow (flushing reassembly and dissectors) and commits. Returns pipeline_error(). */
-int pipeline_finish(struct pipeline *pl);
+/* Ends every flow (flushing reassembly and dissectors). */
+void pipeline_finish(struct pipeline *pl);
 
-/* First database error (NZ_EDB) or 0. */
-int pipeline_error(const struct pipeline *pl);
-
+/* The counters, brought up to date. */
 const struct pipeline_stats *pipeline_stats(struct pipeline *pl);
-
-/* All counters as a JSON object (for runs.counters). Returns buf. */
-const char *pipeline_counters_json(struct pipeline *pl, char *buf, size_t cap);
+/* d += s (time range: min/max). */
+void pipeline_stats_add(struct pipeline_stats *d, const struct pipeline_stats *s);
+/* The counters as members of the open JSON object j (for runs.counters). */
+void pipeline_stats_json(struct json *j, const struct pipeline_stats *s);
 
 void pipeline_free(struct pipeline *pl);
 

@@ -182,6 +182,11 @@ struct migration {
     const char *sql;  /* one or more statements, run with sqlite3_exec() */
 };
 
+/* v7: how often a queue between the engine's threads was full and a producer waited (the
+ * sensor engine's back-pressure: nothing dropped, but a live run may have lost packets in the
+ * kernel meanwhile). */
+static const char v7_sql[] = "ALTER TABLE runs ADD COLUMN queue_full INTEGER;";
+
 /* Append-only. Index i holds the step to user_version i+1. */
 static const struct migration steps[] = {
     {"initial schema: runs, flows, findings", v1_sql},
@@ -190,6 +195,7 @@ static const struct migration steps[] = {
     {"smtp_sessions table", v4_sql},
     {"files: BLAKE2b content hash, pre-key", v5_sql},
     {"tls_sessions: leaf certificate columns", v6_sql},
+    {"runs: queue_full", v7_sql},
 };
 
 #define N_STEPS ((int)(sizeof steps / sizeof steps[0]))

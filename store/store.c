@@ -46,7 +46,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_RUN_UPDATE] =
         "UPDATE runs SET first_ts = ?2, last_ts = ?3, packets = ?4, bytes = ?5, tcp_packets = ?6,"
         " malformed = ?7, pcap_recv = ?8, pcap_drop = ?9, pcap_ifdrop = ?10, flows = ?11,"
-        " flows_evicted = ?12, findings = ?13, counters = ?14, finished = ?15 WHERE id = ?1",
+        " flows_evicted = ?12, findings = ?13, counters = ?14, finished = ?15, queue_full = ?16 WHERE id = ?1",
     [STMT_FILE_LOOKUP] = "SELECT run_id FROM files WHERE content_hash = ?1",
     [STMT_FILE_INSERT] = "INSERT INTO files(run_id, path, content_hash, size, hash_alg) VALUES(?1, ?2, ?3, ?4, 'blake2b-256')",
     [STMT_FILE_DELETE] = "DELETE FROM files WHERE content_hash = ?1",
@@ -782,6 +782,7 @@ int store_run_update(struct store *s, int64_t run_id, const struct store_run_sta
     b_u64(&b, 13, st_in->findings);
     b_text(&b, 14, st_in->counters_json);
     b_i64(&b, 15, st_in->finished ? 1 : 0);
+    b_u64(&b, 16, st_in->queue_full);
     rc = b.rc == SQLITE_OK ? sqlite3_step(st) : b.rc;
     if (rc != SQLITE_DONE)
         return write_failed(s, st, rc, "updating the run");

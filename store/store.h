@@ -64,6 +64,7 @@ struct store_run_stats {
     uint64_t pcap_recv, pcap_drop, pcap_ifdrop; /* libpcap counters (live); 0 offline */
     uint64_t flows, flows_evicted;
     uint64_t findings;
+    uint64_t queue_full;            /* a producer found an engine queue full and waited */
     const char *counters_json;      /* every counter by reason, JSON object text; may be NULL */
     bool finished;                  /* the run ended (false for periodic updates) */
 };

@@ -1,0 +1,369 @@
+/* writer.c — messages → rows, on the writer thread. See writer.h. */
+#include "engine/writer.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/flow.h"
+#include "engine/msg.h"
+#include "engine/records.h"
+#include "rules/https_redirect.h"
+#include "rules/mail_history.h"
+
+/* One announced flow: its row and the endpoints findings and mail rules need. */
+struct wflow {
+    uint64_t fkey;        /* 0 = free slot */
+    int64_t db_id;
+    uint16_t client_port, server_port;
+    char client_ip[46], server_ip[46];
+};
+
+struct wstate {
+    struct store *st;
+    int64_t run_id;
+    const struct nz_log *log;
+    int db_err;
+    bool dirty;                      /* rows since the last commit */
+    struct wflow *map;               /* open addressing, linear probing */
+    size_t cap, n;                   /* cap a power of two; n entries */
+    _Atomic uint64_t findings;
+    _Atomic uint64_t by_sev[NZ_SEV_COUNT];
+    struct finding fd;               /* scratch: a finding rebuilt from its message */
+};
+
+static void db_fail(struct wstate *w, int rc, const char *what)
+{
+    if (rc == 0 || w->db_err)
+        return;
+    w->db_err = NZ_EDB;
+    nz_logf(w->log, NZ_LOG_ERR, "database error while writing %s: %s", what, store_errmsg(w->st));
+}
+
+/* ---- the flow map ---- */
+
+static size_t slot_of(uint64_t k, size_t cap)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    return (size_t)k & (cap - 1);
+}
+
+static struct wflow *map_find(struct wstate *w, uint64_t k)
+{
+    if (!w->cap)
+        return NULL;
+    for (size_t i = slot_of(k, w->cap);; i = (i + 1) & (w->cap - 1)) {
+        if (w->map[i].fkey == k)
+            return &w->map[i];
+        if (w->map[i].fkey == 0)
+            return NULL;
+    }
+}
+
+static bool map_grow(struct wstate *w)
+{
+    size_t ncap = w->cap ? w->cap * 2 : 1024;
+    struct wflow *nm = calloc(ncap, sizeof *nm);
+    if (!nm)
+        return false;
+    for (size_t i = 0; i < w->cap; i++) {
+        if (!w->map[i].fkey)
+            continue;
+        size_t j = slot_of(w->map[i].fkey, ncap);
+        while (nm[j].fkey)
+            j = (j + 1) & (ncap - 1);
+        nm[j] = w->map[i];
+    }
+    free(w->map);
+    w->map = nm;
+    w->cap = ncap;
+    return true;
+}
+
+static struct wflow *map_add(struct wstate *w, uint64_t k)
+{
+    if ((w->n + 1) * 2 > w->cap && !map_grow(w))
+        return NULL;
+    size_t i = slot_of(k, w->cap);
+    while (w->map[i].fkey)
+        i = (i + 1) & (w->cap - 1);
+    w->n++;
+    w->map[i].fkey = k;
+    return &w->map[i];
+}
+
+/* Deletion with backward shift (no tombstones). */
+static void map_del(struct wstate *w, struct wflow *e)
+{
+    size_t i = (size_t)(e - w->map), mask = w->cap - 1;
+    w->map[i].fkey = 0;
+    w->n--;
+    for (size_t j = (i + 1) & mask; w->map[j].fkey; j = (j + 1) & mask) {
+        size_t home = slot_of(w->map[j].fkey, w->cap);
+        /* can the entry at j move to the hole at i? (i lies cyclically in [home, j)) */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            w->map[i] = w->map[j];
+            w->map[j].fkey = 0;
+            i = j;
+        }
+    }
+}
+
+/* ---- rows ---- */
+
+static void fill_store_flow(const struct msg_flow *m, struct store_flow *sf)
+{
+    memset(sf, 0, sizeof *sf);
+    sf->client_ip = m->client_ip;
+    sf->server_ip = m->server_ip;
+    sf->client_port = m->client_port;
+    sf->server_port = m->server_port;
+    sf->ip_version = m->ip_version;
+    sf->app_proto = m->app_proto[0] ? m->app_proto : (m->ndpi_proto[0] ? m->ndpi_proto : NULL);
+    sf->ndpi_proto = m->ndpi_proto[0] ? m->ndpi_proto : NULL;
+    sf->orient = flow_orient_name((enum flow_orient)m->orient);
+    sf->end_reason = m->final ? flow_end_name((enum flow_end)m->end) : NULL;
+    sf->first_usec = m->first_usec;
+    sf->last_usec = m->last_usec;
+    for (int d = 0; d < 2; d++) {
+        sf->pkts[d] = m->pkts[d];
+        sf->bytes[d] = m->bytes[d];
+        sf->payload[d] = m->payload[d];
+    }
+    sf->gaps = m->gaps;
+    sf->gap_bytes = m->gap_bytes;
+    sf->overlaps = m->overlaps;
+    sf->overlap_diff = m->overlap_diff;
+    sf->retrans = m->retrans;
+}
+
+static void on_flow(struct wstate *w, const struct msg_flow *m)
+{
+    struct wflow *e = map_find(w, m->fkey);
+    if (w->db_err) {
+        if (e && m->final)
+            map_del(w, e);
+        return;
+    }
+    struct store_flow sf;
+    fill_store_flow(m, &sf);
+    int64_t id = e ? e->db_id : 0;
+    db_fail(w, store_flow_put(w->st, w->run_id, &sf, &id), "a flow");
+    w->dirty = true;
+    if (m->final) {
+        if (e)
+            map_del(w, e);
+        return;
+    }
+    if (!e && !w->db_err) {
+        e = map_add(w, m->fkey);
+        if (!e) {
+            nz_logf(w->log, NZ_LOG_ERR, "out of memory in the database writer");
+            w->db_err = NZ_EDB;
+            return;
+        }
+        e->db_id = id;
+        e->client_port = m->client_port;
+        e->server_port = m->server_port;
+        memcpy(e->client_ip, m->client_ip, sizeof e->client_ip);
+        memcpy(e->server_ip, m->server_ip, sizeof e->server_ip);
+    }
+}
+
+static void write_finding(struct wstate *w, const struct wflow *e, const struct finding *fd)
+{
+    atomic_fetch_add_explicit(&w->findings, 1, memory_order_relaxed);
+    if ((unsigned)fd->severity < NZ_SEV_COUNT)
+        atomic_fetch_add_explicit(&w->by_sev[fd->severity], 1, memory_order_relaxed);
+    if (w->db_err)
+        return;
+    struct store_endpoints ep = {0};
+    if (e)
+        ep = (struct store_endpoints){e->client_ip, e->server_ip, e->client_port, e->server_port};
+    db_fail(w, store_finding_add(w->st, w->run_id, e ? e->db_id : 0, fd, &ep), "a finding");
+    w->dirty = true;
+}
+
+/* What the flow's server did with `proto` before ts_usec (rules/mail_history.c). False when
+ * there is nothing to read (no time, a database error). */
+static bool mail_history(struct wstate *w, const struct wflow *e, const char *proto, uint64_t ts_usec,
+                         struct store_mail_history *sh, struct mail_history_facts *h)
+{
+    char ts[40];
+    if (w->db_err || !store_ts_iso(ts_usec, ts, sizeof ts) ||
+        store_mail_history_get(w->st, e->server_ip, e->server_port, proto, ts, sh) != 0)
+        return false;
+    *h = (struct mail_history_facts){sh->sessions, sh->offered, sh->accepted, sh->last_offered_id,
+                                     sh->last_offered_ts, sh->last_accepted_id, sh->last_accepted_ts};
+    return true;
+}
+
+static void on_finding(struct wstate *w, const struct msg_finding *m, size_t len)
+{
+    struct finding *fd = &w->fd;
+    size_t sl = m->summary_len, el = m->evidence_len;
+    if (sizeof *m + sl + el > len || sl >= sizeof fd->summary || el >= sizeof fd->evidence)
+        return; /* cannot happen: the worker built it */
+    fd->kind = (enum finding_kind)m->kind;
+    fd->severity = (enum nz_severity)m->severity;
+    fd->ts_usec = m->ts_usec;
+    memcpy(fd->summary, m->text, sl);
+    fd->summary[sl] = 0;
+    memcpy(fd->evidence, m->text + sl, el);
+    fd->evidence[el] = 0;
+    const struct wflow *e = m->fkey ? map_find(w, m->fkey) : NULL;
+    const char *proto = mail_refusal_proto(fd->kind);
+    if (proto && e) {
+        /* A refusal is high when this server accepted STARTTLS before. */
+        struct store_mail_history sh;
+        struct mail_history_facts h;
+        if (mail_history(w, e, proto, fd->ts_usec, &sh, &h))
+            mail_rule_refusal(fd, &h);
+    }
+    write_finding(w, e, fd);
+}
+
+static void on_record(struct wstate *w, int type, const struct ring_msg *m)
+{
+    const struct msg_rec *r = (const void *)m->data;
+    const struct wflow *e = map_find(w, r->fkey);
+    const void *rec = m->data + sizeof *r;
+    int64_t fid = e ? e->db_id : 0;
+    if (w->db_err)
+        return;
+    w->dirty = true;
+    switch (type) {
+    case MSG_TLS:
+        db_fail(w, records_tls_add(w->st, w->run_id, fid, rec), "a TLS session");
+        break;
+    case MSG_HTTP:
+        db_fail(w, records_http_add(w->st, w->run_id, fid, rec), "an HTTP request");
+        break;
+    case MSG_MAIL: {
+        const struct mail_session_rec *mr = rec;
+        /* Stripping seen through history (a complete capability list without STARTTLS from a
+         * server that advertised it in earlier sessions of this database). */
+        const char *proto = e ? mail_rule_stripped_needs_history(mr) : NULL;
+        struct store_mail_history sh;
+        struct mail_history_facts h;
+        struct finding *fd = &w->fd;
+        if (proto && mail_history(w, e, proto, mr->ts_usec, &sh, &h) &&
+            mail_rule_stripped_by_history(mr, e->server_ip, e->server_port, &h, fd))
+            write_finding(w, e, fd);
+        struct store_endpoints ep = {0};
+        if (e)
+            ep = (struct store_endpoints){e->client_ip, e->server_ip, e->client_port, e->server_port};
+        if (!w->db_err)
+            db_fail(w, records_mail_add(w->st, w->run_id, fid, e ? &ep : NULL, mr), "a mail session");
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void on_run(struct wstate *w, const struct ring_msg *m)
+{
+    const struct msg_run *r = (const void *)m->data;
+    if (w->db_err)
+        return;
+    struct store_run_stats st = r->st;
+    st.counters_json = r->json_len ? r->json : NULL;
+    if (store_run_update(w->st, w->run_id, &st) != 0 || store_commit(w->st) != 0)
+        db_fail(w, NZ_EDB, "the run's statistics");
+    w->dirty = false;
+}
+
+/* ---- public ---- */
+
+struct wstate *wstate_new(struct store *st, int64_t run_id, const struct nz_log *log)
+{
+    struct wstate *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->st = st;
+    w->run_id = run_id;
+    w->log = log;
+    return w;
+}
+
+void wstate_handle(struct wstate *w, const struct ring_msg *m)
+{
+    switch (m->type) {
+    case MSG_FLOW:
+        on_flow(w, (const void *)m->data);
+        break;
+    case MSG_FINDING:
+        on_finding(w, (const void *)m->data, m->len);
+        break;
+    case MSG_TLS:
+    case MSG_HTTP:
+    case MSG_MAIL:
+        on_record(w, m->type, m);
+        break;
+    case MSG_RUN:
+        on_run(w, m);
+        break;
+    default:
+        break;
+    }
+}
+
+void wstate_commit(struct wstate *w)
+{
+    if (!w->dirty || w->db_err)
+        return;
+    db_fail(w, store_commit(w->st), "a batch");
+    w->dirty = false;
+}
+
+/* http.no_https_redirect (rules/https_redirect.c): one finding per host, from the stored
+ * records (needs the TLS sessions' SNIs, which may come from other flows, files or runs). */
+static int no_https_row(void *ud, const struct store_no_https_row *row)
+{
+    struct wstate *w = ud;
+    struct https_redirect_facts h = {row->host, row->ts_usec, row->ts, row->tls_ts};
+    struct finding fd;
+    if (!https_redirect_rule(&h, &fd))
+        return 0;
+    struct store_endpoints ep = {row->client_ip, row->server_ip, row->client_port, row->server_port};
+    atomic_fetch_add_explicit(&w->findings, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->by_sev[fd.severity], 1, memory_order_relaxed);
+    db_fail(w, store_finding_add(w->st, w->run_id, row->flow_id, &fd, &ep), "a finding");
+    return w->db_err ? 1 : 0;
+}
+
+int wstate_finish(struct wstate *w)
+{
+    if (!w->db_err) {
+        int rc = store_no_https_redirect_rows(w->st, w->run_id, no_https_row, w);
+        if (rc && !w->db_err)
+            db_fail(w, NZ_EDB, "the no_https_redirect rule");
+    }
+    if (!w->db_err)
+        db_fail(w, store_commit(w->st), "the final batch");
+    w->dirty = false;
+    return w->db_err;
+}
+
+int wstate_error(const struct wstate *w) { return w->db_err; }
+
+uint64_t wstate_findings(const struct wstate *w, uint64_t by_sev[NZ_SEV_COUNT])
+{
+    if (by_sev)
+        for (int s = 0; s < NZ_SEV_COUNT; s++)
+            by_sev[s] = atomic_load_explicit(&w->by_sev[s], memory_order_relaxed);
+    return atomic_load_explicit(&w->findings, memory_order_relaxed);
+}
+
+size_t wstate_open_flows(const struct wstate *w) { return w->n; }
+
+void wstate_free(struct wstate *w)
+{
+    if (!w)
+        return;
+    free(w->map);
+    free(w);
+}
