@@ -7,13 +7,11 @@
  * Bells: a worker sleeps on in_bell[w] (empty input), the reader on space_bell[w] (full input),
  * a worker on out_bell[w] (full output), the writer on wbell (all empty).
  *
- * The merge (offline, 2+ workers): the writer handles the message with the smallest key
- * (ties: lowest worker) once no worker can still produce a smaller one. Worker w can not when
- * its queue holds a message with a key at least as large, or it finished an input with a key
- * at least as large (done[w]), or it finished everything dispatched to it (done[w] ==
- * disp[w]) and the reader has dispatched up to that key (issued). The reader publishes disp[w]
- * before issued, the writer loads issued, then disp[w], then done[w], then peeks: with
- * acquire/release that order makes the test safe. */
+ * Inputs carry a key (the reader's count: a packet s has 2s+1, a tick before it 2s, a barrier
+ * the next even number); a worker publishes the key of the last input it finished (done),
+ * which is how a barrier knows every worker got past it. The writer takes the workers' rows
+ * in any order: nothing it writes depends on that order (the history rules wait for the end
+ * of the run, engine/writer.h). */
 #include "engine/engine.h"
 
 #include <errno.h>
@@ -49,7 +47,6 @@ struct worker {
     struct ring in, outq;
     struct bell in_bell, space_bell, out_bell;
     alignas(64) _Atomic uint64_t done;   /* key of the last input finished */
-    _Atomic uint64_t disp;               /* key of the last input dispatched to it (reader) */
     _Atomic uint64_t pkts;               /* packets handled (live) */
     uint64_t last_tick_ts;               /* reader: packet time last sent to this worker */
     uint64_t pkts_local;
@@ -69,7 +66,7 @@ struct engine {
     struct pipeline_cfg wcfg;            /* each worker's share */
     unsigned n;
     bool threaded;                       /* workers run on threads of their own */
-    bool merge;                          /* the writer merges by key */
+    bool merge;                          /* offline, 2+ workers: the reader dispatches */
     bool live;
     struct worker *w;
     const struct nz_log *log;
@@ -85,7 +82,6 @@ struct engine {
     _Atomic int db_err;
     /* reader (offline) */
     uint64_t seq;
-    _Atomic uint64_t issued;
     uint64_t last_ts;
     uint64_t in_full;
     _Atomic uint64_t rd_pkts;
@@ -149,37 +145,7 @@ static void writer_take(struct engine *e, struct ring *r, struct ring_msg *m, st
         bell_ring(space);
 }
 
-/* The next message by key, if no worker can still produce a smaller one (merge). */
-static bool writer_merge_one(struct engine *e)
-{
-    uint64_t issued = atomic_load_explicit(&e->issued, memory_order_acquire);
-    uint64_t disp[ENGINE_WORKERS_MAX], done[ENGINE_WORKERS_MAX];
-    struct ring_msg *head[ENGINE_WORKERS_MAX];
-    for (unsigned i = 0; i < e->n; i++)
-        disp[i] = atomic_load_explicit(&e->w[i].disp, memory_order_acquire);
-    for (unsigned i = 0; i < e->n; i++)
-        done[i] = atomic_load_explicit(&e->w[i].done, memory_order_acquire);
-    int best = -1;
-    for (unsigned i = 0; i < e->n; i++) {
-        head[i] = ring_peek(&e->w[i].outq);
-        if (head[i] && (best < 0 || head[i]->key < head[best]->key))
-            best = (int)i;
-    }
-    if (best < 0)
-        return false;
-    uint64_t k = head[best]->key;
-    for (unsigned i = 0; i < e->n; i++) {
-        if ((int)i == best || head[i])
-            continue;
-        if (done[i] >= k || (done[i] == disp[i] && issued >= k))
-            continue;
-        return false; /* worker i may still emit something before k */
-    }
-    writer_take(e, &e->w[best].outq, head[best], &e->w[best].out_bell);
-    return true;
-}
-
-/* Up to `max` messages of any queue, oldest first per queue (live, one worker). */
+/* Up to `max` messages of each queue, oldest first per queue. */
 static unsigned writer_fifo(struct engine *e, unsigned max)
 {
     unsigned did = 0;
@@ -214,12 +180,7 @@ static void *writer_main(void *arg)
             writer_take(e, &e->ctl, m, NULL);
             did++;
         }
-        if (e->merge) {
-            while (did < 4096 && writer_merge_one(e))
-                did++;
-        } else {
-            did += writer_fifo(e, 256);
-        }
+        did += writer_fifo(e, 256);
         if (!did && mono_ms() - idle_since >= COMMIT_IDLE_MS) {
             wstate_commit(e->ws);
             idle_since = mono_ms();
@@ -439,7 +400,7 @@ struct engine *engine_new(const struct engine_cfg *cfg, struct store *st, int64_
     pthread_mutex_init(&e->log_mu, NULL);
     bell_init(&e->wbell);
     e->w = calloc(e->n, sizeof *e->w);
-    e->ws = wstate_new(st, run_id, log);
+    e->ws = wstate_new(st, run_id, log, !e->live);
     if (!e->w || !e->ws || !ring_init(&e->ctl, 1u << 16)) {
         engine_free(e);
         return NULL;
@@ -541,13 +502,11 @@ static struct ring_msg *in_reserve(struct engine *e, struct worker *w, size_t le
     return m;
 }
 
-static void in_commit(struct engine *e, struct worker *w, struct ring_msg *m, int type, uint64_t key)
+static void in_commit(struct worker *w, struct ring_msg *m, int type, uint64_t key)
 {
     m->type = (uint16_t)type;
     m->key = key;
     ring_commit(&w->in, m);
-    atomic_store_explicit(&w->disp, key, memory_order_release);
-    atomic_store_explicit(&e->issued, key, memory_order_release);
     bell_ring(&w->in_bell);
 }
 
@@ -555,7 +514,7 @@ static void send_tick(struct engine *e, struct worker *w, uint64_t key, uint64_t
 {
     struct ring_msg *m = in_reserve(e, w, sizeof(struct msg_tick));
     ((struct msg_tick *)(void *)m->data)->ts_usec = ts;
-    in_commit(e, w, m, MSG_TICK, key);
+    in_commit(w, m, MSG_TICK, key);
     w->last_tick_ts = ts;
 }
 
@@ -595,7 +554,7 @@ void engine_packet(struct engine *e, int dlt, uint64_t ts_usec, const uint8_t *d
     mp->wirelen = wirelen;
     mp->dlt = dlt;
     memcpy(mp->data, data, caplen);
-    in_commit(e, w, m, MSG_PKT, 2 * e->seq + 1);
+    in_commit(w, m, MSG_PKT, 2 * e->seq + 1);
     if (e->in_full != before)
         full_note(e, "worker");
 }
@@ -634,10 +593,10 @@ static void barrier(struct engine *e, bool end_flows, bool stop)
             struct msg_barrier *b = (void *)m->data;
             b->ts_usec = e->last_ts;
             b->end_flows = end_flows;
-            in_commit(e, w, m, MSG_BARRIER, key);
+            in_commit(w, m, MSG_BARRIER, key);
             if (stop) {
                 m = in_reserve(e, w, 0);
-                in_commit(e, w, m, MSG_STOP, key);
+                in_commit(w, m, MSG_STOP, key);
             }
         }
     }
@@ -842,7 +801,7 @@ void engine_free(struct engine *e)
             if (!e->w[i].started)
                 continue;
             struct ring_msg *m = in_reserve(e, &e->w[i], 0);
-            in_commit(e, &e->w[i], m, MSG_STOP, 2 * ++e->seq);
+            in_commit(&e->w[i], m, MSG_STOP, 2 * ++e->seq);
         }
     }
     join_workers(e);

@@ -339,8 +339,10 @@ static void on_flow_end(void *ud, struct flow *f, enum flow_end why)
     struct flow *saved = pl->cur;
     uint64_t saved_ts = pl->cur_ts;
     pl->cur = f;
-    if (pl->cur_ts < f->last_usec)
-        pl->cur_ts = f->last_usec;
+    /* The flow ends at its own last packet, whichever later packet (or tick) noticed: what
+     * the dissectors say at close does not depend on unrelated traffic, nor on which worker
+     * saw that traffic. */
+    pl->cur_ts = f->last_usec;
     for (int d = 0; d < 2; d++)
         reasm_flush(&fa->rd[d], d, &pl->budget, pl_rsink(pl));
     drv_close(&fa->drv, pl->cur_ts);

@@ -17,7 +17,20 @@ struct wflow {
     int64_t db_id;
     uint16_t client_port, server_port;
     char client_ip[46], server_ip[46];
+    uint64_t first_usec;  /* the flow's first packet: its session began no earlier */
 };
+
+/* A rule waiting for the end of the run (offline): the history it reads is then complete, so
+ * its answer does not depend on which worker finished which flow first. */
+struct pending {
+    struct wflow fl;                 /* the flow as it was (its map entry is gone by then) */
+    bool is_rec;                     /* a mail record (stripped by history) / a refusal */
+    union {
+        struct finding fd;
+        struct mail_session_rec rec;
+    } u;
+};
+#define PENDING_MAX 1024             /* beyond that, judged at once (counted) */
 
 struct wstate {
     struct store *st;
@@ -30,6 +43,10 @@ struct wstate {
     _Atomic uint64_t findings;
     _Atomic uint64_t by_sev[NZ_SEV_COUNT];
     struct finding fd;               /* scratch: a finding rebuilt from its message */
+    bool defer;                      /* history rules wait for wstate_finish */
+    struct pending *pend;
+    size_t npend, cappend;
+    uint64_t pend_over;              /* judged at once because PENDING_MAX was reached */
 };
 
 static void db_fail(struct wstate *w, int rc, const char *what)
@@ -167,6 +184,7 @@ static void on_flow(struct wstate *w, const struct msg_flow *m)
         e->db_id = id;
         e->client_port = m->client_port;
         e->server_port = m->server_port;
+        e->first_usec = m->first_usec;
         memcpy(e->client_ip, m->client_ip, sizeof e->client_ip);
         memcpy(e->server_ip, m->server_ip, sizeof e->server_ip);
     }
@@ -200,6 +218,56 @@ static bool mail_history(struct wstate *w, const struct wflow *e, const char *pr
     return true;
 }
 
+/* A STARTTLS refusal is high when this server accepted STARTTLS in sessions that began before
+ * this flow (rules/mail_history.c). */
+static void judge_refusal(struct wstate *w, const struct wflow *e, struct finding *fd)
+{
+    const char *proto = mail_refusal_proto(fd->kind);
+    struct store_mail_history sh;
+    struct mail_history_facts h;
+    if (proto && e && mail_history(w, e, proto, e->first_usec, &sh, &h))
+        mail_rule_refusal(fd, &h);
+}
+
+/* Stripping seen through history: a complete capability list without STARTTLS from a server
+ * that advertised it in sessions that began before this one. */
+static void judge_stripped(struct wstate *w, const struct wflow *e, const struct mail_session_rec *mr)
+{
+    const char *proto = mail_rule_stripped_needs_history(mr);
+    struct store_mail_history sh;
+    struct mail_history_facts h;
+    struct finding *fd = &w->fd;
+    if (proto && mail_history(w, e, proto, mr->ts_usec, &sh, &h) &&
+        mail_rule_stripped_by_history(mr, e->server_ip, e->server_port, &h, fd))
+        write_finding(w, e, fd);
+}
+
+/* Keeps a history rule for wstate_finish. False when it must be judged now (full). */
+static bool defer_rule(struct wstate *w, const struct wflow *e, const struct finding *fd,
+                       const struct mail_session_rec *rec)
+{
+    if (w->npend == PENDING_MAX) {
+        w->pend_over++;
+        return false;
+    }
+    if (w->npend == w->cappend) {
+        size_t nc = w->cappend ? w->cappend * 2 : 16;
+        struct pending *np = realloc(w->pend, nc * sizeof *np);
+        if (!np)
+            return false;
+        w->pend = np;
+        w->cappend = nc;
+    }
+    struct pending *p = &w->pend[w->npend++];
+    p->fl = *e;
+    p->is_rec = rec != NULL;
+    if (rec)
+        p->u.rec = *rec;
+    else
+        p->u.fd = *fd;
+    return true;
+}
+
 static void on_finding(struct wstate *w, const struct msg_finding *m, size_t len)
 {
     struct finding *fd = &w->fd;
@@ -214,14 +282,9 @@ static void on_finding(struct wstate *w, const struct msg_finding *m, size_t len
     memcpy(fd->evidence, m->text + sl, el);
     fd->evidence[el] = 0;
     const struct wflow *e = m->fkey ? map_find(w, m->fkey) : NULL;
-    const char *proto = mail_refusal_proto(fd->kind);
-    if (proto && e) {
-        /* A refusal is high when this server accepted STARTTLS before. */
-        struct store_mail_history sh;
-        struct mail_history_facts h;
-        if (mail_history(w, e, proto, fd->ts_usec, &sh, &h))
-            mail_rule_refusal(fd, &h);
-    }
+    if (e && mail_refusal_proto(fd->kind) && w->defer && defer_rule(w, e, fd, NULL))
+        return;
+    judge_refusal(w, e, fd);
     write_finding(w, e, fd);
 }
 
@@ -243,15 +306,8 @@ static void on_record(struct wstate *w, int type, const struct ring_msg *m)
         break;
     case MSG_MAIL: {
         const struct mail_session_rec *mr = rec;
-        /* Stripping seen through history (a complete capability list without STARTTLS from a
-         * server that advertised it in earlier sessions of this database). */
-        const char *proto = e ? mail_rule_stripped_needs_history(mr) : NULL;
-        struct store_mail_history sh;
-        struct mail_history_facts h;
-        struct finding *fd = &w->fd;
-        if (proto && mail_history(w, e, proto, mr->ts_usec, &sh, &h) &&
-            mail_rule_stripped_by_history(mr, e->server_ip, e->server_port, &h, fd))
-            write_finding(w, e, fd);
+        if (e && mail_rule_stripped_needs_history(mr) && !(w->defer && defer_rule(w, e, NULL, mr)))
+            judge_stripped(w, e, mr);
         struct store_endpoints ep = {0};
         if (e)
             ep = (struct store_endpoints){e->client_ip, e->server_ip, e->client_port, e->server_port};
@@ -278,11 +334,12 @@ static void on_run(struct wstate *w, const struct ring_msg *m)
 
 /* ---- public ---- */
 
-struct wstate *wstate_new(struct store *st, int64_t run_id, const struct nz_log *log)
+struct wstate *wstate_new(struct store *st, int64_t run_id, const struct nz_log *log, bool defer)
 {
     struct wstate *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
+    w->defer = defer;
     w->st = st;
     w->run_id = run_id;
     w->log = log;
@@ -337,6 +394,21 @@ static int no_https_row(void *ud, const struct store_no_https_row *row)
 
 int wstate_finish(struct wstate *w)
 {
+    /* the deferred history rules: every session of the run is in the database now */
+    for (size_t i = 0; i < w->npend && !w->db_err; i++) {
+        struct pending *p = &w->pend[i];
+        if (p->is_rec) {
+            judge_stripped(w, &p->fl, &p->u.rec);
+        } else {
+            judge_refusal(w, &p->fl, &p->u.fd);
+            write_finding(w, &p->fl, &p->u.fd);
+        }
+    }
+    if (w->pend_over)
+        nz_logf(w->log, NZ_LOG_WARN,
+                "%llu mail history verdict(s) were judged as they came, not at the end of the run (more than %d "
+                "waited): they may depend on the order flows ended in", (unsigned long long)w->pend_over, PENDING_MAX);
+    w->npend = 0;
     if (!w->db_err) {
         int rc = store_no_https_redirect_rows(w->st, w->run_id, no_https_row, w);
         if (rc && !w->db_err)
@@ -365,5 +437,6 @@ void wstate_free(struct wstate *w)
     if (!w)
         return;
     free(w->map);
+    free(w->pend);
     free(w);
 }

@@ -5,11 +5,14 @@
  * It keeps the map from a worker's flow key to its flows row (inserted when the first finding
  * or record of the flow arrives, updated when the flow ends) and runs the rules that read the
  * database: a mail server's history across sessions and runs (STARTTLS stripped, a refusal from
- * a server that accepted before: rules/mail_history.c) and, at the end of the run,
+ * a server that accepted before: rules/mail_history.c; "before" = sessions that began before
+ * this one) and, at the end of the run,
  * http.no_https_redirect (rules/https_redirect.c). It counts the findings it wrote by severity.
  * A database error is logged once and stops further writes (messages are still consumed). */
 #ifndef NZ_ENGINE_WRITER_H
 #define NZ_ENGINE_WRITER_H
+
+#include <stdbool.h>
 
 #include "core/finding.h"
 #include "engine/ring.h"
@@ -17,7 +20,10 @@
 
 struct wstate;
 
-struct wstate *wstate_new(struct store *st, int64_t run_id, const struct nz_log *log);
+/* defer: the rules that read a mail server's history wait for wstate_finish (offline: then the
+ * answer does not depend on the order in which the workers ended their flows); else they are
+ * judged as the rows come (live). */
+struct wstate *wstate_new(struct store *st, int64_t run_id, const struct nz_log *log, bool defer);
 /* Handles one worker or control message (types MSG_FLOW .. MSG_RUN). */
 void wstate_handle(struct wstate *w, const struct ring_msg *m);
 /* Commits the open batch when rows were written since the last commit. */
