@@ -49,6 +49,7 @@ struct worker {
     alignas(64) _Atomic uint64_t done;   /* key of the last input finished */
     _Atomic uint64_t pkts;               /* packets handled (live) */
     uint64_t last_tick_ts;               /* reader: packet time last sent to this worker */
+    size_t in_want;                      /* reader: bytes it waits to put into `in` */
     uint64_t pkts_local;
     /* counters published for the control thread */
     pthread_mutex_t snap_mu;
@@ -212,7 +213,9 @@ static void *writer_main(void *arg)
 static bool out_has_room(void *ud)
 {
     struct worker *w = ud;
-    return ring_used(&w->outq) + 32768 < w->outq.cap || atomic_load(&w->e->wstop);
+    /* the largest message (a TLS record) and a pad as large */
+    return ring_used(&w->outq) + 2 * (sizeof(struct tls_session_rec) + 64) <= w->outq.cap ||
+           atomic_load(&w->e->wstop);
 }
 
 /* pl_out.wait_space: the writer is behind; sleep until it freed room (bounded). */
@@ -478,10 +481,11 @@ static unsigned pick_worker(const struct pkt *p, unsigned n)
     return (unsigned)(mix64(a + b + (a ^ b)) % n);
 }
 
+/* Room for the message the reader waits to put (a pad may take up to as much again). */
 static bool space_ready(void *ud)
 {
     struct worker *w = ud;
-    return ring_used(&w->in) + 70000 < w->in.cap;
+    return ring_used(&w->in) + 2 * (w->in_want + 2 * RING_HDR) <= w->in.cap;
 }
 
 /* Room for `len` bytes in w's queue; waits (counted) while it is full. */
@@ -491,6 +495,7 @@ static struct ring_msg *in_reserve(struct engine *e, struct worker *w, size_t le
     if (m)
         return m;
     e->in_full++;
+    w->in_want = len;
     for (unsigned i = 0; !(m = ring_reserve(&w->in, len));) {
         if (i < 100) {
             ring_relax(i++);
