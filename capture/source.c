@@ -607,7 +607,8 @@ struct cap_source *cap_open_live(const char *iface, const struct cap_live_cfg *c
     }
     if (cfg->fanout_group) {
         /* TEMPORARY (engine branch): replaced by the fanout branch's implementation */
-        int arg = (int)cfg->fanout_group | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+        unsigned uarg = (unsigned)cfg->fanout_group | ((unsigned)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+        int arg = (int)uarg;
         if (setsockopt(pcap_fileno(s->pc), SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) {
             snprintf(errbuf, CAP_ERRBUF, "%s: cannot join fanout group %u: %s", iface, cfg->fanout_group,
                      strerror(errno));

@@ -1,5 +1,6 @@
 /* main.c — `netzwacht` entry point: global options and the subcommand table. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,11 @@ static void usage(FILE *fp, const char *prog)
 int main(int argc, char **argv)
 {
     struct cli_global g = {CLI_DEFAULT_DB, "netzwacht", 0};
+    /* Flows come and go by the thousand: without this, glibc gives the top of the heap back to
+     * the kernel again and again (brk), and each shrink of a multi-threaded process costs a TLB
+     * shootdown on every core. Memory is bounded by --max-mem, not by trimming. */
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_TOP_PAD, 4 << 20);
     const char *slash = strrchr(argv[0], '/');
     g.prog = slash ? slash + 1 : argv[0];
     int i = 1;

@@ -29,6 +29,7 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/asn.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
@@ -792,4 +793,11 @@ int x509_parse_host(struct bytes der, uint64_t now_usec, const char *host, struc
     }
     wc_FreeDecodedCert(&dc);
     return 0;
+}
+
+void x509_thread_done(void)
+{
+#ifdef FP_ECC
+    wc_ecc_fp_free();
+#endif
 }

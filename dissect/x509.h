@@ -137,4 +137,8 @@ bool x509_list_matches(const char *list, const char *host);
 /* "RSA", "EC", "DSA", "Ed25519", "other", "unknown". Never NULL. */
 const char *x509_key_type_name(int key_type);
 
+/* A thread that parsed certificates is about to end: frees what wolfSSL keeps per thread (its
+ * ECC point cache). */
+void x509_thread_done(void);
+
 #endif

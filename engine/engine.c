@@ -28,9 +28,10 @@
 #include "engine/msg.h"
 #include "engine/ring.h"
 #include "engine/writer.h"
+#include "dissect/x509.h"
 
-#define IN_QUEUE_DEFAULT (4u << 20)    /* per worker: ~2,800 full-size frames */
-#define OUT_QUEUE_DEFAULT (8u << 20)   /* per worker: ~500 TLS records or ~4,000 findings */
+#define IN_QUEUE_DEFAULT (1u << 20)    /* per worker: ~700 full-size frames */
+#define OUT_QUEUE_DEFAULT (2u << 20)   /* per worker: ~120 TLS records or ~1,000 findings */
 #define TICK_USEC 1000000u             /* packet time between ticks to a worker */
 #define SNAP_EVERY 8192u               /* packets between a worker's published counters */
 #define COMMIT_IDLE_MS 500             /* the writer commits when idle this long (wall clock:
@@ -299,6 +300,7 @@ static void *worker_main(void *arg)
         if (stop)
             break;
     }
+    x509_thread_done();
     return NULL;
 }
 
@@ -363,6 +365,7 @@ static void *live_main(void *arg)
     publish(w);
     atomic_store(&w->running, false);
     bell_ring(&e->wbell);
+    x509_thread_done();
     return NULL;
 }
 
