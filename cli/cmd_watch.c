@@ -80,7 +80,7 @@ static int parse_args(struct cli_global *g, int argc, char **argv, struct watch_
     cli_merge_longopts(longopts, sizeof longopts / sizeof longopts[0], own, sizeof own / sizeof own[0]);
     memset(o, 0, sizeof *o);
     pipeline_cfg_defaults(&o->pcfg);
-    o->lc = (struct cap_live_cfg){262144, true, 0, 250};
+    o->lc = (struct cap_live_cfg){.snaplen = 262144, .promisc = true, .timeout_ms = 250};
     o->stats_iv = 10;
     unsigned long long v;
     int opt;
