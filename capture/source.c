@@ -1,23 +1,26 @@
 /* source.c — libpcap sources: files (pcap/pcapng, gzip via zlib, stdin, pipes), live
- * interfaces, BPF filters. See source.h. */
+ * interfaces (with Linux PACKET_FANOUT), BPF filters. See source.h. */
 #include "capture/source.h"
 
 #include <errno.h>
-#include <linux/if_packet.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
 #include <pcap/pcap.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <zlib.h>
+#ifdef __linux__
+#include <linux/filter.h>
+#include <linux/if_packet.h>
+#endif
 
 /* ---- a byte stream for libpcap: plain or gzip, from any descriptor ----
  *
@@ -313,6 +316,11 @@ struct cap_source {
     bool live;
     int fd;            /* live: selectable descriptor (non-blocking mode), else -1 */
     int timeout_ms;    /* live: how long cap_next() waits for a packet */
+    atomic_bool stop;  /* cap_break() was called: every later read returns 0 */
+    bool held;         /* fanout: the drop-all filter stays until the first read */
+    bool have_prog;    /* held: `prog` is the caller's filter, installed at the first read */
+    struct bpf_program prog;
+    uint64_t ring_bytes; /* live: kernel ring mapped (cap_ring_bytes) */
     char name[512];    /* path or interface, for messages */
 };
 
@@ -464,16 +472,24 @@ int cap_pread_full(int fd, unsigned char *buf, size_t n, uint64_t off, size_t *g
     return 0;
 }
 
+static int compile_filter(struct cap_source *s, const char *filter, struct bpf_program *prog, char *errbuf)
+{
+    if (pcap_compile(s->pc, prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        snprintf(errbuf, CAP_ERRBUF, "%s: bad filter \"%s\": %s", s->name, filter, pcap_geterr(s->pc));
+        return NZ_EUSAGE;
+    }
+    return 0;
+}
+
 static int apply_filter(struct cap_source *s, const char *filter, char *errbuf)
 {
     if (!filter || !*filter)
         return 0;
     struct bpf_program prog;
-    if (pcap_compile(s->pc, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-        snprintf(errbuf, CAP_ERRBUF, "%s: bad filter \"%s\": %s", s->name, filter, pcap_geterr(s->pc));
-        return NZ_EUSAGE;
-    }
-    int rc = pcap_setfilter(s->pc, &prog);
+    int rc = compile_filter(s, filter, &prog, errbuf);
+    if (rc)
+        return rc;
+    rc = pcap_setfilter(s->pc, &prog);
     pcap_freecode(&prog);
     if (rc != 0) {
         snprintf(errbuf, CAP_ERRBUF, "%s: cannot set filter: %s", s->name, pcap_geterr(s->pc));
@@ -571,10 +587,131 @@ struct cap_source *cap_open_file(const char *path, const char *filter, char errb
     return s;
 }
 
+/* ---- live ---- */
+
+uint16_t cap_fanout_group_pick(void)
+{
+    uint32_t pid = (uint32_t)getpid();
+    uint16_t g = pid <= 0xffffu ? (uint16_t)pid : (uint16_t)((pid ^ (pid >> 16) ^ (pid >> 24)) & 0xffffu);
+    return g ? g : 1;
+}
+
+/* Size of the mmap'd ring of socket `fd`: the mappings of "socket:[inode]" in
+ * /proc/self/maps. 0 when unknown. */
+static uint64_t ring_bytes_of(int fd)
+{
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0)
+        return 0;
+    char want[48];
+    snprintf(want, sizeof want, "socket:[%llu]", (unsigned long long)st.st_ino);
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (!f)
+        return 0;
+    uint64_t total = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        unsigned long long lo, hi;
+        if (strstr(line, want) && sscanf(line, "%llx-%llx", &lo, &hi) == 2 && hi > lo)
+            total += hi - lo;
+    }
+    free(line);
+    fclose(f);
+    return total;
+}
+
+/* Joins the fanout group (see source.h): first a socket filter that drops everything, so
+ * that nothing is steered to this handle before every member has joined and the caller
+ * starts reading (live_release), then PACKET_FANOUT. Returns 0 or NZ_EUNSUPPORTED. */
+static int fanout_join(struct cap_source *s, uint16_t group, char *errbuf)
+{
+#if defined(__linux__) && defined(PACKET_FANOUT) && defined(PACKET_FANOUT_FLAG_DEFRAG)
+    int fd = pcap_fileno(s->pc), domain = 0;
+    socklen_t len = sizeof domain;
+    if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_PACKET) {
+        snprintf(errbuf, CAP_ERRBUF, "%s: fanout needs a network interface captured through a packet socket; "
+                 "libpcap captures this device otherwise", s->name);
+        return NZ_EUNSUPPORTED;
+    }
+    struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
+    struct sock_fprog fp = {.len = 1, .filter = &drop};
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof fp) != 0) {
+        snprintf(errbuf, CAP_ERRBUF, "%s: fanout: cannot attach a socket filter: %s", s->name, strerror(errno));
+        return NZ_EUNSUPPORTED;
+    }
+    /* The group id in the low 16 bits, mode and flags in the high 16 (packet(7)); unsigned,
+     * as the defrag flag lands in the sign bit. */
+    uint32_t arg = (uint32_t)group | (uint32_t)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16;
+    if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) {
+        int e = errno;
+        const char *why = e == EINVAL ? "the group exists on another interface or in another mode: another "
+                                        "program uses this id"
+                        : e == ENOSPC ? "the group is full"
+                        : e == ENOPROTOOPT || e == EOPNOTSUPP ? "this kernel has no PACKET_FANOUT"
+                        : "refused";
+        snprintf(errbuf, CAP_ERRBUF, "%s: cannot join fanout group %u (hash, defrag): %s (%s)", s->name,
+                 (unsigned)group, strerror(e), why);
+        return NZ_EUNSUPPORTED;
+    }
+    s->held = true;
+    return 0;
+#else
+    (void)group;
+    snprintf(errbuf, CAP_ERRBUF, "%s: fanout needs Linux (PACKET_FANOUT); capture with one worker", s->name);
+    return NZ_EUNSUPPORTED;
+#endif
+}
+
+static void discard_cb(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+    (void)user;
+    (void)h;
+    (void)data;
+}
+
+/* First read of a fanout handle: drops what reached the ring before the drop-all filter
+ * (the microseconds between libpcap's activation and our filter; only blocks the kernel
+ * has completed can be seen), then installs the caller's filter in place of the drop-all
+ * one, or removes it. Returns 0 or -1 (errbuf filled). */
+static int live_release(struct cap_source *s, char *errbuf)
+{
+    s->held = false;
+    int n;
+    while ((n = pcap_dispatch(s->pc, -1, discard_cb, NULL)) > 0)
+        ;
+    if (n == PCAP_ERROR_BREAK) /* consumed a cap_break() meant for the caller */
+        atomic_store(&s->stop, true);
+    if (s->have_prog) {
+        int rc = pcap_setfilter(s->pc, &s->prog);
+        pcap_freecode(&s->prog);
+        s->have_prog = false;
+        if (rc != 0) {
+            snprintf(errbuf, CAP_ERRBUF, "%s: cannot set filter: %s", s->name, pcap_geterr(s->pc));
+            return -1;
+        }
+        return 0;
+    }
+#ifdef __linux__
+    int dummy = 0;
+    if (setsockopt(pcap_fileno(s->pc), SOL_SOCKET, SO_DETACH_FILTER, &dummy, sizeof dummy) != 0 && errno != ENOENT) {
+        snprintf(errbuf, CAP_ERRBUF, "%s: cannot remove the fanout start filter: %s", s->name, strerror(errno));
+        return -1;
+    }
+#endif
+    return 0;
+}
+
 struct cap_source *cap_open_live(const char *iface, const struct cap_live_cfg *cfg, const char *filter,
                                  char errbuf[CAP_ERRBUF], int *err)
 {
     char pe[PCAP_ERRBUF_SIZE] = "";
+    if (cfg->buffer_mb < 0 || cfg->buffer_mb > CAP_BUFFER_MB_MAX) {
+        snprintf(errbuf, CAP_ERRBUF, "%s: kernel buffer of %d MiB: must be 1 to %d", iface, cfg->buffer_mb,
+                 CAP_BUFFER_MB_MAX);
+        *err = NZ_EUSAGE;
+        return NULL;
+    }
     struct cap_source *s = calloc(1, sizeof *s);
     if (!s) {
         *err = NZ_ENOMEM;
@@ -583,6 +720,8 @@ struct cap_source *cap_open_live(const char *iface, const struct cap_live_cfg *c
     }
     snprintf(s->name, sizeof s->name, "%s", iface);
     s->live = true;
+    s->fd = -1;
+    atomic_init(&s->stop, false);
     s->pc = pcap_create(iface, pe);
     if (!s->pc) {
         snprintf(errbuf, CAP_ERRBUF, "%s: %s", iface, pe);
@@ -590,12 +729,12 @@ struct cap_source *cap_open_live(const char *iface, const struct cap_live_cfg *c
         free(s);
         return NULL;
     }
+    s->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 500;
     pcap_set_snaplen(s->pc, cfg->snaplen < 65535 ? 65535 : cfg->snaplen);
     pcap_set_promisc(s->pc, cfg->promisc ? 1 : 0);
-    pcap_set_timeout(s->pc, cfg->timeout_ms > 0 ? cfg->timeout_ms : 500);
+    pcap_set_timeout(s->pc, s->timeout_ms); /* TPACKET_V3: the block retire timeout */
     pcap_set_tstamp_precision(s->pc, PCAP_TSTAMP_PRECISION_MICRO);
-    if (cfg->buffer_mb > 0)
-        pcap_set_buffer_size(s->pc, cfg->buffer_mb * 1024 * 1024);
+    pcap_set_buffer_size(s->pc, (cfg->buffer_mb ? cfg->buffer_mb : CAP_BUFFER_MB_DEFAULT) * 1024 * 1024);
     int rc = pcap_activate(s->pc);
     if (rc < 0) {
         snprintf(errbuf, CAP_ERRBUF, "%s: cannot capture: %s (%s)", iface, pcap_statustostr(rc),
@@ -605,19 +744,18 @@ struct cap_source *cap_open_live(const char *iface, const struct cap_live_cfg *c
         free(s);
         return NULL;
     }
-    if (cfg->fanout_group) {
-        /* TEMPORARY (engine branch): replaced by the fanout branch's implementation */
-        unsigned uarg = (unsigned)cfg->fanout_group | ((unsigned)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
-        int arg = (int)uarg;
-        if (setsockopt(pcap_fileno(s->pc), SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) {
-            snprintf(errbuf, CAP_ERRBUF, "%s: cannot join fanout group %u: %s", iface, cfg->fanout_group,
-                     strerror(errno));
-            *err = NZ_EUNSUPPORTED;
-            cap_close(s);
-            return NULL;
-        }
+    if (cfg->fanout_group && (rc = fanout_join(s, cfg->fanout_group, errbuf)) != 0) {
+        *err = rc;
+        cap_close(s);
+        return NULL;
     }
-    rc = apply_filter(s, filter, errbuf);
+    if (s->held && filter && *filter) {
+        /* compiled now so that a bad filter fails the open; installed at the first read */
+        rc = compile_filter(s, filter, &s->prog, errbuf);
+        s->have_prog = rc == 0;
+    } else {
+        rc = apply_filter(s, filter, errbuf);
+    }
     if (rc) {
         *err = rc;
         cap_close(s);
@@ -625,28 +763,62 @@ struct cap_source *cap_open_live(const char *iface, const struct cap_live_cfg *c
     }
     /* Non-blocking reads plus our own poll(): with TPACKET_V3 a blocking read may never
      * return while no packet arrives, which would starve periodic commits and signals. */
-    s->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 500;
     s->fd = pcap_get_selectable_fd(s->pc);
     if (s->fd >= 0 && pcap_setnonblock(s->pc, 1, pe) != 0)
         s->fd = -1;
+    s->ring_bytes = ring_bytes_of(pcap_fileno(s->pc));
     *err = 0;
     return s;
+}
+
+uint64_t cap_ring_bytes(const struct cap_source *s) { return s->ring_bytes; }
+
+/* Fills errbuf after libpcap reported a read error. */
+static void read_error(struct cap_source *s, char *errbuf)
+{
+    if (s->z && s->z->failed) { /* the stream under libpcap: say what really happened */
+        snprintf(errbuf, CAP_ERRBUF, "%s: %s", s->name, s->z->msg);
+    } else if (s->z && s->z->mode == ZIN_GZIP && zin_probe(s->z)) {
+        /* libpcap choked on a record that a flipped bit in the compressed data garbled:
+         * inflate reports such damage only a little later. */
+        snprintf(errbuf, CAP_ERRBUF, "%s: %s; %s", s->name, pcap_geterr(s->pc), s->z->msg);
+    } else {
+        snprintf(errbuf, CAP_ERRBUF, "%s: %s", s->name, pcap_geterr(s->pc));
+    }
+}
+
+/* Live: waits up to timeout_ms for the descriptor. Returns 1 readable (or unknown), 0 timed
+ * out or interrupted, -1 error (errbuf filled). */
+static int live_wait(struct cap_source *s, char *errbuf)
+{
+    if (s->fd < 0)
+        return 1;
+    struct pollfd pfd = {s->fd, POLLIN, 0};
+    int pr = poll(&pfd, 1, s->timeout_ms);
+    if (pr < 0 && errno != EINTR) {
+        snprintf(errbuf, CAP_ERRBUF, "%s: poll: %s", s->name, strerror(errno));
+        return -1;
+    }
+    return pr > 0;
 }
 
 int cap_next(struct cap_source *s, struct cap_pkt *out, char errbuf[CAP_ERRBUF])
 {
     struct pcap_pkthdr *h;
     const u_char *data;
+    if (s->held && live_release(s, errbuf) != 0)
+        return -1;
+    if (atomic_load(&s->stop))
+        return 0;
     int rc = pcap_next_ex(s->pc, &h, &data);
     if (rc == 0 && s->live && s->fd >= 0) {
-        struct pollfd pfd = {s->fd, POLLIN, 0};
-        int pr = poll(&pfd, 1, s->timeout_ms);
+        int pr = live_wait(s, errbuf);
+        if (pr < 0)
+            return -1;
+        if (atomic_load(&s->stop))
+            return 0;
         if (pr > 0)
             rc = pcap_next_ex(s->pc, &h, &data);
-        else if (pr < 0 && errno != EINTR) {
-            snprintf(errbuf, CAP_ERRBUF, "%s: poll: %s", s->name, strerror(errno));
-            return -1;
-        }
     }
     if (rc == 1) {
         out->ts_usec = (uint64_t)(int64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
@@ -659,15 +831,54 @@ int cap_next(struct cap_source *s, struct cap_pkt *out, char errbuf[CAP_ERRBUF])
         return 2;
     if (rc == PCAP_ERROR_BREAK)
         return 0;
-    if (s->z && s->z->failed) { /* the stream under libpcap: say what really happened */
-        snprintf(errbuf, CAP_ERRBUF, "%s: %s", s->name, s->z->msg);
-    } else if (s->z && s->z->mode == ZIN_GZIP && zin_probe(s->z)) {
-        /* libpcap choked on a record that a flipped bit in the compressed data garbled:
-         * inflate reports such damage only a little later. */
-        snprintf(errbuf, CAP_ERRBUF, "%s: %s; %s", s->name, pcap_geterr(s->pc), s->z->msg);
-    } else {
-        snprintf(errbuf, CAP_ERRBUF, "%s: %s", s->name, pcap_geterr(s->pc));
+    read_error(s, errbuf);
+    return -1;
+}
+
+struct dispatch_ctx {
+    cap_pkt_fn fn;
+    void *user;
+};
+
+static void dispatch_cb(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+    const struct dispatch_ctx *c = (const struct dispatch_ctx *)user;
+    struct cap_pkt p = {
+        .ts_usec = (uint64_t)(int64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec,
+        .caplen = h->caplen,
+        .wirelen = h->len < h->caplen ? h->caplen : h->len,
+        .data = data,
+    };
+    c->fn(c->user, &p);
+}
+
+int cap_dispatch(struct cap_source *s, int max, cap_pkt_fn fn, void *user, char errbuf[CAP_ERRBUF])
+{
+    struct dispatch_ctx c = {fn, user};
+    if (s->held && live_release(s, errbuf) != 0)
+        return -1;
+    if (atomic_load(&s->stop))
+        return 0;
+    if (max < 1)
+        max = 1;
+    int rc = pcap_dispatch(s->pc, max, dispatch_cb, (u_char *)&c);
+    if (rc == 0 && s->live) {
+        int pr = live_wait(s, errbuf);
+        if (pr < 0)
+            return -1;
+        if (atomic_load(&s->stop))
+            return 0;
+        if (pr == 0)
+            return 2;
+        rc = pcap_dispatch(s->pc, max, dispatch_cb, (u_char *)&c);
+        if (rc == 0)
+            return 2;
     }
+    if (rc > 0)
+        return 1;
+    if (rc == 0 || rc == PCAP_ERROR_BREAK) /* a file's end; a break */
+        return 0;
+    read_error(s, errbuf);
     return -1;
 }
 
@@ -712,17 +923,19 @@ int cap_stats(struct cap_source *s, struct cap_stats *out)
 
 void cap_break(struct cap_source *s)
 {
-    if (s && s->pc)
+    if (s && s->pc) {
+        atomic_store(&s->stop, true);
         pcap_breakloop(s->pc);
+    }
 }
 
 void cap_close(struct cap_source *s)
 {
     if (!s)
         return;
+    if (s->have_prog)
+        pcap_freecode(&s->prog);
     if (s->pc)
         pcap_close(s->pc); /* closes the FILE (and through it the stream reader) */
     free(s);
 }
-
-uint16_t cap_fanout_group_pick(void) { return (uint16_t)(((unsigned)getpid() % 65535u) + 1u); }

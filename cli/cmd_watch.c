@@ -39,8 +39,8 @@ static void watch_help(FILE *fp)
             "  --db PATH              database (default ./%s)\n"
             "  -f, --filter EXPR      BPF filter\n"
             "  --no-promisc           do not put the interface into promiscuous mode\n"
-            "  --buffer-size MB       kernel capture buffer in MiB, in all (split between the\n"
-            "                         workers' sockets; default %d per worker)\n"
+            "  --buffer-size MB       kernel capture ring per worker's socket in MiB (1-%d,\n"
+            "                         default %d: ~0.4 s of a saturated 1 Gbit/s link)\n"
             "  --snaplen N            bytes captured per packet (>= 65535, default 262144)\n"
             "  --user NAME            drop root to NAME once the interface is open, before the\n"
             "                         database is opened (NAME must be able to write its folder)\n"
@@ -49,7 +49,7 @@ static void watch_help(FILE *fp)
             "  --count N              stop after N packets\n"
             "%s"
             "  -h, --help             this text\n",
-            CLI_DEFAULT_DB, CAP_BUFFER_MB_DEFAULT, cli_pipeline_help);
+            CLI_DEFAULT_DB, CAP_BUFFER_MB_MAX, CAP_BUFFER_MB_DEFAULT, cli_pipeline_help);
 }
 
 enum { OPT_NO_PROMISC = 3000, OPT_BUFSZ, OPT_SNAPLEN, OPT_USER, OPT_STATS, OPT_DURATION, OPT_COUNT, OPT_WDB };
@@ -96,7 +96,7 @@ static int parse_args(struct cli_global *g, int argc, char **argv, struct watch_
         case 'f': o->filter = optarg; break;
         case OPT_NO_PROMISC: o->lc.promisc = false; break;
         case OPT_BUFSZ:
-            if (cli_parse_uint(optarg, 4096, &v) || v == 0)
+            if (cli_parse_uint(optarg, CAP_BUFFER_MB_MAX, &v) || v == 0)
                 goto bad;
             o->lc.buffer_mb = (int)v;
             break;
@@ -152,8 +152,8 @@ static unsigned open_live(const struct cli_global *g, struct watch_opts *o, stru
     int err = 0;
     unsigned n = o->ecfg.workers;
     struct cap_live_cfg lc = o->lc;
-    int total_mb = lc.buffer_mb ? lc.buffer_mb : CAP_BUFFER_MB_DEFAULT * (int)n;
-    lc.buffer_mb = total_mb / (int)n > 0 ? total_mb / (int)n : 1;
+    /* the ring is per socket and not split: the kernel pins a flow to one socket, so one big
+     * flow can bring the whole line rate to a single worker */
     lc.fanout_group = n > 1 ? cap_fanout_group_pick() : 0;
     unsigned k = 0;
     *exit_code = EXIT_RUNTIME;
@@ -178,7 +178,6 @@ static unsigned open_live(const struct cli_global *g, struct watch_opts *o, stru
         cli_say(g->prog, "%s: cannot spread the capture over %u sockets (%s); capturing with one worker", o->iface,
                 n, eb);
         lc.fanout_group = 0;
-        lc.buffer_mb = total_mb;
         n = 1;
         o->ecfg.workers = 1;
         src[0] = cap_open_live(o->iface, &lc, o->filter, eb, &err);

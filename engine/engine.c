@@ -304,37 +304,51 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Live worker: reads its own source and analyses each packet in libpcap's buffer. */
+/* One packet of a live worker, in libpcap's ring (cap_dispatch: no copy). */
+static void live_packet(void *user, const struct cap_pkt *cp)
+{
+    struct worker *w = user;
+    struct engine *e = w->e;
+    if (atomic_load_explicit(&e->stop, memory_order_relaxed))
+        return;
+    if (e->cfg.live_max_pkts && atomic_fetch_add(&e->live_taken, 1) >= e->cfg.live_max_pkts) {
+        atomic_store(&e->stop, true); /* --count reached: this packet is not ours */
+        return;
+    }
+    pipeline_packet(w->pl, e->cfg.live_dlt, cp->ts_usec, cp->data, cp->caplen, cp->wirelen);
+    atomic_store_explicit(&w->pkts, ++w->pkts_local, memory_order_relaxed);
+    /* packet time for the quiet workers' idle expiry */
+    uint64_t now = atomic_load_explicit(&e->live_now, memory_order_relaxed);
+    if (cp->ts_usec > now + TICK_USEC)
+        atomic_store_explicit(&e->live_now, cp->ts_usec, memory_order_relaxed);
+}
+
+static void live_publish(struct worker *w)
+{
+    struct cap_stats cs;
+    if (cap_stats(w->src, &cs) == 0) {
+        pthread_mutex_lock(&w->snap_mu);
+        w->cs = cs;
+        pthread_mutex_unlock(&w->snap_mu);
+    }
+    publish(w);
+}
+
+/* Live worker: reads its own source and analyses each packet where it lies in the ring. */
 static void *live_main(void *arg)
 {
     struct worker *w = arg;
     struct engine *e = w->e;
     char eb[CAP_ERRBUF] = "";
-    uint64_t full_before = 0;
-    unsigned since_stats = 0;
+    uint64_t full_before = 0, published = 0;
     while (!atomic_load_explicit(&e->stop, memory_order_relaxed)) {
-        struct cap_pkt cp;
-        int rc = cap_next(w->src, &cp, eb);
-        if (rc == 1) {
-            if (e->cfg.live_max_pkts &&
-                atomic_fetch_add(&e->live_taken, 1) >= e->cfg.live_max_pkts) {
-                atomic_store(&e->stop, true); /* --count reached: this packet is not ours */
-                break;
-            }
-            pipeline_packet(w->pl, e->cfg.live_dlt, cp.ts_usec, cp.data, cp.caplen, cp.wirelen);
-            atomic_store_explicit(&w->pkts, ++w->pkts_local, memory_order_relaxed);
-            /* packet time for the quiet workers' idle expiry */
-            uint64_t now = atomic_load_explicit(&e->live_now, memory_order_relaxed);
-            if (cp.ts_usec > now + TICK_USEC)
-                atomic_store_explicit(&e->live_now, cp.ts_usec, memory_order_relaxed);
-            if (++since_stats < SNAP_EVERY)
-                continue;
-        } else if (rc == 0) {
+        int rc = cap_dispatch(w->src, 256, live_packet, w, eb);
+        if (rc == 0) {
             break;
         } else if (rc < 0) {
             snprintf(w->err, sizeof w->err, "%s", eb);
             break;
-        } else {
+        } else if (rc == 2) {
             /* a read timeout: nothing arrived; let packet time from the other workers on */
             uint64_t now = atomic_load_explicit(&e->live_now, memory_order_relaxed);
             if (now > w->last_tick_ts + TICK_USEC) {
@@ -342,27 +356,17 @@ static void *live_main(void *arg)
                 pipeline_tick(w->pl, now);
             }
         }
-        since_stats = 0;
-        struct cap_stats cs;
-        if (cap_stats(w->src, &cs) == 0) {
-            pthread_mutex_lock(&w->snap_mu);
-            w->cs = cs;
-            pthread_mutex_unlock(&w->snap_mu);
+        if (rc == 2 || w->pkts_local - published >= SNAP_EVERY) {
+            published = w->pkts_local;
+            live_publish(w);
         }
-        publish(w);
         if (w->out.full_waits != full_before) {
             full_before = w->out.full_waits;
             full_note(e, "writer");
         }
     }
-    struct cap_stats cs;
-    if (cap_stats(w->src, &cs) == 0) {
-        pthread_mutex_lock(&w->snap_mu);
-        w->cs = cs;
-        pthread_mutex_unlock(&w->snap_mu);
-    }
     pipeline_finish(w->pl);
-    publish(w);
+    live_publish(w);
     atomic_store(&w->running, false);
     bell_ring(&e->wbell);
     x509_thread_done();
