@@ -679,7 +679,9 @@ void engine_live_cap_stats(struct engine *e, struct cap_stats *out)
         pthread_mutex_lock(&e->w[i].snap_mu);
         out->recv += e->w[i].cs.recv;
         out->drop += e->w[i].cs.drop;
-        out->ifdrop += e->w[i].cs.ifdrop;
+        /* the interface's own counter: the same for every socket on it */
+        if (e->w[i].cs.ifdrop > out->ifdrop)
+            out->ifdrop = e->w[i].cs.ifdrop;
         pthread_mutex_unlock(&e->w[i].snap_mu);
     }
 }

@@ -21,16 +21,19 @@ struct wflow {
 };
 
 /* A rule waiting for the end of the run (offline): the history it reads is then complete, so
- * its answer does not depend on which worker finished which flow first. */
+ * its answer does not depend on which worker finished which flow first. Kept compact: a
+ * refusal keeps its finding's texts, a possibly stripped session what the rule reads (protocol,
+ * time, capability list). */
 struct pending {
     struct wflow fl;                 /* the flow as it was (its map entry is gone by then) */
-    bool is_rec;                     /* a mail record (stripped by history) / a refusal */
-    union {
-        struct finding fd;
-        struct mail_session_rec rec;
-    } u;
+    bool is_rec;                     /* a mail session (stripped by history) / a refusal */
+    int32_t kind, severity;          /* refusal */
+    uint64_t ts_usec;                /* refusal: the finding's; session: its start */
+    char proto[8];                   /* session */
+    uint16_t len1, len2;             /* refusal: summary, evidence; session: capabilities, 0 */
+    char text[];                     /* the texts, back to back, no NUL */
 };
-#define PENDING_MAX 1024             /* beyond that, judged at once (counted) */
+#define PENDING_BYTES_MAX (16u << 20) /* beyond that, judged at once (counted, logged) */
 
 struct wstate {
     struct store *st;
@@ -44,9 +47,10 @@ struct wstate {
     _Atomic uint64_t by_sev[NZ_SEV_COUNT];
     struct finding fd;               /* scratch: a finding rebuilt from its message */
     bool defer;                      /* history rules wait for wstate_finish */
-    struct pending *pend;
-    size_t npend, cappend;
-    uint64_t pend_over;              /* judged at once because PENDING_MAX was reached */
+    unsigned char *pend;             /* struct pending entries, 8-byte aligned, back to back */
+    size_t pend_len, pend_cap;
+    uint64_t pend_over;              /* judged at once because PENDING_BYTES_MAX was reached */
+    struct mail_session_rec rec;     /* scratch: a pending session rebuilt */
 };
 
 static void db_fail(struct wstate *w, int rc, const char *what)
@@ -246,26 +250,74 @@ static void judge_stripped(struct wstate *w, const struct wflow *e, const struct
 static bool defer_rule(struct wstate *w, const struct wflow *e, const struct finding *fd,
                        const struct mail_session_rec *rec)
 {
-    if (w->npend == PENDING_MAX) {
+    const char *t1 = rec ? rec->capabilities : fd->summary;
+    size_t l1 = rec ? strnlen(rec->capabilities, sizeof rec->capabilities - 1)
+                    : strnlen(fd->summary, sizeof fd->summary - 1);
+    size_t l2 = rec ? 0 : strnlen(fd->evidence, sizeof fd->evidence - 1);
+    size_t need = (sizeof(struct pending) + l1 + l2 + 7) & ~(size_t)7;
+    if (w->pend_len + need > PENDING_BYTES_MAX) {
         w->pend_over++;
         return false;
     }
-    if (w->npend == w->cappend) {
-        size_t nc = w->cappend ? w->cappend * 2 : 16;
-        struct pending *np = realloc(w->pend, nc * sizeof *np);
+    if (w->pend_len + need > w->pend_cap) {
+        size_t nc = w->pend_cap ? w->pend_cap * 2 : 65536;
+        while (nc < w->pend_len + need)
+            nc *= 2;
+        unsigned char *np = realloc(w->pend, nc);
         if (!np)
             return false;
         w->pend = np;
-        w->cappend = nc;
+        w->pend_cap = nc;
     }
-    struct pending *p = &w->pend[w->npend++];
+    struct pending *p = (struct pending *)(void *)(w->pend + w->pend_len);
+    memset(p, 0, sizeof *p);
     p->fl = *e;
     p->is_rec = rec != NULL;
-    if (rec)
-        p->u.rec = *rec;
-    else
-        p->u.fd = *fd;
+    if (rec) {
+        p->ts_usec = rec->ts_usec;
+        memcpy(p->proto, rec->proto, sizeof p->proto);
+    } else {
+        p->kind = fd->kind;
+        p->severity = fd->severity;
+        p->ts_usec = fd->ts_usec;
+        memcpy(p->text + l1, fd->evidence, l2);
+    }
+    memcpy(p->text, t1, l1);
+    p->len1 = (uint16_t)l1;
+    p->len2 = (uint16_t)l2;
+    w->pend_len += need;
     return true;
+}
+
+/* Judges the pending rules (wstate_finish). */
+static void judge_pending(struct wstate *w)
+{
+    for (size_t off = 0; off < w->pend_len && !w->db_err;) {
+        struct pending *p = (struct pending *)(void *)(w->pend + off);
+        off += (sizeof *p + p->len1 + p->len2 + 7) & ~(size_t)7;
+        if (p->is_rec) {
+            struct mail_session_rec *r = &w->rec;
+            memset(r, 0, sizeof *r);
+            r->ts_usec = p->ts_usec;
+            memcpy(r->proto, p->proto, sizeof r->proto);
+            memcpy(r->capabilities, p->text, p->len1);
+            r->capabilities[p->len1] = 0;
+            r->caps_seen = true;
+            judge_stripped(w, &p->fl, r);
+        } else {
+            struct finding *fd = &w->fd;
+            fd->kind = (enum finding_kind)p->kind;
+            fd->severity = (enum nz_severity)p->severity;
+            fd->ts_usec = p->ts_usec;
+            memcpy(fd->summary, p->text, p->len1);
+            fd->summary[p->len1] = 0;
+            memcpy(fd->evidence, p->text + p->len1, p->len2);
+            fd->evidence[p->len2] = 0;
+            judge_refusal(w, &p->fl, fd);
+            write_finding(w, &p->fl, fd);
+        }
+    }
+    w->pend_len = 0;
 }
 
 static void on_finding(struct wstate *w, const struct msg_finding *m, size_t len)
@@ -395,20 +447,12 @@ static int no_https_row(void *ud, const struct store_no_https_row *row)
 int wstate_finish(struct wstate *w)
 {
     /* the deferred history rules: every session of the run is in the database now */
-    for (size_t i = 0; i < w->npend && !w->db_err; i++) {
-        struct pending *p = &w->pend[i];
-        if (p->is_rec) {
-            judge_stripped(w, &p->fl, &p->u.rec);
-        } else {
-            judge_refusal(w, &p->fl, &p->u.fd);
-            write_finding(w, &p->fl, &p->u.fd);
-        }
-    }
+    judge_pending(w);
     if (w->pend_over)
         nz_logf(w->log, NZ_LOG_WARN,
-                "%llu mail history verdict(s) were judged as they came, not at the end of the run (more than %d "
-                "waited): they may depend on the order flows ended in", (unsigned long long)w->pend_over, PENDING_MAX);
-    w->npend = 0;
+                "%llu mail history verdict(s) were judged as they came, not at the end of the run (more than %u MiB "
+                "waited): they may depend on the order flows ended in", (unsigned long long)w->pend_over,
+                PENDING_BYTES_MAX >> 20);
     if (!w->db_err) {
         int rc = store_no_https_redirect_rows(w->st, w->run_id, no_https_row, w);
         if (rc && !w->db_err)
