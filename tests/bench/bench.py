@@ -24,10 +24,24 @@ Measured (median of --reps repetitions, commands interleaved so load changes hit
   callgrind   (when valgrind is installed) instruction counts on a small input: per packet
               for netzwacht vs tcpdump, nDPI share, content-hash cost per input byte. Repeatable.
 
+  floor       floor.c (next to this file, compiled here with cc -O2 ... -lpcap): a bare
+              pcap_open_offline + pcap_next_ex loop that touches every byte of every packet.
+              Every netzwacht time is also given as a ratio to the floor's WALL time on the
+              same input in the same run (interleaved repetitions, median).
+  scale       a >= 1 GiB mix and a 100 MB mix of the same recipe: analyze FILE wall time /
+              floor, peak RSS, ns per packet (startup subtracted) and its ratio 1 GiB / 100 MB
+              (flat = 1.0), for --workers 1 and the default number of workers (and any
+              --workers LIST), and the speed-up of N workers over 1. Builds without the
+              --workers option get the default row only (said on stderr and in the table).
+  perf        (--perf) perf record -g of one analyze of the mix; perf report by thread and
+              DSO, by thread and symbol, and by symbol: where the time goes.
+
 Output: a table on stdout and a JSON file (--json, default /tmp/netzwacht-bench.json).
 --quick: small inputs and one repetition, finishes in well under a minute (smoke check).
+--scale / --perf: only that section (both may be given); without them, the full run
+(every section above but perf; --no-scale leaves the scale section out).
 
-Usage: python3 tests/bench/bench.py [--quick] [--netzwacht build-bench/cli/netzwacht]
+Usage: python3 tests/bench/bench.py [--quick] [--scale] [--perf] [--netzwacht build-bench/cli/netzwacht]
 """
 import argparse
 import json
@@ -120,6 +134,63 @@ def mkbench(tmp, name, *args):
     info = json.loads(r.stdout.strip().splitlines()[-1])
     log(f"input {name}: {info['packets']} packets, {info['bytes'] / 1e6:.1f} MB, {info.get('flows')} flows")
     return info
+
+
+def build_floor(tmp, given=None):
+    """Returns the path of the floor program: --floor PATH, or floor.c compiled into tmp with
+    the system compiler at -O2 (what a release build of a plain C reader gets)."""
+    if given:
+        exe = os.path.abspath(given)
+        if not os.access(exe, os.X_OK):
+            raise RuntimeError(f"--floor {exe}: not an executable")
+        return exe
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        raise RuntimeError("no C compiler (cc) to build the floor (tests/bench/floor.c)")
+    exe = os.path.join(tmp, "floor")
+    r = subprocess.run([cc, "-O2", "-std=c11", "-Wall", "-Wextra", "-o", exe, os.path.join(HERE, "floor.c"),
+                        "-lpcap"], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"building the floor failed (libpcap-dev installed?):\n{r.stderr}")
+    return exe
+
+
+def floor_check(floor, info):
+    """Runs the floor once on an input and checks it read every packet of it."""
+    r = subprocess.run([floor, info["path"]], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"floor failed on {info['path']}: {r.stderr}")
+    n = int(r.stdout.split()[1])
+    if n != info["packets"]:
+        raise RuntimeError(f"floor read {n} packets of {info['path']}, mkbench wrote {info['packets']}")
+
+
+def accepts_workers(exe):
+    """True when `netzwacht analyze --help` lists --workers (the multi-threaded engine)."""
+    h = subprocess.run([exe, "analyze", "--help"], capture_output=True, text=True)
+    return "--workers" in (h.stdout + h.stderr)
+
+
+def worker_configs(exe, spec):
+    """[(name, options)] from --workers LIST ("1,default", "1,2,4"): "default" passes no
+    option. Without --workers in the binary only "default" remains (noted, never faked)."""
+    has = accepts_workers(exe)
+    out, skipped = [], []
+    for w in [x.strip() for x in spec.split(",") if x.strip()]:
+        if w == "default":
+            out.append(("default", ()))
+        elif not w.isdigit() or int(w) < 1:
+            raise SystemExit(f"bench: --workers: '{w}' is neither a number >= 1 nor 'default'")
+        elif has:
+            out.append((f"w{int(w)}", ("--workers", str(int(w)))))
+        else:
+            skipped.append(w)
+    if skipped:
+        log(f"NOTE: this netzwacht has no --workers option (analyze --help): rows for --workers "
+            f"{','.join(skipped)} skipped, only the default (today's engine) is measured")
+    if not any(n == "default" for n, _ in out):
+        out.append(("default", ()))
+    return out, skipped
 
 
 class Netzwacht:
@@ -251,7 +322,26 @@ def main():
     ap.add_argument("--json", default="/tmp/netzwacht-bench.json", help="result file (default %(default)s)")
     ap.add_argument("--tmpdir", default=None, help="where inputs go (default /dev/shm if it has room)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument("--floor", default=None, help="floor program to use instead of compiling floor.c")
+    ap.add_argument("--scale", action="store_true", help="only the scale section (1 GiB vs 100 MB mix, workers)")
+    ap.add_argument("--no-scale", action="store_true", help="full run without the scale section")
+    ap.add_argument("--scale-big-mb", type=float, default=None, help="scale: big mix (default 1100 = 1.15 GB "
+                    ">= 1 GiB; quick 110)")
+    ap.add_argument("--scale-span", type=float, default=None, help="scale: packet-time span of the big mix "
+                    "(default mkbench's 60 s, as the small one: the big mix has ~11x the concurrent flows; "
+                    "660 keeps the small mix's rate and concurrency)")
+    ap.add_argument("--scale-small-mb", type=float, default=None, help="scale: small mix (default 100, quick 10)")
+    ap.add_argument("--workers", default="1,default", help="scale: worker settings to measure, comma-separated "
+                    "numbers and/or 'default' (default %(default)s)")
+    ap.add_argument("--perf", action="store_true", help="only the profile: perf record -g of one analyze of the mix")
+    ap.add_argument("--perf-mb", type=float, default=None, help="perf: mix size (default 1100, quick 100)")
+    ap.add_argument("--perf-workers", default=None, help="perf: --workers N for the profiled run (default: "
+                    "the binary's default)")
+    ap.add_argument("--perf-limit", type=float, default=0.5, help="perf: hide report lines below this %% "
+                    "(default %(default)s)")
     a = ap.parse_args()
+    full = not (a.scale or a.perf)
+    do_scale = a.scale or (full and not a.no_scale)
     q = a.quick
     reps = a.reps or (1 if q else 5)
     size_mb = a.size_mb or (40 if q else 500)
@@ -260,14 +350,25 @@ def main():
     exe = os.path.abspath(a.netzwacht)
     if not os.access(exe, os.X_OK):
         sys.exit(f"bench: {exe} not found; build it: meson setup build-bench --buildtype=release && ninja -C build-bench")
-    if not shutil.which("tcpdump"):
+    if full and not shutil.which("tcpdump"):
         sys.exit("bench: tcpdump is needed for the baseline (apt-get install tcpdump)")
+    if a.perf and not shutil.which("perf"):
+        sys.exit("bench: --perf needs perf (apt-get install linux-perf)")
+    big_mb = a.scale_big_mb or (110 if q else 1100)
+    small_mb = a.scale_small_mb or (10 if q else 100)
+    perf_mb = a.perf_mb or (100 if q else 1100)
     tshark = None if a.no_tshark else shutil.which("tshark")
     valgrind = None if a.no_callgrind else shutil.which("valgrind")
 
     base_dir = a.tmpdir
     if base_dir is None:
-        need = (size_mb * 1.1 + byp * 0.0025 + many * 0.0014 + 100) * 1e6
+        need = 100e6
+        if full:
+            need += (size_mb * 1.1 + byp * 0.0025 + many * 0.0014) * 1e6
+        if do_scale:
+            need += (big_mb + small_mb) * 1.05e6
+        if a.perf:
+            need += perf_mb * 1.05e6 * (2 if a.keep else 1) + 300e6  # + perf.data
         st = os.statvfs("/dev/shm") if os.path.isdir("/dev/shm") else None
         base_dir = "/dev/shm" if st and st.f_bavail * st.f_frsize > 2 * need else None
     tmp = tempfile.mkdtemp(prefix="nzbench-", dir=base_dir)
@@ -278,15 +379,26 @@ def main():
     if not GNU_TIME:
         log("/usr/bin/time not found (apt-get install time): peak RSS includes Python's ~18 MiB")
     R = {"date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "quick": q, "reps": reps,
+         "perf_limit": a.perf_limit,
+         "sections": [x for x, on in (("full", full), ("scale", do_scale), ("perf", a.perf)) if on],
          "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "cpu": cpu_model(),
                      "loadavg_start": os.getloadavg()},
          "versions": {"netzwacht": first_line([exe, "--version"]), "tcpdump": first_line(["tcpdump", "--version"]),
                       "tshark": first_line([tshark, "--version"]).split(" / ")[0] if tshark else None,
                       "valgrind": first_line(["valgrind", "--version"]) if valgrind else None,
+                      "perf": first_line(["perf", "--version"]) if a.perf else None,
                       "python": platform.python_version()},
          "tmpdir": tmp, "git": git_state()}
     try:
-        bench(R, a, tmp, exe, reps, size_mb, byp, many, tshark, valgrind)
+        floor = build_floor(tmp, a.floor)
+        R["floor"] = {"program": "tests/bench/floor.c" if not a.floor else floor,
+                      "cc": first_line([os.environ.get("CC") or "cc", "--version"]).split(" / ")[0]}
+        if full:
+            bench(R, a, tmp, exe, reps, size_mb, byp, many, tshark, valgrind, floor)
+        if do_scale:
+            bench_scale(R, a, tmp, exe, reps, big_mb, small_mb, floor)
+        if a.perf:
+            bench_perf(R, a, tmp, exe, perf_mb)
     finally:
         if a.keep:
             log(f"kept {tmp}")
@@ -323,7 +435,7 @@ def cpu_model():
     return platform.processor()
 
 
-def bench(R, a, tmp, exe, reps, size_mb, byp, many, tshark, valgrind):
+def bench(R, a, tmp, exe, reps, size_mb, byp, many, tshark, valgrind, floor):
     nz = Netzwacht(exe, tmp)
     inp = {}
     inp["tiny"] = mkbench(tmp, "tiny", "--kind", "tiny")
@@ -343,7 +455,9 @@ def bench(R, a, tmp, exe, reps, size_mb, byp, many, tshark, valgrind):
 
     # -- throughput on the mix input
     log(f"throughput on mix ({reps} repetitions)")
+    floor_check(floor, inp["mix"])
     T = measure({
+        "floor": lambda: run([floor, P["mix"]]),
         "tcpdump": lambda: run(tcpdump_read(P["mix"])),
         "netzwacht_file": once_counters(lambda c: nz.run(P["mix"], counters=c)),
         "netzwacht_stdin": lambda: nz.run(P["mix"], stdin=True),
@@ -364,7 +478,8 @@ def bench(R, a, tmp, exe, reps, size_mb, byp, many, tshark, valgrind):
         v["MBps_cpu"] = mix["bytes"] / 1e6 / v["cpu"] if v["cpu"] else None
         v["pps_wall"] = mix["packets"] / v["wall"]
         v["MBps_wall"] = mix["bytes"] / 1e6 / v["wall"]
-        ratios[k] = {"cpu_vs_tcpdump": ratio(v["cpu"], base["cpu"]), "wall_vs_tcpdump": ratio(v["wall"], base["wall"])}
+        ratios[k] = {"cpu_vs_tcpdump": ratio(v["cpu"], base["cpu"]), "wall_vs_tcpdump": ratio(v["wall"], base["wall"]),
+                     "wall_vs_floor": ratio(v["wall"], T["floor"]["wall"])}
     R["throughput_ratios"] = ratios
     d, n = T["netzwacht_stdin"], T["netzwacht_stdin_no_ndpi"]
     ctr = run0["counters"]
@@ -536,6 +651,101 @@ def bench(R, a, tmp, exe, reps, size_mb, byp, many, tshark, valgrind):
     R["inputs"] = {k: {x: y for x, y in v.items() if x != "path"} for k, v in inp.items()}
 
 
+def bench_scale(R, a, tmp, exe, reps, big_mb, small_mb, floor):
+    """Does the cost per packet stay flat from a 100 MB to a >= 1 GiB capture, and what do N
+    workers buy? analyze FILE (what users run) per worker setting, the floor next to it."""
+    nz = Netzwacht(exe, tmp)
+    cfgs, skipped = worker_configs(exe, a.workers)
+    inp = {"tiny": mkbench(tmp, "scale_tiny", "--kind", "tiny"),
+           "small": mkbench(tmp, "scale_small", "--kind", "mix", "--size-mb", str(small_mb)),
+           "big": mkbench(tmp, "scale_big", "--kind", "mix", "--size-mb", str(big_mb),
+                          *(("--span-sec", str(a.scale_span)) if a.scale_span else ()))}
+    for k in ("small", "big"):
+        floor_check(floor, inp[k])
+    S = {"inputs": {k: {x: y for x, y in v.items() if x != "path"} for k, v in inp.items()},
+         "workers_option": accepts_workers(exe), "skipped_workers": skipped,
+         "configs": [n for n, _ in cfgs]}
+    variants = {}
+    for size in ("tiny", "small", "big"):
+        path = inp[size]["path"]
+        variants[f"floor_{size}"] = (lambda p=path: run([floor, p]))
+        for name, opts in cfgs:
+            variants[f"{name}_{size}"] = once_counters(lambda c, p=path, o=opts: nz.run(p, o, counters=c))
+    log(f"scale: {', '.join(n for n, _ in cfgs)} on {inp['small']['bytes'] / 1e6:.0f} MB and "
+        f"{inp['big']['bytes'] / 1e6:.0f} MB ({reps} repetitions, interleaved)")
+    M = measure(variants, reps)
+    S["runs"] = M
+    rows = {}
+    for name in ["floor"] + [n for n, _ in cfgs]:
+        row = {}
+        st = M[f"{name}_tiny"]["wall"]
+        row["startup_wall"] = st
+        for size in ("small", "big"):
+            m, pk = M[f"{name}_{size}"], inp[size]["packets"]
+            row[f"wall_{size}"] = m["wall"]
+            row[f"cpu_{size}"] = m["cpu"]
+            row[f"maxrss_kb_{size}"] = m["maxrss_kb"]
+            row[f"wall_vs_floor_{size}"] = ratio(m["wall"], M[f"floor_{size}"]["wall"])
+            row[f"cpu_per_wall_{size}"] = ratio(m["cpu"], m["wall"])
+            row[f"ns_per_packet_{size}"] = ratio((m["wall"] - st) * 1e9, pk)
+            row[f"ns_per_packet_raw_{size}"] = ratio(m["wall"] * 1e9, pk)
+            row[f"cpu_ns_per_packet_{size}"] = ratio((m["cpu"] - M[f"{name}_tiny"]["cpu"]) * 1e9, pk)
+            if "run" in m:
+                rr = m["run"]
+                row[f"packets_seen_{size}"] = rr["packets"]
+                eng = rr["counters"].get("engine") or {}
+                row["workers_counted"] = eng.get("workers", row.get("workers_counted"))
+                if rr["packets"] != pk:
+                    R.setdefault("problems", []).append(
+                        f"scale {name}: netzwacht counted {rr['packets']} packets of {size}, the input has {pk}")
+        row["ns_per_packet_big_vs_small"] = ratio(row["ns_per_packet_big"], row["ns_per_packet_small"])
+        row["cpu_ns_per_packet_big_vs_small"] = ratio(row["cpu_ns_per_packet_big"], row["cpu_ns_per_packet_small"])
+        rows[name] = row
+    if "w1" in rows:
+        for name, row in rows.items():
+            if name != "floor":
+                row["speedup_vs_w1_big"] = ratio(rows["w1"]["wall_big"], row["wall_big"])
+                row["speedup_vs_w1_small"] = ratio(rows["w1"]["wall_small"], row["wall_small"])
+    S["rows"] = rows
+    R["scale"] = S
+
+
+def bench_perf(R, a, tmp, exe, perf_mb):
+    """perf record -g of one analyze FILE of a mix; four perf reports (self time, no call
+    graphs): by thread, by thread and DSO, by thread and symbol, by symbol over all threads.
+    perf's "pid" sort key is per thread (tid:comm). --keep keeps perf.data for perf report -g."""
+    info = mkbench(tmp, "perf_mix", "--kind", "mix", "--size-mb", str(perf_mb))
+    nz = Netzwacht(exe, tmp)
+    opts = ()
+    if a.perf_workers:
+        if not accepts_workers(exe):
+            log(f"NOTE: this netzwacht has no --workers option: --perf-workers {a.perf_workers} ignored, "
+                "profiling the default (today's engine)")
+        else:
+            opts = ("--workers", str(int(a.perf_workers)))
+    data = os.path.join(tmp, "perf.data")
+    db = nz.db()
+    cmd = nz.cmd(db, info["path"], opts)
+    log(f"perf: recording {' '.join(cmd[:1] + ['analyze', *opts])} on {info['bytes'] / 1e6:.0f} MB")
+    r = run(["perf", "record", "-g", "-q", "-o", data, "--", *cmd], rss=False)
+    nz.drop(db)
+    P = {"input": {x: y for x, y in info.items() if x != "path"}, "options": list(opts), "wall": r["wall"],
+         "cpu": r["cpu"], "record_cmd": "perf record -g -- netzwacht analyze --db DB -q --no-progress "
+         + " ".join(opts) + " MIX", "reports": {}}
+    for key, sort in (("thread", "pid"), ("thread_dso", "pid,dso"), ("thread_sym", "pid,sym"), ("sym", "sym")):
+        rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none",
+                              "--percent-limit", str(a.perf_limit), "-s", sort],
+                             capture_output=True, text=True)
+        if rep.returncode != 0:
+            raise RuntimeError(f"perf report -s {sort} failed:\n{rep.stderr[-2000:]}")
+        lines = [ln.rstrip() for ln in rep.stdout.splitlines() if ln.strip() and not ln.startswith("#")]
+        P["reports"][key] = {"sort": sort, "lines": lines}
+    if a.keep:
+        log(f"perf data kept: {data}")
+    os.unlink(info["path"])
+    R["perf"] = P
+
+
 def fmt(v, nd=2):
     if v is None:
         return "-"
@@ -550,14 +760,73 @@ def fmt(v, nd=2):
 
 def report(R):
     rows = []
+    if "throughput" in R:
+        report_full(R, rows)
+    if "scale" in R:
+        report_scale(R, rows)
+    w0 = max([len(r[0]) for r in rows if not r[0].startswith("==")] + [10])
+    print(f"netzwacht benchmark {R['date_utc']}  {R['machine']['cores']} cores  {R['machine']['cpu']}")
+    if "throughput" in R:
+        print(f"baseline: {R['versions']['tcpdump']}")
+    print(f"floor: {R['floor']['program']} ({R['floor']['cc']}, -O2): pcap_next_ex + a sum over every byte")
+    for r in rows:
+        if r[0].startswith("=="):
+            print(f"\n{r[0]}  {r[1]}")
+        else:
+            print(f"  {r[0]:<{w0}}" + "".join(f"  {c:>10}" for c in r[1:-1]) + f"  {r[-1]}")
+    if "perf" in R:
+        report_perf(R)
+    for p in R.get("problems", []):
+        print(f"PROBLEM: {p}")
+
+
+def report_scale(R, rows):
+    S = R["scale"]
+    sm, bg = S["inputs"]["small"], S["inputs"]["big"]
+    rows.append(("== scale", f"analyze FILE, median of {R['reps']} (interleaved); small mix {sm['packets']:,} packets "
+                 f"{sm['bytes'] / 1e6:.0f} MB, big mix {bg['packets']:,} packets {bg['bytes'] / 2**30:.2f} GiB "
+                 f"({bg['bytes'] / 1e6:.0f} MB); ns/packet: (wall - startup wall) / packets"))
+    rows.append(("workers", "wall/floor", "wall/floor", "ns/pkt", "ns/pkt", "big/small", "RSS MiB", "RSS MiB",
+                 "CPU/wall", "speed-up", ""))
+    rows.append(("", "big", "small", "big", "small", "(flat=1)", "big", "small", "big", "vs w1 big",
+                 "wall big / small, startup; CPU ns/pkt big/small"))
+    for name, w in S["rows"].items():
+        label = name if name != "default" or w.get("workers_counted") is None else f"default ({w['workers_counted']})"
+        rows.append((label, fmt(w["wall_vs_floor_big"]), fmt(w["wall_vs_floor_small"]),
+                     fmt(w["ns_per_packet_big"], 0), fmt(w["ns_per_packet_small"], 0),
+                     fmt(w["ns_per_packet_big_vs_small"], 3),
+                     fmt(w["maxrss_kb_big"] / 1024, 1), fmt(w["maxrss_kb_small"] / 1024, 1),
+                     fmt(w["cpu_per_wall_big"]), fmt(w.get("speedup_vs_w1_big")),
+                     f"{w['wall_big']:.3f} / {w['wall_small']:.3f} s, {w['startup_wall'] * 1e3:.0f} ms; "
+                     f"{fmt(w['cpu_ns_per_packet_big'], 0)} / {fmt(w['cpu_ns_per_packet_small'], 0)} = "
+                     f"{fmt(w['cpu_ns_per_packet_big_vs_small'], 3)}"))
+    if S["skipped_workers"]:
+        rows.append(("(skipped)", "", "", "", "", "", "", "", "", "",
+                     f"--workers {','.join(S['skipped_workers'])}: this netzwacht has no --workers option"))
+
+
+def report_perf(R):
+    P = R["perf"]
+    print(f"\n== perf  {P['record_cmd']}  ({P['input']['packets']:,} packets, {P['input']['bytes'] / 1e6:.0f} MB; "
+          f"wall {P['wall']:.2f} s, CPU {P['cpu']:.2f} s under perf); self time, lines >= {R['perf_limit']} %")
+    titles = {"thread": "by thread (pid:comm is the thread's id and name)", "thread_dso": "by thread and DSO",
+              "thread_sym": "by thread and symbol",
+              "sym": "by symbol, all threads"}
+    for key, rep in P["reports"].items():
+        print(f"\n-- {titles[key]}  (perf report --no-children -s {rep['sort']})")
+        for ln in rep["lines"]:
+            print("  " + ln)
+
+
+def report_full(R, rows):
     T, TR = R["throughput"], R["throughput_ratios"]
     mix = R["inputs"]["mix"]
     rows.append(("== throughput", f"mix: {mix['packets']:,} packets, {mix['bytes'] / 1e6:.0f} MB, "
                  f"{mix['flows']:,} flows; median of {R['reps']}", "", ""))
-    rows.append(("command", "CPU ratio vs tcpdump", "wall ratio", "CPU s / Mpkt/s / MB/s (CPU)"))
+    rows.append(("command", "CPU ratio vs tcpdump", "wall ratio", "wall/floor", "CPU s / Mpkt/s / MB/s (CPU)"))
     for k in T:
         v = T[k]
-        rows.append((k, fmt(TR[k]["cpu_vs_tcpdump"]), fmt(TR[k]["wall_vs_tcpdump"]),
+        rows.append((k, fmt(TR[k]["cpu_vs_tcpdump"]), fmt(TR[k]["wall_vs_tcpdump"]), fmt(TR[k]["wall_vs_floor"]),
                      f"{v['cpu']:.3f} / {v['pps_cpu'] / 1e6:.2f} / {v['MBps_cpu']:.0f}"))
     N = R["ndpi"]
     rows.append(("== nDPI", "", "", ""))
@@ -627,16 +896,6 @@ def report(R):
                      f"({C['allocs_per_packet_small_mix']:.2f} per packet on the mix)"))
         rows.append(("startup instructions", "", "", f"{C['startup_ir']['netzwacht']:,} "
                      f"({C['startup_ir']['netzwacht_no_ndpi']:,} without nDPI)"))
-    w0 = max(len(r[0]) for r in rows)
-    print(f"netzwacht benchmark {R['date_utc']}  {R['machine']['cores']} cores  {R['machine']['cpu']}")
-    print(f"baseline: {R['versions']['tcpdump']}")
-    for r in rows:
-        if r[0].startswith("=="):
-            print(f"\n{r[0]}  {r[1]}")
-        else:
-            print(f"  {r[0]:<{w0}}  {r[1]:>10}  {r[2]:>10}  {r[3]}")
-    for p in R.get("problems", []):
-        print(f"PROBLEM: {p}")
 
 
 if __name__ == "__main__":
