@@ -183,7 +183,10 @@ static void *writer_main(void *arg)
             did++;
         }
         did += writer_fifo(e, 256);
+        if (did)
+            wstate_tick(e->ws); /* O(1) unless a waiting rule's time has come */
         if (!did && mono_ms() - idle_since >= COMMIT_IDLE_MS) {
+            wstate_tick(e->ws);
             wstate_commit(e->ws);
             idle_since = mono_ms();
         }
@@ -410,7 +413,7 @@ struct engine *engine_new(const struct engine_cfg *cfg, struct store *st, int64_
     pthread_mutex_init(&e->log_mu, NULL);
     bell_init(&e->wbell);
     e->w = calloc(e->n, sizeof *e->w);
-    e->ws = wstate_new(st, run_id, log, !e->live);
+    e->ws = wstate_new(st, run_id, log, e->live ? (uint64_t)cfg->pl.idle_sec * 1000000u : UINT64_MAX);
     if (!e->w || !e->ws || !ring_init(&e->ctl, 1u << 16)) {
         engine_free(e);
         return NULL;

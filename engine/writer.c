@@ -46,7 +46,9 @@ struct wstate {
     _Atomic uint64_t findings;
     _Atomic uint64_t by_sev[NZ_SEV_COUNT];
     struct finding fd;               /* scratch: a finding rebuilt from its message */
-    bool defer;                      /* history rules wait for wstate_finish */
+    bool defer;                      /* history rules wait (for wstate_finish or defer_usec) */
+    uint64_t defer_usec;             /* live: packet time a rule waits; UINT64_MAX: run's end */
+    uint64_t now_usec;               /* newest packet time in the rows seen */
     unsigned char *pend;             /* struct pending entries, 8-byte aligned, back to back */
     size_t pend_len, pend_cap;
     uint64_t pend_over;              /* judged at once because PENDING_BYTES_MAX was reached */
@@ -162,6 +164,8 @@ static void fill_store_flow(const struct msg_flow *m, struct store_flow *sf)
 
 static void on_flow(struct wstate *w, const struct msg_flow *m)
 {
+    if (m->last_usec > w->now_usec)
+        w->now_usec = m->last_usec;
     struct wflow *e = map_find(w, m->fkey);
     if (w->db_err) {
         if (e && m->final)
@@ -289,11 +293,15 @@ static bool defer_rule(struct wstate *w, const struct wflow *e, const struct fin
     return true;
 }
 
-/* Judges the pending rules (wstate_finish). */
-static void judge_pending(struct wstate *w)
+/* Judges the pending rules, oldest first: all of them (all = true), else those whose wait is
+ * over in packet time. */
+static void judge_pending(struct wstate *w, bool all)
 {
-    for (size_t off = 0; off < w->pend_len && !w->db_err;) {
+    size_t off = 0;
+    while (off < w->pend_len && !w->db_err) {
         struct pending *p = (struct pending *)(void *)(w->pend + off);
+        if (!all && (w->defer_usec == UINT64_MAX || p->ts_usec + w->defer_usec > w->now_usec))
+            break;
         off += (sizeof *p + p->len1 + p->len2 + 7) & ~(size_t)7;
         if (p->is_rec) {
             struct mail_session_rec *r = &w->rec;
@@ -317,7 +325,18 @@ static void judge_pending(struct wstate *w)
             write_finding(w, &p->fl, fd);
         }
     }
-    w->pend_len = 0;
+    if (off >= w->pend_len || w->db_err) {
+        w->pend_len = 0;
+    } else if (off) {
+        memmove(w->pend, w->pend + off, w->pend_len - off);
+        w->pend_len -= off;
+    }
+}
+
+void wstate_tick(struct wstate *w)
+{
+    if (w->pend_len && w->defer_usec != UINT64_MAX)
+        judge_pending(w, false);
 }
 
 static void on_finding(struct wstate *w, const struct msg_finding *m, size_t len)
@@ -386,12 +405,13 @@ static void on_run(struct wstate *w, const struct ring_msg *m)
 
 /* ---- public ---- */
 
-struct wstate *wstate_new(struct store *st, int64_t run_id, const struct nz_log *log, bool defer)
+struct wstate *wstate_new(struct store *st, int64_t run_id, const struct nz_log *log, uint64_t defer_usec)
 {
     struct wstate *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
-    w->defer = defer;
+    w->defer = defer_usec != 0;
+    w->defer_usec = defer_usec;
     w->st = st;
     w->run_id = run_id;
     w->log = log;
@@ -447,7 +467,7 @@ static int no_https_row(void *ud, const struct store_no_https_row *row)
 int wstate_finish(struct wstate *w)
 {
     /* the deferred history rules: every session of the run is in the database now */
-    judge_pending(w);
+    judge_pending(w, true);
     if (w->pend_over)
         nz_logf(w->log, NZ_LOG_WARN,
                 "%llu mail history verdict(s) were judged as they came, not at the end of the run (more than %u MiB "

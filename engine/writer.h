@@ -20,10 +20,13 @@
 
 struct wstate;
 
-/* defer: the rules that read a mail server's history wait for wstate_finish (offline: then the
- * answer does not depend on the order in which the workers ended their flows); else they are
- * judged as the rows come (live). */
-struct wstate *wstate_new(struct store *st, int64_t run_id, const struct nz_log *log, bool defer);
+/* The rules that read a mail server's history wait, so that sessions which began earlier but
+ * ended later are in the history too: defer_usec = UINT64_MAX, until wstate_finish (offline:
+ * the answer then does not depend on the order in which workers ended their flows); else that
+ * much packet time (live: the flow idle timeout), judged by wstate_tick; 0 = at once. */
+struct wstate *wstate_new(struct store *st, int64_t run_id, const struct nz_log *log, uint64_t defer_usec);
+/* Judges the waiting history rules whose time has come (live). */
+void wstate_tick(struct wstate *w);
 /* Handles one worker or control message (types MSG_FLOW .. MSG_RUN). */
 void wstate_handle(struct wstate *w, const struct ring_msg *m);
 /* Commits the open batch when rows were written since the last commit. */
