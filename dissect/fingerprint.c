@@ -67,11 +67,28 @@ static void fpw_put(struct fpw *w, const char *s, size_t n)
 
 static void fpw_str(struct fpw *w, const char *s) { fpw_put(w, s, strlen(s)); }
 
+/* Decimal and fixed-width lower-case hex without printf: every handshake formats a few hundred
+ * numbers. */
 static void fpw_dec(struct fpw *w, unsigned long v)
 {
     char t[24];
-    int n = snprintf(t, sizeof t, "%lu", v);
-    fpw_put(w, t, (size_t)n);
+    size_t i = sizeof t;
+    do {
+        t[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    fpw_put(w, t + i, sizeof t - i);
+}
+
+/* v as `digits` hex digits (4 or 6) and a NUL into out. */
+static void hex_fixed(char *out, unsigned long v, int digits)
+{
+    static const char hx[] = "0123456789abcdef";
+    for (int i = digits - 1; i >= 0; i--) {
+        out[i] = hx[v & 0xf];
+        v >>= 4;
+    }
+    out[digits] = 0;
 }
 
 static void hex_of(const uint8_t *d, size_t n, char *out)
@@ -259,7 +276,7 @@ int fp_ja4(const struct fp_hello *h, char transport, char ja4[FP_JA4_LEN], char 
         if (fp_is_grease(h->ciphers[i]))
             continue;
         uint32_t v = h->ciphers[i] & 0xffffff;
-        snprintf(ciph[nc++], sizeof ciph[0], v > 0xffff ? "%06lx" : "%04lx", (unsigned long)v);
+        hex_fixed(ciph[nc++], v, v > 0xffff ? 6 : 4);
     }
     for (size_t i = 0; i < h->n_exts && i < FP_EXTS_MAX; i++) {
         uint16_t e = h->exts[i];
@@ -268,7 +285,7 @@ int fp_ja4(const struct fp_hello *h, char transport, char ja4[FP_JA4_LEN], char 
         ne_all++;
         if (e == 0x0000 || e == 0x0010) /* SNI and ALPN are in part a */
             continue;
-        snprintf(ext[ne++], sizeof ext[0], "%04x", (unsigned)e);
+        hex_fixed(ext[ne++], e, 4);
     }
     qsort(ciph, nc, sizeof ciph[0], tok_cmp);
     qsort(ext, ne, sizeof ext[0], tok_cmp);
@@ -327,7 +344,7 @@ int fp_ja4(const struct fp_hello *h, char transport, char ja4[FP_JA4_LEN], char 
         if (fp_is_grease(h->sigalgs[i]))
             continue;
         char t[8];
-        snprintf(t, sizeof t, "%04x", (unsigned)h->sigalgs[i]);
+        hex_fixed(t, h->sigalgs[i], 4);
         fpw_put(&w, first ? "_" : ",", 1);
         fpw_str(&w, t);
         first = false;
