@@ -811,6 +811,11 @@ static int live_wait(struct cap_source *s, char *errbuf)
     return pr > 0;
 }
 
+int cap_live_release(struct cap_source *s, char errbuf[CAP_ERRBUF])
+{
+    return s->held ? live_release(s, errbuf) : 0;
+}
+
 int cap_next(struct cap_source *s, struct cap_pkt *out, char errbuf[CAP_ERRBUF])
 {
     struct pcap_pkthdr *h;

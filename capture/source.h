@@ -192,6 +192,11 @@ int cap_next(struct cap_source *s, struct cap_pkt *out /* OUT */, char errbuf[CA
 typedef void (*cap_pkt_fn)(void *user, const struct cap_pkt *pkt);
 int cap_dispatch(struct cap_source *s, int max, cap_pkt_fn fn, void *user, char errbuf[CAP_ERRBUF]);
 
+/* Ends a fanout handle's hold now (installs the caller's filter) instead of at its first
+ * read: call it for every member once all are open, so that packets arriving before the
+ * readers start are kept in each ring. 0, or -1 (errbuf filled). A no-op for other sources. */
+int cap_live_release(struct cap_source *s, char errbuf[CAP_ERRBUF]);
+
 /* libpcap DLT of the source. */
 int cap_datalink(const struct cap_source *s);
 /* Name of the DLT ("EN10MB") or "DLT_<n>". */

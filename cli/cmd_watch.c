@@ -189,6 +189,16 @@ static unsigned open_live(const struct cli_global *g, struct watch_opts *o, stru
         }
         k = 1;
     }
+    /* every member is open: from now on the rings keep what arrives (capture/source.h: a member that
+     * joined later would move flows between members) */
+    for (unsigned i = 0; i < k; i++) {
+        if (cap_live_release(src[i], eb) != 0) {
+            fprintf(stderr, "%s: ", g->prog);
+            cli_fputs_esc(eb, stderr);
+            fputc('\n', stderr);
+            goto fail;
+        }
+    }
     *dlt = cap_datalink(src[0]);
     if (!dec_link_supported(*dlt)) {
         fprintf(stderr, "%s: ", g->prog);

@@ -561,6 +561,12 @@ void engine_packet(struct engine *e, int dlt, uint64_t ts_usec, const uint8_t *d
             send_tick(e, &e->w[i], 2 * e->seq, ts_usec);
     struct worker *w = &e->w[t];
     w->last_tick_ts = ts_usec > w->last_tick_ts ? ts_usec : w->last_tick_ts;
+    /* A frame larger than a queue message can be (not from libpcap's files, whose records stop
+     * at 256 KiB, but the queue must never wait for room it cannot have) is cut: the decoder
+     * sees it as snapped, as if the capture had a smaller snap length. */
+    size_t maxcap = ring_max_payload(&w->in) - sizeof(struct msg_pkt);
+    if (caplen > maxcap)
+        caplen = (uint32_t)maxcap;
     uint64_t before = e->in_full;
     struct ring_msg *m = in_reserve(e, w, sizeof(struct msg_pkt) + caplen);
     struct msg_pkt *mp = (void *)m->data;
