@@ -64,17 +64,27 @@ static void compress(uint32_t v[16], const uint32_t cv[8], const uint8_t block[N
     v[13] = (uint32_t)(counter >> 32);
     v[14] = block_len;
     v[15] = flags;
-    for (int r = 0; r < 7; r++) {
-        const uint8_t *s = nz_b3_schedule[r];
-        g(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
-        g(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
-        g(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
-        g(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
-        g(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
-        g(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
-        g(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
-        g(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
-    }
+    /* Unrolled, so that the schedule's indices are constants and m[] stays in registers. */
+#define B3_ROUND(r)                                                                                                \
+    do {                                                                                                           \
+        const uint8_t *s = nz_b3_schedule[r];                                                                      \
+        g(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);                                                                       \
+        g(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);                                                                       \
+        g(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);                                                                      \
+        g(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);                                                                      \
+        g(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);                                                                      \
+        g(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);                                                                    \
+        g(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);                                                                     \
+        g(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);                                                                     \
+    } while (0)
+    B3_ROUND(0);
+    B3_ROUND(1);
+    B3_ROUND(2);
+    B3_ROUND(3);
+    B3_ROUND(4);
+    B3_ROUND(5);
+    B3_ROUND(6);
+#undef B3_ROUND
 }
 
 static void compress_in_place(uint32_t cv[8], const uint8_t block[NZ_B3_BLOCK_LEN], uint32_t block_len,
