@@ -20,16 +20,23 @@ AVX2 static inline __m256i rot16_8(__m256i x)
     return _mm256_shuffle_epi8(x, _mm256_set_epi8(13, 12, 15, 14, 9, 8, 11, 10, 5, 4, 7, 6, 1, 0, 3, 2, 13, 12, 15,
                                                   14, 9, 8, 11, 10, 5, 4, 7, 6, 1, 0, 3, 2));
 }
-AVX2 static inline __m256i rot12_8(__m256i x) { return _mm256_or_si256(_mm256_srli_epi32(x, 12), _mm256_slli_epi32(x, 20)); }
+AVX2 static inline __m256i rot12_8(__m256i x)
+{
+    return _mm256_or_si256(_mm256_srli_epi32(x, 12), _mm256_slli_epi32(x, 20));
+}
 AVX2 static inline __m256i rot8_8(__m256i x)
 {
     return _mm256_shuffle_epi8(x, _mm256_set_epi8(12, 15, 14, 13, 8, 11, 10, 9, 4, 7, 6, 5, 0, 3, 2, 1, 12, 15, 14,
                                                   13, 8, 11, 10, 9, 4, 7, 6, 5, 0, 3, 2, 1));
 }
-AVX2 static inline __m256i rot7_8(__m256i x) { return _mm256_or_si256(_mm256_srli_epi32(x, 7), _mm256_slli_epi32(x, 25)); }
+AVX2 static inline __m256i rot7_8(__m256i x)
+{
+    return _mm256_or_si256(_mm256_srli_epi32(x, 7), _mm256_slli_epi32(x, 25));
+}
 
 /* The four G of a half round at once: a, b, c, d are the state words of G number 0..3. */
-#define HALF_ROUND(V, ADD, XOR, R16, R12, R8, R7, M, S, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, o) \
+#define HALF_ROUND(V, ADD, XOR, R16, R12, R8, R7, M, S, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, \
+                   d3, o)                                                                                          \
     do {                                                                                                           \
         V[a0] = ADD(ADD(V[a0], V[b0]), M[S[o + 0]]);                                                               \
         V[a1] = ADD(ADD(V[a1], V[b1]), M[S[o + 2]]);                                                               \

@@ -837,7 +837,8 @@ START_TEST(test_dedup_v6_database)
     ck_assert_int_eq(dedup_finish_run(&d, run, &rs, clash, &out), 0);
     ck_assert_int_eq(out, STORE_FINISHED);
     dedup_free(&d);
-    ck_assert_int_eq(q1(st, "SELECT count(*) FROM files WHERE hash_alg = 'blake3' AND content_hash = '" XS_BLAKE3 "'"), 1);
+    ck_assert_int_eq(
+        q1(st, "SELECT count(*) FROM files WHERE hash_alg = 'blake3' AND content_hash = '" XS_BLAKE3 "'"), 1);
     dedup_init(&d, st, false);
     dedup_check(&d, in, &c);
     ck_assert_int_eq(c.verdict, DEDUP_KNOWN);

@@ -171,7 +171,8 @@ def check_inputs():
     b3sum = shutil.which("b3sum")
     h.check("b3sum is installed (the reference for the content hash; .ci/deps.sh)", b3sum is not None)
     for f in (base, gz, damaged):
-        want = subprocess.run([b3sum, "--no-names", f], capture_output=True, text=True).stdout.strip() if b3sum else None
+        want = (subprocess.run([b3sum, "--no-names", f], capture_output=True, text=True).stdout.strip()
+                if b3sum else None)
         h.check(f"files.content_hash of {os.path.basename(f)} is its BLAKE3",
                 rows.get(f) == (want, "blake3"), f"{rows.get(f)} vs {want}")
     # a row from before schema v5 (SHA-256, no pre-key) still deduplicates
