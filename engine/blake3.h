@@ -5,10 +5,10 @@
  * official test vectors and b3sum's output in tests/check_inputs.c.
  *
  * Why BLAKE3: 128-bit collision resistance like SHA-256, but its tree of 1 KiB chunks lets one
- * core hash 16 chunks at once with AVX-512 (8 with AVX2): about 5 GB/s per core here against
- * ~1.4 GB/s for SHA-256 with SHA-NI and ~0.6 GB/s for wolfSSL's BLAKE2b (tests/bench/README.md
- * has the measurement). The kernel is chosen once at run time from CPUID (AVX-512F, AVX2,
- * else portable C); all of them give the same digests. */
+ * core hash 16 chunks at once with AVX-512 (8 with AVX2): ~3 GB/s per core here reading a
+ * file from the page cache, against ~1.2 GB/s for SHA-256 with SHA-NI (openssl) and ~0.5 GB/s
+ * for wolfSSL's BLAKE2b (tests/bench/README.md, "Dedup hash"). The kernel is chosen once at run
+ * time from CPUID (AVX-512F, AVX2, else portable C); all of them give the same digests. */
 #ifndef NZ_ENGINE_BLAKE3_H
 #define NZ_ENGINE_BLAKE3_H
 
