@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(
   build-essential meson ninja-build pkg-config python3      # build
   libpcap-dev libndpi-dev libwolfssl-dev libsqlite3-dev zlib1g-dev check   # libraries
-  sqlite3 curl iproute2 procps tcpreplay                    # tests (live capture on lo and a veth pair, DB checks)
+  sqlite3 curl iproute2 procps tcpreplay b3sum              # tests (live capture on lo and a veth pair, DB checks, BLAKE3 reference)
   clang libclang-rt-14-dev                                  # fuzz targets (libFuzzer, sanitizers)
 )
 missing=()

@@ -11,6 +11,8 @@
 #include <wolfssl/wolfcrypt/blake2.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
+#include "engine/blake3.h"
+
 /* ---- hashing ---- */
 
 static void to_hex(const unsigned char *dig, size_t n, char *hex)
@@ -66,43 +68,116 @@ int dedup_quickkey(struct cap_input *in, char hex[65], uint64_t *size)
     return 0;
 }
 
-/* Hashes the whole file with SHA-256 or BLAKE2b-256 (1 MiB preads from offset 0). */
+const char *dedup_hash_alg_name(enum dedup_hash_alg alg)
+{
+    switch (alg) {
+    case DEDUP_HASH_BLAKE3:
+        return STORE_FILE_HASH_ALG;
+    case DEDUP_HASH_BLAKE2B:
+        return "blake2b-256";
+    case DEDUP_HASH_SHA256:
+        return "sha256";
+    }
+    return "?";
+}
+
+/* One of the three hashes, behind one interface. */
+struct anyhash {
+    enum dedup_hash_alg alg;
+    union {
+        struct nz_b3 b3;
+        Blake2b b2;
+        wc_Sha256 sha;
+    } u;
+};
+
+static int anyhash_init(struct anyhash *h, enum dedup_hash_alg alg)
+{
+    h->alg = alg;
+    switch (alg) {
+    case DEDUP_HASH_BLAKE3:
+        nz_b3_init(&h->u.b3);
+        return 0;
+    case DEDUP_HASH_BLAKE2B:
+        return wc_InitBlake2b(&h->u.b2, WC_SHA256_DIGEST_SIZE) == 0 ? 0 : NZ_EIO;
+    case DEDUP_HASH_SHA256:
+        return wc_InitSha256(&h->u.sha) == 0 ? 0 : NZ_EIO;
+    }
+    return NZ_EUSAGE;
+}
+
+/* len <= DEDUP_READ_CHUNK. */
+static int anyhash_update(struct anyhash *h, const unsigned char *p, size_t len)
+{
+    switch (h->alg) {
+    case DEDUP_HASH_BLAKE3:
+        nz_b3_update(&h->u.b3, p, len);
+        return 0;
+    case DEDUP_HASH_BLAKE2B:
+        return wc_Blake2bUpdate(&h->u.b2, p, (word32)len) == 0 ? 0 : NZ_EIO;
+    case DEDUP_HASH_SHA256:
+        return wc_Sha256Update(&h->u.sha, p, (word32)len) == 0 ? 0 : NZ_EIO;
+    }
+    return NZ_EUSAGE;
+}
+
+/* Writes the 32-byte digest and releases the state (also after a failure). */
+static int anyhash_final(struct anyhash *h, unsigned char dig[32])
+{
+    int rc = 0;
+    switch (h->alg) {
+    case DEDUP_HASH_BLAKE3:
+        nz_b3_final(&h->u.b3, dig);
+        break;
+    case DEDUP_HASH_BLAKE2B:
+        rc = wc_Blake2bFinal(&h->u.b2, dig, WC_SHA256_DIGEST_SIZE) == 0 ? 0 : NZ_EIO;
+        break;
+    case DEDUP_HASH_SHA256:
+        rc = wc_Sha256Final(&h->u.sha, dig) == 0 ? 0 : NZ_EIO;
+        wc_Sha256Free(&h->u.sha);
+        break;
+    }
+    return rc;
+}
+
+/* Hashes the whole file from offset 0 with DEDUP_READ_CHUNK preads into one buffer. */
 int dedup_hash(struct cap_input *in, enum dedup_hash_alg alg, char hex[65], uint64_t *size)
 {
     if (cap_input_is_stream(in))
         return NZ_EUNSUPPORTED;
     int fd = cap_input_fd(in);
-    bool blake = alg == DEDUP_HASH_BLAKE2B;
-    wc_Sha256 sha;
-    Blake2b b2;
-    if ((blake ? wc_InitBlake2b(&b2, WC_SHA256_DIGEST_SIZE) : wc_InitSha256(&sha)) != 0)
-        return NZ_EIO;
-    static const size_t chunk = 1u << 20;
-    unsigned char *buf = malloc(chunk);
-    int rc = buf ? 0 : NZ_ENOMEM;
+    struct anyhash *h = malloc(sizeof *h);
+    unsigned char *buf = malloc(DEDUP_READ_CHUNK);
+    if (!h || !buf) {
+        free(h);
+        free(buf);
+        return NZ_ENOMEM;
+    }
+    int rc = anyhash_init(h, alg);
+    if (rc) {
+        free(h);
+        free(buf);
+        return rc;
+    }
     uint64_t total = 0;
     int e = 0;
-    while (rc == 0) {
+    for (;;) {
         size_t n = 0;
-        if (cap_pread_full(fd, buf, chunk, total, &n) != 0) {
+        if (cap_pread_full(fd, buf, DEDUP_READ_CHUNK, total, &n) != 0) {
             rc = NZ_EIO;
             e = errno;
             break;
         }
-        if (n > 0 && (blake ? wc_Blake2bUpdate(&b2, buf, (word32)n) : wc_Sha256Update(&sha, buf, (word32)n)) != 0)
-            rc = NZ_EIO;
+        if (n > 0 && (rc = anyhash_update(h, buf, n)) != 0)
+            break;
         total += n;
-        if (n < chunk)
+        if (n < DEDUP_READ_CHUNK)
             break;
     }
-    unsigned char dig[WC_SHA256_DIGEST_SIZE];
-    if (blake) {
-        if (wc_Blake2bFinal(&b2, dig, WC_SHA256_DIGEST_SIZE) != 0)
-            rc = rc ? rc : NZ_EIO;
-    } else {
-        wc_Sha256Final(&sha, dig);
-        wc_Sha256Free(&sha);
-    }
+    unsigned char dig[32];
+    int frc = anyhash_final(h, dig);
+    rc = rc ? rc : frc;
+    free(h);
     free(buf);
     if (rc) {
         errno = e; /* for the caller's message */
@@ -116,7 +191,7 @@ int dedup_hash(struct cap_input *in, enum dedup_hash_alg alg, char hex[65], uint
 static void *job_thread(void *arg)
 {
     struct dedup_job *j = arg;
-    j->rc = dedup_hash(j->in, DEDUP_HASH_BLAKE2B, j->hex, &j->size);
+    j->rc = dedup_hash(j->in, DEDUP_HASH_BLAKE3, j->hex, &j->size);
     return NULL;
 }
 
@@ -212,17 +287,42 @@ static bool check_legacy(struct dedup *d, struct cap_input *in, struct dedup_che
     return false;
 }
 
+/* The row with the content hash `hash` (already computed) decides: known, or forgotten with
+ * --force. Returns true when it decided *v; false when there is no such row (or it was
+ * forgotten). */
+static bool check_row(struct dedup *d, const char *hash, struct dedup_check *c, enum dedup_verdict *v)
+{
+    int64_t prev = 0;
+    if (store_file_lookup(d->st, hash, &prev) != 0) {
+        *v = verdict(c, DEDUP_EDB_LOOKUP, NZ_EDB);
+        return true;
+    }
+    c->prev = prev;
+    if (!prev)
+        return false;
+    if (!d->force) {
+        *v = verdict(c, DEDUP_KNOWN, 0);
+        return true;
+    }
+    if (store_file_forget(d->st, hash) != 0) {
+        *v = verdict(c, DEDUP_EDB_FORGET, NZ_EDB);
+        return true;
+    }
+    return false;
+}
+
 static enum dedup_verdict check(struct dedup *d, struct cap_input *in, struct dedup_check *c)
 {
     enum dedup_verdict v;
     int rc;
-    bool seen = false;
+    unsigned algs = 0;
     if ((rc = dedup_quickkey(in, c->quick, &c->size)) != 0)
         return verdict(c, DEDUP_EREAD, rc);
-    if (store_file_quick_seen(d->st, c->quick, &seen) != 0)
+    if (store_file_quick_algs(d->st, c->quick, &algs) != 0)
         return verdict(c, DEDUP_EDB_LOOKUP, NZ_EDB);
-    if (seen || dedup_find(d, c->quick, NULL)) {
-        if ((rc = dedup_hash(in, DEDUP_HASH_BLAKE2B, c->hash, &c->size)) != 0)
+    if (algs || dedup_find(d, c->quick, NULL)) {
+        /* Our own hash first: what this run records, and what it finds duplicates by. */
+        if ((rc = dedup_hash(in, DEDUP_HASH_BLAKE3, c->hash, &c->size)) != 0)
             return verdict(c, DEDUP_EREAD, rc);
         c->have_hash = true;
         if ((c->same = dedup_find(d, NULL, c->hash)) != NULL)
@@ -232,14 +332,18 @@ static enum dedup_verdict check(struct dedup *d, struct cap_input *in, struct de
         return v;
     if (!c->have_hash)
         return verdict(c, DEDUP_NEW, 0);
-    int64_t prev = 0;
-    if (store_file_lookup(d->st, c->hash, &prev) != 0)
-        return verdict(c, DEDUP_EDB_LOOKUP, NZ_EDB);
-    c->prev = prev;
-    if (prev && !d->force)
-        return verdict(c, DEDUP_KNOWN, 0);
-    if (prev && store_file_forget(d->st, c->hash) != 0)
-        return verdict(c, DEDUP_EDB_FORGET, NZ_EDB);
+    if (check_row(d, c->hash, c, &v))
+        return v;
+    if (algs & STORE_ALG_BLAKE2B) {
+        /* A row with this pre-key was written by schema v5/v6 code (BLAKE2b-256): that row is
+         * found by the hash it used. */
+        char b2[65];
+        uint64_t b2size = 0;
+        if ((rc = dedup_hash(in, DEDUP_HASH_BLAKE2B, b2, &b2size)) != 0)
+            return verdict(c, DEDUP_EREAD, rc);
+        if (check_row(d, b2, c, &v))
+            return v;
+    }
     return verdict(c, DEDUP_NEW, 0);
 }
 

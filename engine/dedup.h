@@ -1,15 +1,20 @@
 /* dedup.h — content-hash deduplication of the capture files an `analyze` run reads.
  *
- * A file is known by its content hash, BLAKE2b-256 (RFC 7693, unkeyed, 32-byte digest; about
- * 2.2x faster than SHA-256 with Debian's wolfSSL), in the store's files table (store.h,
- * store_file_*). A cheap pre-key (size, first and last DEDUP_QUICK_SPAN bytes) that was never
- * seen proves a file new without reading it whole: its content hash is then computed on
- * another thread while the file is analysed (struct dedup_job). Only a known pre-key costs a
- * full hashing pass before the analysis. Databases before schema v5 recorded SHA-256 and no
- * pre-keys: their rows are checked with a SHA-256 pass. Everything is read from the
- * descriptor the analysis reads (pread), never from the path again, so a file cannot be
- * swapped between dedup and analysis. A file counts as analysed once its run finished
- * (dedup_finish_run). Decides; never prints: the caller says what happened. */
+ * A file is known by its content hash in the store's files table (store.h, store_file_*):
+ * BLAKE3 (engine/blake3.h; 32-byte digest, files.hash_alg 'blake3'), ~0.3 ns/byte on one core
+ * with AVX-512, so hashing a file beside its analysis costs a few percent of the run's CPU even
+ * when the analysis keeps every core busy. A cheap pre-key (size, first and last
+ * DEDUP_QUICK_SPAN bytes) that was never seen proves a file new without reading it whole: its
+ * content hash is then computed on another thread while the file is analysed (struct
+ * dedup_job). Only a known pre-key costs a full hashing pass before the analysis.
+ *
+ * Older databases keep their rows as they were written, each found by the hash it used: rows of
+ * schema v5/v6 hold BLAKE2b-256 (hash_alg 'blake2b-256', with a pre-key): when a file's pre-key
+ * matches such a row, its BLAKE2b is computed and looked up as well. Rows from before v5 hold
+ * SHA-256 and no pre-key (hash_alg NULL): while any exist, every file gets a SHA-256 pass.
+ * Everything is read from the descriptor the analysis reads (pread), never from the path again,
+ * so a file cannot be swapped between dedup and analysis. A file counts as analysed once its
+ * run finished (dedup_finish_run). Decides; never prints: the caller says what happened. */
 #ifndef NZ_ENGINE_DEDUP_H
 #define NZ_ENGINE_DEDUP_H
 
@@ -26,15 +31,21 @@
 #define DEDUP_QUICK_SPAN (64u * 1024u)
 int dedup_quickkey(struct cap_input *in, char hex[65] /* OUT */, uint64_t *size /* OUT */);
 
-/* Content hash of a regular file, 64 lower-case hex digits + NUL, and the bytes hashed.
- * Safe to run on another thread while a source reads the same input. Returns 0,
- * NZ_EUNSUPPORTED (a stream), NZ_EIO (errno says why) or NZ_ENOMEM. */
-enum dedup_hash_alg { DEDUP_HASH_BLAKE2B, DEDUP_HASH_SHA256 };
+/* Content hash of a regular file, 64 lower-case hex digits + NUL, and the bytes hashed: BLAKE3
+ * (what this code records), or BLAKE2b-256 / SHA-256 to find rows older code wrote. Read with
+ * preads of DEDUP_READ_CHUNK bytes into one buffer: small enough to stay in the core's L2
+ * cache between the copy from the page cache and the hash (larger reads measured slower), large
+ * enough that the system calls do not count. Safe to run on another thread while a source reads
+ * the same input. Returns 0, NZ_EUNSUPPORTED (a stream), NZ_EIO (errno says why) or NZ_ENOMEM. */
+#define DEDUP_READ_CHUNK (256u * 1024u)
+enum dedup_hash_alg { DEDUP_HASH_BLAKE3, DEDUP_HASH_BLAKE2B, DEDUP_HASH_SHA256 };
 int dedup_hash(struct cap_input *in, enum dedup_hash_alg alg, char hex[65] /* OUT */, uint64_t *size /* OUT */);
+/* Its name in files.hash_alg ("blake3", "blake2b-256", "sha256"; rows hold NULL for sha256). */
+const char *dedup_hash_alg_name(enum dedup_hash_alg alg);
 
-/* The content hash (BLAKE2b) of a new file, computed on the other core while the main thread
- * analyses it: even BLAKE2b (~1.7 ns/byte with wolfSSL; SHA-256 ~3.7) costs about as much as
- * the analysis, so doing it first would double the wall time of `analyze FILE`. */
+/* The content hash (BLAKE3) of a new file, computed on another thread while the analysis
+ * reads it, so that the file is read from the page cache twice at most, never hashed before
+ * the analysis starts. */
 struct dedup_job {
     pthread_t tid;
     struct cap_input *in; /* borrowed */
@@ -66,7 +77,8 @@ const struct store_file_rec *dedup_find(const struct dedup *d, const char *quick
 enum dedup_verdict {
     DEDUP_NEW,          /* analyse it (with --force: its earlier analysis was forgotten) */
     DEDUP_SAME_IN_RUN,  /* same content as `same`, read earlier in this run: skip */
-    DEDUP_KNOWN,        /* analysed in run `prev` (same content hash): skip */
+    DEDUP_KNOWN,        /* analysed in run `prev` (same content hash: BLAKE3, or BLAKE2b for a
+                           row written by schema v5/v6 code): skip */
     DEDUP_KNOWN_SHA256, /* analysed in run `prev` (same SHA-256, an older database): skip */
     DEDUP_EREAD,        /* the file cannot be read: rc (NZ_EIO: errnum) */
     DEDUP_EDB_LOOKUP,   /* database error while looking it up (store_errmsg) */

@@ -9,7 +9,7 @@
 #include "store/migrate.h"
 #include "store/store.h"
 
-enum { REC_TLS = 0, REC_HTTP = 1, REC_MAIL = 2, REC_MAIL_HIST = 3, REC_MAIL_LAST_OFFERED = 4, REC_MAIL_LAST_ACCEPTED = 5, REC_QUICK_SEEN = 6, REC_QUICK_SET = 7, REC_LEGACY = 8 };
+enum { REC_TLS = 0, REC_HTTP = 1, REC_MAIL = 2, REC_MAIL_HIST = 3, REC_MAIL_LAST_OFFERED = 4, REC_MAIL_LAST_ACCEPTED = 5, REC_QUICK_ALGS = 6, REC_QUICK_SET = 7, REC_LEGACY = 8 };
 
 #define COL_NAME_(e, c) #c,
 static const char *const tls_cols[] = {STORE_TLS_COLUMNS(COL_NAME_)};
@@ -169,19 +169,32 @@ int store_mail_history_get(struct store *s, const char *server_ip, uint16_t serv
     return 0;
 }
 
-int store_file_quick_seen(struct store *s, const char *quick, bool *seen)
+int store_file_quick_algs(struct store *s, const char *quick, unsigned *algs)
 {
-    *seen = false;
+    *algs = 0;
     if (!s || !quick)
         return NZ_EUSAGE;
-    sqlite3_stmt *st = store_rec_stmt(s, REC_QUICK_SEEN, "SELECT 1 FROM files WHERE quick = ?1 LIMIT 1");
+    sqlite3_stmt *st = store_rec_stmt(s, REC_QUICK_ALGS,
+                                      "SELECT DISTINCT coalesce(hash_alg, 'sha256') FROM files WHERE quick = ?1");
     if (!st || sqlite3_bind_text(st, 1, quick, -1, SQLITE_TRANSIENT) != SQLITE_OK)
         return NZ_EDB;
-    int rc = sqlite3_step(st);
-    *seen = rc == SQLITE_ROW;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *alg = (const char *)sqlite3_column_text(st, 0);
+        if (!alg)
+            *algs |= STORE_ALG_OTHER;
+        else if (strcmp(alg, STORE_FILE_HASH_ALG) == 0)
+            *algs |= STORE_ALG_BLAKE3;
+        else if (strcmp(alg, "blake2b-256") == 0)
+            *algs |= STORE_ALG_BLAKE2B;
+        else if (strcmp(alg, "sha256") == 0)
+            *algs |= STORE_ALG_SHA256;
+        else
+            *algs |= STORE_ALG_OTHER;
+    }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : NZ_EDB;
+    return rc == SQLITE_DONE ? 0 : NZ_EDB;
 }
 
 int store_file_set_quick(struct store *s, const char *sha256hex, const char *quick)

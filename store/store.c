@@ -48,7 +48,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
         " malformed = ?7, pcap_recv = ?8, pcap_drop = ?9, pcap_ifdrop = ?10, flows = ?11,"
         " flows_evicted = ?12, findings = ?13, counters = ?14, finished = ?15, queue_full = ?16 WHERE id = ?1",
     [STMT_FILE_LOOKUP] = "SELECT run_id FROM files WHERE content_hash = ?1",
-    [STMT_FILE_INSERT] = "INSERT INTO files(run_id, path, content_hash, size, hash_alg) VALUES(?1, ?2, ?3, ?4, 'blake2b-256')",
+    [STMT_FILE_INSERT] = "INSERT INTO files(run_id, path, content_hash, size, hash_alg)"
+                         " VALUES(?1, ?2, ?3, ?4, '" STORE_FILE_HASH_ALG "')",
     [STMT_FILE_DELETE] = "DELETE FROM files WHERE content_hash = ?1",
     [STMT_FILE_COUNT_RUN] = "SELECT count(*) FROM files WHERE run_id = ?1",
     [STMT_RUN_DEL_FINDINGS] = "DELETE FROM findings WHERE run_id = ?1",
@@ -974,7 +975,7 @@ int store_file_finish_run(struct store *s, int64_t run_id, const struct store_ru
 {
     static const char insert_sql[] =
         "INSERT INTO files(run_id, path, content_hash, size, hash_alg, quick)"
-        " VALUES(?1, ?2, ?3, ?4, 'blake2b-256', ?5)";
+        " VALUES(?1, ?2, ?3, ?4, '" STORE_FILE_HASH_ALG "', ?5)";
     char sha[65];
     size_t clashes = 0;
     sqlite3_stmt *ins = NULL;

@@ -71,14 +71,21 @@ struct store_run_stats {
 /* Updates the run row (called periodically and at the end). */
 int store_run_update(struct store *s, int64_t run_id, const struct store_run_stats *st);
 
-/* Content-hash dedup of input files: the hash is BLAKE2b-256 as 64 hex digits (rows written
- * before schema v5 hold SHA-256; see store_file_legacy_count). *run_id = run that analysed
- * it, 0 if never. */
+/* Content-hash dedup of input files (engine/dedup.h): a hash is 64 hex digits; files.hash_alg
+ * names the algorithm of each row. The rows this code writes hold STORE_FILE_HASH_ALG; rows of
+ * schema v5/v6 'blake2b-256'; rows written before schema v5 SHA-256 with hash_alg NULL and no
+ * pre-key (see store_file_legacy_count). Lookups are by the hash alone (the algorithms are
+ * collision-resistant: a value found is the file's, whatever algorithm wrote it).
+ * *run_id = run that analysed it, 0 if never. */
+#define STORE_FILE_HASH_ALG "blake3"
 int store_file_lookup(struct store *s, const char *sha256hex, int64_t *run_id /* OUT */);
 int store_file_add(struct store *s, int64_t run_id, const char *path, const char *sha256hex,
                    uint64_t size);
-/* The pre-key (64 hex chars) of a file: is it known (*seen)? / record it on the file's row. */
-int store_file_quick_seen(struct store *s, const char *quick, bool *seen /* OUT */);
+/* The algorithms of the rows with this pre-key (64 hex chars), as STORE_ALG_* bits in *algs
+ * (0: the pre-key is unknown); a row with an algorithm this code does not know sets
+ * STORE_ALG_OTHER. / Records the pre-key on the file's row. */
+enum { STORE_ALG_BLAKE3 = 1, STORE_ALG_BLAKE2B = 2, STORE_ALG_SHA256 = 4, STORE_ALG_OTHER = 8 };
+int store_file_quick_algs(struct store *s, const char *quick, unsigned *algs /* OUT */);
 int store_file_set_quick(struct store *s, const char *sha256hex, const char *quick);
 /* Rows whose content hash is a SHA-256 (written before schema v5). */
 int store_file_legacy_count(struct store *s, int64_t *n /* OUT */);
@@ -88,7 +95,7 @@ int store_file_forget(struct store *s, const char *sha256hex);
 /* A file an `analyze` run read (to its end or to its damage), to be recorded when the run ends. */
 struct store_file_rec {
     const char *path;      /* as given (borrowed; may be NULL) */
-    char hash[65];         /* BLAKE2b-256, 64 hex digits */
+    char hash[65];         /* its STORE_FILE_HASH_ALG hash, 64 hex digits */
     char quick[65];        /* pre-key (engine/dedup.h), "" if none */
     uint64_t size;
 };

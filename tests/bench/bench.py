@@ -8,7 +8,7 @@ Inputs are synthesised by mkbench.py (next to this file) into a temporary folder
 
 Measured (median of --reps repetitions, commands interleaved so load changes hit all alike):
   throughput  mix input: tcpdump -r F -w /dev/null (baseline: libpcap read + write),
-              netzwacht analyze F (file: includes the content-hash (BLAKE2b) pass over the file used for
+              netzwacht analyze F (file: includes the content-hash (BLAKE3) pass over the file used for
               dedup), netzwacht analyze - <F (stdin: no hash pass), the same with --no-ndpi;
               optionally tshark -r F -q -z conv,tcp once as a full-dissector reference.
               CPU time (user+sys of the child, from wait4) is the primary measure; wall time
