@@ -36,6 +36,7 @@ enum store_stmt {
     STMT_RUN_DEL_FLOWS,
     STMT_RUN_DELETE,
     STMT_FLOW_UPSERT,
+    STMT_FLOW_IN_RUN,    /* is a flow id a flow of this run (before a finding names it) */
     STMT_FINDING_INSERT,
     STMT_COUNT_SEVERITY,
     STMT_COUNT

@@ -457,8 +457,10 @@ int store_query_no_https_redirect(struct store *s, int64_t run_id, store_row_fn 
                " FROM http_requests h LEFT JOIN flows f ON f.id = h.flow_id"
                " WHERE h.run_id = ? AND h.path = '/' AND h.status = 200 AND h.host IS NOT NULL"
                " AND EXISTS (SELECT 1 FROM tls_sessions t WHERE t.sni = h.host)", run_id);
-    /* +r.run_id: look the host up by its index, not every request of the run (quadratic) */
-    qb_int(&q, " AND NOT EXISTS (SELECT 1 FROM http_requests r WHERE +r.run_id = ? AND r.host = h.host"
+    /* The hosts that redirected to https:// are one list, built once (an IN sub-select),
+     * not a correlated NOT EXISTS that would walk the run's requests again for every
+     * candidate row. IS NOT NULL keeps NOT IN from turning NULL. */
+    qb_int(&q, " AND h.host NOT IN (SELECT r.host FROM http_requests r WHERE r.run_id = ? AND r.host IS NOT NULL"
                " AND r.status IN (301, 302, 303, 307, 308) AND r.location LIKE 'https://%')", run_id);
     qb_add(&q, " GROUP BY h.host ORDER BY min(h.ts), h.host");
     return run_built(s, &q, fn, ud);

@@ -67,20 +67,32 @@ static sqlite3_stmt *rec_insert_stmt(struct store *s, const struct rec_table *t)
     return store_rec_stmt(s, t->slot, sql);
 }
 
-static int bind_val(sqlite3_stmt *st, int i, const struct store_val *v)
+/* Room for the text of STORE_V_TS values of one row (the TLS table has four). */
+#define REC_TS_SLOTS 8
+#define REC_TS_LEN 40
+
+/* Binds one value. Text is bound SQLITE_STATIC (no copy): the caller's strings are borrowed
+ * for the whole store_record_add() call, which steps the statement and clears its bindings
+ * before it returns; the text of a time goes into ts[*nts] (REC_TS_SLOTS of them, owned by
+ * that call too), or is copied (SQLITE_TRANSIENT) once they are used up. */
+static int bind_val(sqlite3_stmt *st, int i, const struct store_val *v, char (*ts)[REC_TS_LEN], size_t *nts)
 {
-    char buf[40];
+    char tmp[REC_TS_LEN];
     switch (v->t) {
     case STORE_V_INT:
         return sqlite3_bind_int64(st, i, v->i);
     case STORE_V_TEXT:
         if (!v->s || !v->s[0])
             return sqlite3_bind_null(st, i);
-        return sqlite3_bind_text(st, i, v->s, (int)strnlen(v->s, v->n), SQLITE_TRANSIENT);
-    case STORE_V_TS:
-        if (!v->i || !store_ts_iso((uint64_t)v->i, buf, sizeof buf))
+        return sqlite3_bind_text(st, i, v->s, (int)strnlen(v->s, v->n), SQLITE_STATIC);
+    case STORE_V_TS: {
+        bool own = *nts < REC_TS_SLOTS;
+        char *buf = own ? ts[*nts] : tmp;
+        if (!v->i || !store_ts_iso((uint64_t)v->i, buf, REC_TS_LEN))
             return sqlite3_bind_null(st, i);
-        return sqlite3_bind_text(st, i, buf, -1, SQLITE_TRANSIENT);
+        *nts += own;
+        return sqlite3_bind_text(st, i, buf, -1, own ? SQLITE_STATIC : SQLITE_TRANSIENT);
+    }
     case STORE_V_NULL:
     default:
         return sqlite3_bind_null(st, i);
@@ -100,25 +112,31 @@ int store_record_add(struct store *s, enum store_table tbl, int64_t run_id, int6
     sqlite3_stmt *st = rec_insert_stmt(s, t);
     if (!st)
         return NZ_EDB;
+    char ts[REC_TS_SLOTS][REC_TS_LEN];
+    size_t nts = 0;
     int b = sqlite3_bind_int64(st, 1, run_id);
     b |= flow_id > 0 ? sqlite3_bind_int64(st, 2, flow_id) : sqlite3_bind_null(st, 2);
     for (size_t i = 0; i < n; i++)
-        b |= bind_val(st, (int)i + 3, &vals[i]);
+        b |= bind_val(st, (int)i + 3, &vals[i], ts, &nts);
     if (b != SQLITE_OK) {
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
         return NZ_EDB;
     }
+    /* Resets the statement and clears its bindings (also on failure) before ts goes. */
     return store_row_insert(s, st, t->what, NULL);
 }
 
 /* Binds the four history parameters. */
 static int bind_hist(sqlite3_stmt *st, const char *ip, uint16_t port, const char *proto, const char *before)
 {
-    int b = sqlite3_bind_text(st, 1, ip, -1, SQLITE_TRANSIENT);
+    /* SQLITE_STATIC: the callers step, reset and clear the statement before they return. */
+    int b = sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
     b |= sqlite3_bind_int(st, 2, port);
-    b |= sqlite3_bind_text(st, 3, proto, -1, SQLITE_TRANSIENT);
-    b |= sqlite3_bind_text(st, 4, before, -1, SQLITE_TRANSIENT);
+    b |= sqlite3_bind_text(st, 3, proto, -1, SQLITE_STATIC);
+    b |= sqlite3_bind_text(st, 4, before, -1, SQLITE_STATIC);
+    if (b != SQLITE_OK)
+        sqlite3_clear_bindings(st);
     return b;
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/migrate.h"
@@ -286,6 +287,8 @@ START_TEST(test_open_file_pragmas)
     ck_assert_str_eq(mode, "wal");
     ck_assert_int_eq(raw_int(db, "PRAGMA synchronous"), 1); /* NORMAL */
     ck_assert_int_eq(raw_int(db, "PRAGMA foreign_keys"), 1);
+    ck_assert_int_eq(raw_int(db, "PRAGMA cache_size"), -8192);       /* KiB */
+    ck_assert_int_eq(raw_int(db, "PRAGMA wal_autocheckpoint"), 4000); /* pages */
     ck_assert_int_eq(raw_int(db, "PRAGMA busy_timeout"), STORE_BUSY_MS);
     ck_assert_int_eq(store_schema_version(s), store_schema_latest());
     ck_assert_int_eq(store_set_busy_ms(s, 25), 0);
@@ -355,6 +358,60 @@ START_TEST(test_ts_iso)
     store_ts_iso(T0 + 999999, a, sizeof a);
     store_ts_iso(T0 + 1000000, b, sizeof b);
     ck_assert_int_lt(strcmp(a, b), 0);
+}
+END_TEST
+
+/* store_ts_iso() as it was written before it formatted by hand: gmtime_r() and snprintf(). */
+static char *ts_iso_ref(uint64_t ts_usec, char *buf, size_t cap)
+{
+    struct tm tm;
+    time_t secs = (time_t)(ts_usec / 1000000u);
+    if (!gmtime_r(&secs, &tm))
+        return NULL;
+    int n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ts_usec % 1000000u));
+    if (n < 0 || (size_t)n >= cap) {
+        buf[0] = '\0';
+        return NULL;
+    }
+    return buf;
+}
+
+static void ts_same(uint64_t us)
+{
+    char a[48], b[48];
+    ck_assert_ptr_nonnull(ts_iso_ref(us, a, sizeof a));
+    ck_assert_ptr_eq(store_ts_iso(us, b, sizeof b), b);
+    ck_assert_msg(strcmp(a, b) == 0, "%llu: gmtime_r says %s, store_ts_iso %s", (unsigned long long)us, a, b);
+}
+
+/* The hand-made formatter writes what gmtime_r() + snprintf() wrote: the first and last
+ * microsecond of every day from 1970 to 2500 (every month end, leap day and century rule),
+ * 10000 and later (five- and six-digit years), the largest input, and random instants. */
+START_TEST(test_ts_iso_matches_gmtime)
+{
+    const uint64_t day = 86400000000ull;
+    for (uint64_t d = 0; d < 193000; d++) { /* 1970-01-01 .. 2498 */
+        ts_same(d * day + d % 7);
+        ts_same(d * day + day - 1 - (d % 86400) * 1000000u);
+    }
+    ts_same(253402300799999999ull); /* 9999-12-31T23:59:59.999999Z */
+    ts_same(253402300800000000ull); /* 10000-01-01 */
+    ts_same(UINT64_MAX);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 50000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        ts_same(x);
+        ts_same(x % (day * 200000)); /* within the first 547 years */
+    }
+    /* A five-digit year is 28 characters: 29 bytes fit, 28 do not (buf emptied). */
+    char buf[40];
+    ck_assert_ptr_nonnull(store_ts_iso(253402300800000000ull, buf, 29));
+    ck_assert_str_eq(buf, "10000-01-01T00:00:00.000000Z");
+    ck_assert_ptr_null(store_ts_iso(253402300800000000ull, buf, 28));
+    ck_assert_str_eq(buf, "");
 }
 END_TEST
 
@@ -1388,6 +1445,89 @@ START_TEST(test_record_add)
 }
 END_TEST
 
+/* Record rows bind their text without a copy (SQLITE_STATIC) and their times from buffers
+ * of the call: the caller's buffers may change right after the call, the next row of the
+ * same statement never sees the previous one's values, and a refused row leaves nothing
+ * bound behind. */
+START_TEST(test_record_add_buffers)
+{
+    struct store *s = open_ok(":memory:", NULL);
+    int64_t run = new_run(s, "records");
+    struct store_val v[STORE_TLS_NCOLS];
+    char sni[32], ja3[40];
+    for (int row = 0; row < 3; row++) {
+        for (int i = 0; i < STORE_TLS_NCOLS; i++)
+            v[i] = (struct store_val){STORE_V_NULL, 0, NULL, 0};
+        snprintf(sni, sizeof sni, "host%d.example", row);
+        snprintf(ja3, sizeof ja3, "%d-ja3-fingerprint", row);
+        v[STORE_TLS_TS] = (struct store_val){STORE_V_TS, (int64_t)(T0 + (uint64_t)row), NULL, 0};
+        v[STORE_TLS_TS_SERVER] = (struct store_val){STORE_V_TS, (int64_t)(T0 + 1000000u), NULL, 0};
+        v[STORE_TLS_CERT_NOT_BEFORE] = (struct store_val){STORE_V_TS, 1000000, NULL, 0};
+        v[STORE_TLS_CERT_NOT_AFTER] = (struct store_val){STORE_V_TS, (int64_t)(T0 * 2), NULL, 0};
+        v[STORE_TLS_SNI] = (struct store_val){STORE_V_TEXT, 0, row == 1 ? NULL : sni, sizeof sni};
+        v[STORE_TLS_JA3] = (struct store_val){STORE_V_TEXT, 0, ja3, 8}; /* cut at 8 bytes */
+        v[STORE_TLS_CIPHER_CODE] = (struct store_val){STORE_V_INT, 0x1301 + row, NULL, 0};
+        if (row == 2) /* no such run: the foreign key refuses the row */
+            ck_assert_int_ne(store_record_add(s, STORE_TBL_TLS, run + 77, 0, v, STORE_TLS_NCOLS), 0);
+        ck_assert_int_eq(store_record_add(s, STORE_TBL_TLS, run, 0, v, STORE_TLS_NCOLS), 0);
+        memset(sni, 'x', sizeof sni - 1); /* the caller's buffers change after the call */
+        memset(ja3, 'y', sizeof ja3 - 1);
+    }
+    ck_assert_int_eq(store_commit(s), 0);
+    ck_assert_int_eq(sq_int(s, "SELECT count(*) FROM tls_sessions"), 3);
+    struct rows *r = rows_new();
+    ck_assert_int_eq(store_query_sql(s, "SELECT ts, ts_server, cert_not_before, cert_not_after, sni, ja3, cipher_code"
+                                        " FROM tls_sessions ORDER BY id", collect, r), 0);
+    ck_assert_int_eq(r->n, 3);
+    for (int row = 0; row < 3; row++) {
+        char want[48];
+        store_ts_iso(T0 + (uint64_t)row, want, sizeof want);
+        ck_assert_str_eq(r->vals[row][0], want);
+        ck_assert_str_eq(r->vals[row][1], "2026-11-29T03:55:51.000000Z");
+        ck_assert_str_eq(r->vals[row][2], "1970-01-01T00:00:01.000000Z");
+        store_ts_iso(T0 * 2, want, sizeof want);
+        ck_assert_str_eq(r->vals[row][3], want);
+        snprintf(want, sizeof want, "host%d.example", row);
+        if (row == 1)
+            ck_assert_ptr_null(r->vals[row][4]);
+        else
+            ck_assert_str_eq(r->vals[row][4], want);
+        snprintf(want, sizeof want, "%d-ja3-fi", row);
+        ck_assert_str_eq(r->vals[row][5], want);
+        ck_assert_int_eq(atoi(r->vals[row][6]), 0x1301 + row);
+    }
+    rows_free(r);
+    ck_assert_int_eq(store_close(s), 0);
+}
+END_TEST
+
+/* A finding names its flow only when that flow is one of its own run's; otherwise (no flow,
+ * another run's flow, an id never handed out) flow_id is NULL and a flow that was named is
+ * reported in the log. */
+START_TEST(test_finding_flow_link)
+{
+    struct tlog t;
+    tlog_init(&t);
+    struct store *s = open_ok(":memory:", &t.log);
+    int64_t r1 = new_run(s, "one"), r2 = new_run(s, "two");
+    struct store_flow f = mk_flow("10.3.0.1", "10.3.0.2", T0);
+    int64_t fid = 0;
+    ck_assert_int_eq(store_flow_put(s, r1, &f, &fid), 0);
+    ck_assert_int_eq(add_finding(s, r1, fid, FK_DISSECT_MALFORMED, NZ_SEV_LOW, T0, NULL, NULL, NULL), 0);
+    ck_assert_ptr_null(strstr(t.cap.all, "stored without flow"));
+    ck_assert_int_eq(add_finding(s, r1, 0, FK_DISSECT_MALFORMED, NZ_SEV_LOW, T0, NULL, NULL, NULL), 0);
+    ck_assert_ptr_null(strstr(t.cap.all, "stored without flow"));
+    ck_assert_int_eq(add_finding(s, r2, fid, FK_DISSECT_MALFORMED, NZ_SEV_LOW, T0, NULL, NULL, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(t.cap.all, "flow 1 is not a flow of run 2; stored without flow"));
+    ck_assert_int_eq(add_finding(s, r1, fid + 1000, FK_DISSECT_MALFORMED, NZ_SEV_LOW, T0, NULL, NULL, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(t.cap.all, "flow 1001 is not a flow of run 1; stored without flow"));
+    ck_assert_int_eq(store_commit(s), 0);
+    ck_assert_int_eq(sq_int(s, "SELECT count(*) FROM findings WHERE run_id = 1 AND flow_id = 1"), 1);
+    ck_assert_int_eq(sq_int(s, "SELECT count(*) FROM findings WHERE flow_id IS NULL"), 3);
+    ck_assert_int_eq(store_close(s), 0);
+}
+END_TEST
+
 START_TEST(test_finding_args)
 {
     struct store *s = open_ok(":memory:", NULL);
@@ -1409,6 +1549,88 @@ START_TEST(test_finding_args)
     ck_assert_int_eq(sq_int(s, "SELECT count(*) FROM findings WHERE severity = 'high' AND severity_rank = 3"
                                " AND kind = 'dissect.malformed' AND ts = '2026-11-29T03:55:50.000000Z'"),
                      1);
+    ck_assert_int_eq(store_close(s), 0);
+}
+END_TEST
+
+/* ---- the sslstrip opening (store_no_https_redirect_rows) ---- */
+
+static void http_row(struct store *s, int64_t run, uint64_t ts, const char *host, const char *path, int status,
+                     const char *location)
+{
+    struct store_val v[STORE_HTTP_NCOLS];
+    for (int i = 0; i < STORE_HTTP_NCOLS; i++)
+        v[i] = (struct store_val){STORE_V_NULL, 0, NULL, 0};
+    v[STORE_HTTP_TS] = (struct store_val){STORE_V_TS, (int64_t)ts, NULL, 0};
+    v[STORE_HTTP_METHOD] = (struct store_val){STORE_V_TEXT, 0, "GET", 3};
+    v[STORE_HTTP_HOST] = (struct store_val){STORE_V_TEXT, 0, host, 64};
+    v[STORE_HTTP_PATH] = (struct store_val){STORE_V_TEXT, 0, path, 64};
+    v[STORE_HTTP_STATUS] = (struct store_val){STORE_V_INT, status, NULL, 0};
+    v[STORE_HTTP_LOCATION] = (struct store_val){STORE_V_TEXT, 0, location, 128};
+    ck_assert_int_eq(store_record_add(s, STORE_TBL_HTTP, run, 0, v, STORE_HTTP_NCOLS), 0);
+}
+
+static void sni_row(struct store *s, int64_t run, uint64_t ts, const char *sni)
+{
+    struct store_val v[STORE_TLS_NCOLS];
+    for (int i = 0; i < STORE_TLS_NCOLS; i++)
+        v[i] = (struct store_val){STORE_V_NULL, 0, NULL, 0};
+    v[STORE_TLS_TS] = (struct store_val){STORE_V_TS, (int64_t)ts, NULL, 0};
+    v[STORE_TLS_SNI] = (struct store_val){STORE_V_TEXT, 0, sni, 64};
+    ck_assert_int_eq(store_record_add(s, STORE_TBL_TLS, run, 0, v, STORE_TLS_NCOLS), 0);
+}
+
+struct hosts {
+    int n;
+    char host[8][32], tls_ts[8][32];
+    uint64_t ts[8];
+};
+
+static int host_row(void *ud, const struct store_no_https_row *row)
+{
+    struct hosts *h = ud;
+    ck_assert_int_lt(h->n, 8);
+    snprintf(h->host[h->n], sizeof h->host[0], "%s", row->host);
+    snprintf(h->tls_ts[h->n], sizeof h->tls_ts[0], "%s", row->tls_ts ? row->tls_ts : "");
+    h->ts[h->n++] = row->ts_usec;
+    return 0;
+}
+
+/* Hosts answered 200 for "/" in clear in this run whose name was an SNI, unless this run saw
+ * them redirect to https://: a redirect of another run, to http://, or of a request without
+ * a Host (NULL in the list of redirecting hosts) does not count. */
+START_TEST(test_no_https_redirect_rows)
+{
+    struct store *s = open_ok(":memory:", NULL);
+    int64_t r1 = new_run(s, "one"), r2 = new_run(s, "two");
+    const char *names[] = {"a.test", "b.test", "c.test", "d.test", "e.test"};
+    for (int i = 0; i < 5; i++) {
+        http_row(s, r1, T0 + 10 - (uint64_t)i, names[i], "/", 200, NULL);
+        http_row(s, r1, T0 + 20, names[i], "/", 200, NULL); /* later: min(ts) is the one above */
+        if (i != 3)
+            sni_row(s, r2, T0 + 100 + (uint64_t)i, names[i]); /* d.test: never an SNI */
+    }
+    http_row(s, r1, T0 + 30, "a.test", "/other", 200, NULL);               /* not "/" */
+    http_row(s, r1, T0 + 31, "b.test", "/", 301, "https://b.test/");       /* b redirects */
+    http_row(s, r2, T0 + 32, "c.test", "/", 302, "https://c.test/");       /* in another run */
+    http_row(s, r1, T0 + 33, "e.test", "/", 302, "http://e.test/login");   /* not to https */
+    http_row(s, r1, T0 + 34, NULL, "/", 301, "https://somewhere.test/");   /* no Host */
+    ck_assert_int_eq(store_commit(s), 0);
+
+    struct hosts h = {0};
+    ck_assert_int_eq(store_no_https_redirect_rows(s, r1, host_row, &h), 0);
+    ck_assert_int_eq(h.n, 3); /* by first 200, then host: e (T0+6), c (T0+8), a (T0+10) */
+    ck_assert_str_eq(h.host[0], "e.test");
+    ck_assert_str_eq(h.host[1], "c.test");
+    ck_assert_str_eq(h.host[2], "a.test");
+    ck_assert_uint_eq(h.ts[0], T0 + 6);
+    ck_assert_uint_eq(h.ts[2], T0 + 10);
+    char want[40];
+    store_ts_iso(T0 + 102, want, sizeof want);
+    ck_assert_str_eq(h.tls_ts[1], want);
+    memset(&h, 0, sizeof h);
+    ck_assert_int_eq(store_no_https_redirect_rows(s, r2, host_row, &h), 0);
+    ck_assert_int_eq(h.n, 0);
     ck_assert_int_eq(store_close(s), 0);
 }
 END_TEST
@@ -1783,6 +2005,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_open_file_pragmas);
     tcase_add_test(tc, test_open_errors);
     tcase_add_test(tc, test_ts_iso);
+    tcase_add_test(tc, test_ts_iso_matches_gmtime);
     suite_add_tcase(su, tc);
 
     tc = tcase_create("migrate");
@@ -1810,6 +2033,8 @@ static Suite *store_suite(void)
     tc = tcase_create("finding");
     tcase_add_test(tc, test_finding_args);
     tcase_add_test(tc, test_record_add);
+    tcase_add_test(tc, test_record_add_buffers);
+    tcase_add_test(tc, test_finding_flow_link);
     tcase_add_test(tc, test_evidence_roundtrip);
     suite_add_tcase(su, tc);
 
@@ -1827,6 +2052,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_query_types);
     tcase_add_test(tc, test_query_sql_readonly);
     tcase_add_test(tc, test_count_by_severity);
+    tcase_add_test(tc, test_no_https_redirect_rows);
     suite_add_tcase(su, tc);
 
     tc = tcase_create("readonly");
