@@ -419,7 +419,7 @@ struct store *store_open_ex(const char *path, unsigned flags, const struct nz_lo
     s->busy_ms = STORE_BUSY_MS;
 
     rc = sqlite3_open_v2(path, &s->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
                              ((flags & STORE_OPEN_NOFOLLOW) ? SQLITE_OPEN_NOFOLLOW : 0),
                          NULL);
     if (rc != SQLITE_OK) {

@@ -16,6 +16,8 @@
 struct store;
 
 /* Opens (creating if needed) and migrates the database at `path` (":memory:" works).
+ * The connection has no mutex of its own (SQLITE_OPEN_NOMUTEX): one thread at a time uses a
+ * store (the engine's writer, or the command between engine_store_lock/unlock).
  * On failure returns NULL, *err = NZ_EDB/NZ_EIO/NZ_EUNSUPPORTED (newer schema), and logs
  * SQLite's message. `log` is borrowed for the store's lifetime (may be NULL). */
 struct store *store_open(const char *path, const struct nz_log *log, int *err /* OUT */);
