@@ -94,8 +94,8 @@ const struct option cli_pipeline_longopts[] = {
 
 const char cli_pipeline_help[] =
     "  --workers N          analysing threads, each owning a share of the flows (1-64; default:\n"
-    "                       the CPUs online, at most 8); the database is written by one more\n"
-    "                       thread; --max-flows and --max-mem are split between the workers\n"
+    "                       the CPUs online less one, 1 to 8); the database is written by one\n"
+    "                       more thread; --max-flows and --max-mem are split between workers\n"
     "  --max-flows N        flows tracked at once; least recently seen evicted beyond (250000)\n"
     "  --flow-timeout SEC   idle timeout in packet time (300)\n"
     "  --max-mem SIZE       memory for all per-flow state together (1G, at least 16M); when\n"

@@ -1,4 +1,4 @@
-/* engine.c — workers, the reader's dispatch, the writer thread and the merge. See engine.h.
+/* engine.c — workers, the reader's dispatch and the writer thread. See engine.h.
  *
  * Queues (engine/ring.h), all single-producer single-consumer:
  *   reader → worker w      in[w]   packets, ticks, barriers (offline, 2+ workers)
@@ -68,7 +68,7 @@ struct engine {
     struct pipeline_cfg wcfg;            /* each worker's share */
     unsigned n;
     bool threaded;                       /* workers run on threads of their own */
-    bool merge;                          /* offline, 2+ workers: the reader dispatches */
+    bool dispatch;                       /* offline, 2+ workers: the reader dispatches to threads */
     bool live;
     struct worker *w;
     const struct nz_log *log;
@@ -101,7 +101,10 @@ struct engine {
 
 unsigned engine_workers_default(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    /* One core stays for the threads every run has besides the workers: the database writer
+     * and, offline, the reader and the content hash. On 2 cores, 2 workers were no faster than
+     * 1 (tests/bench: same wall time, ~10 % more CPU for the copies to the workers). */
+    long n = sysconf(_SC_NPROCESSORS_ONLN) - 1;
     if (n < 1)
         n = 1;
     if (n > ENGINE_WORKERS_DEFAULT_MAX)
@@ -399,7 +402,7 @@ struct engine *engine_new(const struct engine_cfg *cfg, struct store *st, int64_
     e->n = cfg->workers;
     e->live = cfg->live != NULL;
     e->threaded = e->live || e->n > 1;
-    e->merge = !e->live && e->n > 1;
+    e->dispatch = !e->live && e->n > 1;
     e->log = log;
     e->st = st;
     e->wcfg = cfg->pl;
@@ -428,7 +431,7 @@ struct engine *engine_new(const struct engine_cfg *cfg, struct store *st, int64_
         bell_init(&w->in_bell);
         bell_init(&w->space_bell);
         bell_init(&w->out_bell);
-        if (!ring_init(&w->outq, outq) || (e->merge && !ring_init(&w->in, inq))) {
+        if (!ring_init(&w->outq, outq) || (e->dispatch && !ring_init(&w->in, inq))) {
             engine_free(e);
             return NULL;
         }
@@ -451,7 +454,7 @@ struct engine *engine_new(const struct engine_cfg *cfg, struct store *st, int64_
         return NULL;
     }
     e->wstarted = true;
-    if (e->merge) {
+    if (e->dispatch) {
         for (unsigned i = 0; i < e->n; i++) {
             if (pthread_create(&e->w[i].tid, NULL, worker_main, &e->w[i]) != 0) {
                 engine_free(e);
@@ -541,7 +544,7 @@ void engine_packet(struct engine *e, int dlt, uint64_t ts_usec, const uint8_t *d
     if (ts_usec > e->last_ts)
         e->last_ts = ts_usec;
     e->seq++;
-    if (!e->merge) {
+    if (!e->dispatch) {
         e->w[0].out.key = 2 * e->seq + 1;
         pipeline_packet(e->w[0].pl, dlt, ts_usec, data, caplen, wirelen);
         if ((++e->w[0].pkts_local % SNAP_EVERY) == 0)
@@ -583,7 +586,7 @@ void engine_packet(struct engine *e, int dlt, uint64_t ts_usec, const uint8_t *d
 static bool all_written(struct engine *e, uint64_t key)
 {
     for (unsigned i = 0; i < e->n; i++)
-        if (e->merge && atomic_load_explicit(&e->w[i].done, memory_order_acquire) < key)
+        if (e->dispatch && atomic_load_explicit(&e->w[i].done, memory_order_acquire) < key)
             return false;
     for (unsigned i = 0; i < e->n; i++)
         if (!ring_empty(&e->w[i].outq))
@@ -597,7 +600,7 @@ static void barrier(struct engine *e, bool end_flows, bool stop)
 {
     e->seq++;
     uint64_t key = 2 * e->seq;
-    if (!e->merge) {
+    if (!e->dispatch) {
         struct worker *w = &e->w[0];
         w->out.key = key;
         if (e->last_ts)
@@ -817,7 +820,7 @@ void engine_free(struct engine *e)
         return;
     if (e->live)
         engine_live_stop(e);
-    if (e->merge && !e->finished) {
+    if (e->dispatch && !e->finished) {
         /* dropped without engine_finish (an error path): the workers end their flows (the
          * writer still takes the rows) and stop */
         for (unsigned i = 0; i < e->n; i++) {
@@ -828,7 +831,7 @@ void engine_free(struct engine *e)
         }
     }
     join_workers(e);
-    if (!e->finished && !e->merge && e->w && e->w[0].pl && e->wstarted)
+    if (!e->finished && !e->dispatch && e->w && e->w[0].pl && e->wstarted)
         for (unsigned i = 0; i < e->n; i++)
             if (e->w[i].pl)
                 pipeline_finish(e->w[i].pl); /* no thread of its own (or joined): end flows while the writer runs */

@@ -14,14 +14,13 @@
  * worker waits (counted in `queue_full`, logged once then hourly): rows already accepted are
  * never dropped; the kernel's buffer absorbs the wait on a live interface.
  *
- * Same rows with any number of workers: offline, the writer takes the workers' messages in the
- * order of the packets that caused them (each message carries its packet's number, msg.h), so
- * the rules that read the database (a mail server's history) see what they would see with one
- * worker. Packet time reaches every worker (ticks), so idle flows end alike; before each
- * barrier and at the end, every worker expires its flows at the last packet's time. What
- * differs with N workers: ids and row order, and, under memory pressure, which flows are
- * evicted (each worker has 1/N of --max-mem and --max-flows). Live, the writer takes messages
- * as they come.
+ * Same rows with any number of workers: nothing the writer writes depends on the order in
+ * which the workers' rows reach it. Packet time reaches every worker (ticks at least every
+ * second of packet time), and before each barrier and at the end every worker expires its
+ * flows at the last packet's time, so flows end alike; a flow's dissectors close at its own
+ * last packet; the rules that read a mail server's history wait for the end of an offline run
+ * (engine/writer.h). What differs with N workers: ids and row order, and, under memory
+ * pressure, which flows are evicted (each worker has 1/N of --max-mem and --max-flows).
  *
  * Threads: the caller's thread owns the engine; engine_* functions are called from it only. */
 #ifndef NZ_ENGINE_ENGINE_H
@@ -32,7 +31,7 @@
 #include "store/store.h"
 
 #define ENGINE_WORKERS_MAX 64
-#define ENGINE_WORKERS_DEFAULT_MAX 8   /* the default is the online CPUs, at most this */
+#define ENGINE_WORKERS_DEFAULT_MAX 8   /* the default: online CPUs - 1, at least 1, at most this */
 
 struct engine_cfg {
     struct pipeline_cfg pl;          /* totals: max_flows, mem_max and reasm_mem_max are split
@@ -47,7 +46,8 @@ struct engine_cfg {
     size_t out_queue_bytes;          /* per worker, worker → writer (0 = default) */
 };
 
-/* Online CPUs, at most ENGINE_WORKERS_DEFAULT_MAX, at least 1. */
+/* Online CPUs less one (the writer's, the reader's and the hash's), at least 1, at most
+ * ENGINE_WORKERS_DEFAULT_MAX. */
 unsigned engine_workers_default(void);
 
 /* Starts the writer (and, offline with 2+ workers, the worker threads). The engine writes into

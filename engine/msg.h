@@ -5,10 +5,10 @@
  * the worker formats nothing for the database; the writer turns them into column values.
  * Control → writer: run-row updates.
  *
- * Keys order a worker's output against the other workers' (engine.c): the reader numbers its
- * packets s = 1, 2, ...; a packet's key is 2s+1, a tick sent just before it is 2s, a barrier
- * takes the next even key. Everything a worker emits while handling an input carries that
- * input's key. */
+ * Keys: the reader numbers its packets s = 1, 2, ...; a packet's key is 2s+1, a tick sent just
+ * before it 2s, a barrier the next even number. A worker publishes the key of the last input
+ * it finished, and stamps what it emits with the key of the input it was handling (for
+ * diagnostics; the writer does not need an order). */
 #ifndef NZ_ENGINE_MSG_H
 #define NZ_ENGINE_MSG_H
 
@@ -62,7 +62,8 @@ struct msg_flow {
     uint64_t fkey;
     uint8_t final, ip_version, orient, end;   /* enum flow_orient, enum flow_end (when final) */
     uint16_t client_port, server_port;
-    char client_ip[46], server_ip[46];
+    uint8_t client_addr[16], server_addr[16];  /* raw (IPv4: the first 4 bytes); the writer
+                                                  makes the text */
     char app_proto[24];
     char ndpi_proto[NDPI_LABEL_MAX];
     uint64_t first_usec, last_usec;

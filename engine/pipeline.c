@@ -44,7 +44,8 @@ struct fapp {
     unsigned ndpi_pkts;
     char ndpi_label[NDPI_LABEL_MAX];
     char app_label[24];            /* our dissector's label */
-    char cli_ip[46], srv_ip[46];   /* text forms for evidence */
+    char cli_ip[46], srv_ip[46];   /* text forms for the dissectors' evidence: made when the
+                                      first payload byte reaches the driver ("" before) */
     uint64_t findings;
 };
 
@@ -126,8 +127,8 @@ static void send_flow(struct pipeline *pl, const struct flow *f, const struct fa
     m->end = (uint8_t)end;
     m->client_port = f->cli_port;
     m->server_port = f->srv_port;
-    memcpy(m->client_ip, fa->cli_ip, sizeof m->client_ip);
-    memcpy(m->server_ip, fa->srv_ip, sizeof m->server_ip);
+    memcpy(m->client_addr, f->cli_ip, sizeof m->client_addr);
+    memcpy(m->server_addr, f->srv_ip, sizeof m->server_addr);
     memcpy(m->app_proto, fa->app_label, sizeof m->app_proto);
     memcpy(m->ndpi_proto, fa->ndpi_label, sizeof m->ndpi_proto);
     m->first_usec = f->first_usec;
@@ -285,6 +286,11 @@ static void on_stream_data(void *ud, int dir, const uint8_t *p, size_t n)
     struct flow *f = pl->cur;
     struct fapp *fa = f->app;
     dump_write(pl->cfg.dump, f->id, dir, p, n); /* --dump-streams; no-op when off */
+    if (!fa->cli_ip[0]) {
+        /* once per flow that carries payload: a SYN scan or a flow of bare ACKs never pays */
+        dec_addr_str(f->ip_ver, f->cli_ip, fa->cli_ip, sizeof fa->cli_ip);
+        dec_addr_str(f->ip_ver, f->srv_ip, fa->srv_ip, sizeof fa->srv_ip);
+    }
     drv_data(&fa->drv, dir, p, n, pl->cur_ts);
 }
 
@@ -313,8 +319,6 @@ static struct fapp *fapp_new(struct pipeline *pl, struct flow *f)
     }
     reasm_dir_init(&fa->rd[0]);
     reasm_dir_init(&fa->rd[1]);
-    dec_addr_str(f->ip_ver, f->cli_ip, fa->cli_ip, sizeof fa->cli_ip);
-    dec_addr_str(f->ip_ver, f->srv_ip, fa->srv_ip, sizeof fa->srv_ip);
     drv_init(&fa->drv, &pl->drv, fa->cli_ip, fa->srv_ip, f->cli_port, f->srv_port, f->id);
     return fa;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture/decode.h"
 #include "capture/flow.h"
 #include "engine/msg.h"
 #include "engine/records.h"
@@ -136,11 +137,18 @@ static void map_del(struct wstate *w, struct wflow *e)
 
 /* ---- rows ---- */
 
-static void fill_store_flow(const struct msg_flow *m, struct store_flow *sf)
+/* The flow's addresses as text (cli, srv: 46 bytes each). */
+static void addr_text(const struct msg_flow *m, char *cli, char *srv)
+{
+    dec_addr_str(m->ip_version, m->client_addr, cli, 46);
+    dec_addr_str(m->ip_version, m->server_addr, srv, 46);
+}
+
+static void fill_store_flow(const struct msg_flow *m, const char *cli, const char *srv, struct store_flow *sf)
 {
     memset(sf, 0, sizeof *sf);
-    sf->client_ip = m->client_ip;
-    sf->server_ip = m->server_ip;
+    sf->client_ip = cli;
+    sf->server_ip = srv;
     sf->client_port = m->client_port;
     sf->server_port = m->server_port;
     sf->ip_version = m->ip_version;
@@ -172,8 +180,15 @@ static void on_flow(struct wstate *w, const struct msg_flow *m)
             map_del(w, e);
         return;
     }
+    char cli[46], srv[46];
+    if (e) {
+        memcpy(cli, e->client_ip, sizeof cli);
+        memcpy(srv, e->server_ip, sizeof srv);
+    } else {
+        addr_text(m, cli, srv);
+    }
     struct store_flow sf;
-    fill_store_flow(m, &sf);
+    fill_store_flow(m, cli, srv, &sf);
     int64_t id = e ? e->db_id : 0;
     db_fail(w, store_flow_put(w->st, w->run_id, &sf, &id), "a flow");
     w->dirty = true;
@@ -193,8 +208,8 @@ static void on_flow(struct wstate *w, const struct msg_flow *m)
         e->client_port = m->client_port;
         e->server_port = m->server_port;
         e->first_usec = m->first_usec;
-        memcpy(e->client_ip, m->client_ip, sizeof e->client_ip);
-        memcpy(e->server_ip, m->server_ip, sizeof e->server_ip);
+        memcpy(e->client_ip, cli, sizeof e->client_ip);
+        memcpy(e->server_ip, srv, sizeof e->server_ip);
     }
 }
 

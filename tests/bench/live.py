@@ -639,7 +639,7 @@ def report(R):
           f"{R['versions']['netzwacht']}; {R['versions']['tcpreplay']}")
     print(f"input: {inp['packets']:,} packets, {inp['bytes'] / 2**30:.2f} GiB; veth MTU {R['netns']['mtu']}; "
           f"{R['runs']} runs per row{'; CPU hog running' if R['hog'] else ''}; capture buffer "
-          f"{str(R['buffer_mb']) + ' MiB' if R['buffer_mb'] else 'libpcap default (2 MiB)'}")
+          f"{str(R['buffer_mb']) + ' MiB' if R['buffer_mb'] else 'each tool default (watch: its own, 64 MiB per socket; tcpdump: libpcap 2 MiB)'}")
     print(f"load average (1 min) at start {R['loadavg_start'][0]:.1f}, at end {R['loadavg_end'][0]:.1f} "
           f"(other jobs on the machine take CPU from the capture: compare runs of similar load)")
     ref = R["reference"]
