@@ -421,7 +421,7 @@ def main():
     ap.add_argument("--size-mb", type=float, default=1100, help="bench mix size (default 1100: 1.15 GB >= 1 GiB)")
     ap.add_argument("--input", default=None, help="replay this classic pcap instead of a generated mix")
     ap.add_argument("--buffer-mb", type=int, default=None, help="kernel capture buffer for watch "
-                    "(--buffer-size) and tcpdump (-B); default: libpcap's 2 MiB for both")
+                    "(--buffer-size, per socket) and tcpdump (-B); default: each tool's own (watch 64 MiB per socket, tcpdump libpcap's 2 MiB)")
     ap.add_argument("--no-preload", dest="preload", action="store_false",
                     help="tcpreplay reads the file while sending (default: --preload-pcap)")
     ap.add_argument("--json", default="/tmp/netzwacht-live.json")
