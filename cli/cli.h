@@ -109,7 +109,8 @@ int cli_run_end(struct cli_run *r, int fail_on, const uint64_t sev[NZ_SEV_COUNT]
 void cli_print_summary(FILE *fp, const struct pipeline_stats *s, const uint64_t sev[NZ_SEV_COUNT], size_t files_ok,
                        size_t files_skipped, size_t files_failed, int64_t run_id);
 /* `watch`'s last line. */
-void cli_print_stopped(FILE *fp, const char *prog, const struct pipeline_stats *s, const struct cap_stats *cs);
+void cli_print_stopped(FILE *fp, const char *prog, const struct pipeline_stats *s, const struct cap_stats *cs,
+                       unsigned workers, uint64_t queue_full);
 
 /* Drops root (privs.c): setgroups/setgid/setuid to `user`, checked to be irreversible.
  * Returns 0 (also when already running as that user), or NZ_EUSAGE (unknown user, not root) /

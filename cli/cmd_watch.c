@@ -305,7 +305,7 @@ int cmd_watch(struct cli_global *g, int argc, char **argv)
         fprintf(stderr, "%s: database error: %s (rows committed before are kept)\n", g->prog, store_errmsg(r.st));
         cli_run_fail(&r, EXIT_RUNTIME);
     }
-    cli_print_stopped(stderr, g->prog, &r.stats, &cs);
+    cli_print_stopped(stderr, g->prog, &r.stats, &cs, engine_workers(r.eng), engine_queue_full(r.eng));
     rc = cli_run_end(&r, -1, NULL);
     for (unsigned i = 0; i < nsrc; i++)
         cap_close(src[i]);

@@ -402,10 +402,13 @@ void cli_print_summary(FILE *fp, const struct pipeline_stats *s, const uint64_t 
             (unsigned long long)sev[NZ_SEV_LOW], (unsigned long long)sev[NZ_SEV_INFO]);
 }
 
-void cli_print_stopped(FILE *fp, const char *prog, const struct pipeline_stats *s, const struct cap_stats *cs)
+void cli_print_stopped(FILE *fp, const char *prog, const struct pipeline_stats *s, const struct cap_stats *cs,
+                       unsigned workers, uint64_t queue_full)
 {
-    fprintf(fp, "%s: stopped: %llu packets, %llu flows, %llu findings; libpcap received %llu, dropped %llu, interface dropped %llu\n",
-            prog, (unsigned long long)s->packets, (unsigned long long)s->flows,
+    cli_fputs_esc(prog, fp); /* argv[0]: a string from outside */
+    fprintf(fp, ": stopped: %llu packets, %llu flows, %llu findings; libpcap received %llu, dropped %llu, interface dropped %llu;"
+            " %u worker(s), a queue was full %llu time(s)\n",
+            (unsigned long long)s->packets, (unsigned long long)s->flows,
             (unsigned long long)s->findings, (unsigned long long)cs->recv, (unsigned long long)cs->drop,
-            (unsigned long long)cs->ifdrop);
+            (unsigned long long)cs->ifdrop, workers, (unsigned long long)queue_full);
 }
