@@ -254,6 +254,39 @@ def asan_build():
         return b"__asan_init" in f.read()
 
 
+def workers_run(cap, opts, asan):
+    """The threaded engine under the same hostile capture: 3 workers share the budget (1/3 each),
+    and the queues between the threads (1 MiB in + 2 MiB out per worker, engine/engine.c) are
+    fixed; together they stay within the same bound plus those queues."""
+    w = ["--workers", "3"]
+    empty = os.path.join(h.tmp, "empty.pcap")
+    base = measured_run(h.db("base3.db"), empty, opts + w, 4 << 20)
+    queues_kib = 3 * 3 * 1024
+    bound_kib = base["maxrss_kib"] + (BUDGET_MIB + MARGIN_MIB) * 1024 + queues_kib
+    db = h.db("hostile3.db")
+    res = measured_run(db, cap, opts + w, 64 * bound_kib if asan else 4 * bound_kib)
+    print(f"memory: --workers 3: peak RSS {res['maxrss_kib'] / 1024:.1f} MiB, bound {bound_kib / 1024:.1f} MiB")
+    h.check("--workers 3: hostile capture analysed (exit 0)", res["rc"] == 0 and not res["killed"],
+            f"rc {res['rc']}, killed {res['killed']}: {res['stderr'][-2000:]}")
+    if asan:
+        h.skip("--workers 3: peak RSS bound", "AddressSanitizer build: its quarantine and shadow memory are not ours")
+    else:
+        h.check("--workers 3: peak RSS <= baseline + budget + margin + the queues",
+                res["maxrss_kib"] <= bound_kib, f"{res['maxrss_kib']} KiB > {bound_kib} KiB")
+    if res["rc"] != 0 or res["killed"]:
+        return
+    run = nzt.query(db, "SELECT flows_evicted, counters FROM runs")[0]
+    c = json.loads(run["counters"])
+    mem = c.get("memory", {})
+    h.check("--workers 3: the budget is split, its peaks sum within the budget plus a flow's growth each",
+            0 < mem.get("peak", 0) <= (BUDGET_MIB << 20) + 3 * (512 << 10) and
+            mem.get("budget", 0) <= BUDGET_MIB << 20, json.dumps(mem))
+    h.check("--workers 3: flows evicted for memory, counted", run["flows_evicted"] > 0 and
+            c["flows"]["evicted_for_memory"] > 0 and c.get("engine", {}).get("workers") == 3, json.dumps(c))
+    warns = [ln for ln in res["stderr"].splitlines() if "memory budget reached" in ln]
+    h.check("--workers 3: the eviction is logged once for all workers", len(warns) == 1, res["stderr"][-2000:])
+
+
 def main():
     asan = asan_build()
     opts = ["--max-mem", f"{BUDGET_MIB}M", "--max-reasm-mem", f"{REASM_MIB}M"]
@@ -323,6 +356,7 @@ def main():
             json.dumps(mem))
     h.check("stalled TLS flows still get their flow rows",
             nzt.query(db, "SELECT count(*) AS n FROM flows WHERE server_port = 443")[0]["n"] >= N_TLS + N_OOO)
+    workers_run(cap, opts, asan)
 
 
 try:
