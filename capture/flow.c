@@ -141,6 +141,12 @@ static uint32_t key_hash(const struct flow_key *k)
     return h;
 }
 
+uint32_t flow_hash(const struct pkt *p)
+{
+    struct flow_key k = key_of(p);
+    return key_hash(&k);
+}
+
 /* Direction of p on f: FLOW_DIR_C2S / FLOW_DIR_S2C, or -1 when p is not on f. */
 static int flow_dir_of(const struct flow *f, const struct pkt *p)
 {

@@ -102,6 +102,11 @@ void flow_table_free(struct flow_table *t);
  * be allocated (*err = NZ_ENOMEM). At max_flows, the least recently seen flow is evicted. */
 struct flow *flow_track(struct flow_table *t, const struct pkt *p, int *dir /* OUT */, int *err /* OUT */);
 
+/* The table's hash of p's flow: the same for both directions (the endpoints are put in a fixed
+ * order first), and for the same flow in every table. The table indexes its buckets with the
+ * low bits; a caller spreading flows over tables should use the high bits. */
+uint32_t flow_hash(const struct pkt *p);
+
 /* Expires flows idle (or closed and lingered) at `now_usec`, visiting at most `max_visits`
  * (0 = no bound). Returns the number ended. */
 size_t flow_expire(struct flow_table *t, uint64_t now_usec, size_t max_visits);

@@ -469,29 +469,11 @@ struct engine *engine_new(const struct engine_cfg *cfg, struct store *st, int64_
 
 /* ---- offline: the reader ---- */
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
-
-/* The worker of a decoded segment: a hash of both endpoints that does not depend on which
- * one sent the packet. */
+/* The worker of a decoded segment: the flow table's own symmetric hash (capture/flow.h), its
+ * high bits, so that the low bits each worker's table indexes with stay evenly spread. */
 static unsigned pick_worker(const struct pkt *p, unsigned n)
 {
-    uint64_t a = 0, b = 0;
-    size_t len = p->ip_ver == 6 ? 16 : 4;
-    for (size_t i = 0; i < len; i++) {
-        a = a * 131 + p->src[i];
-        b = b * 131 + p->dst[i];
-    }
-    a = mix64(a ^ ((uint64_t)p->sport << 48));
-    b = mix64(b ^ ((uint64_t)p->dport << 48));
-    return (unsigned)(mix64(a + b + (a ^ b)) % n);
+    return (unsigned)(((uint64_t)flow_hash(p) * n) >> 32);
 }
 
 /* Room for the message the reader waits to put (a pad may take up to as much again). */
@@ -502,22 +484,18 @@ static bool space_ready(void *ud)
 }
 
 /* Room for `len` bytes in w's queue; waits (counted) while it is full. */
+/* The reader sleeps until w freed room. */
+static void wait_in_space(void *ud)
+{
+    struct worker *w = ud;
+    bell_ring(&w->in_bell);
+    bell_wait(&w->space_bell, space_ready, w, BELL_WAIT_MS);
+}
+
 static struct ring_msg *in_reserve(struct engine *e, struct worker *w, size_t len)
 {
-    struct ring_msg *m = ring_reserve(&w->in, len);
-    if (m)
-        return m;
-    e->in_full++;
     w->in_want = len;
-    for (unsigned i = 0; !(m = ring_reserve(&w->in, len));) {
-        if (i < 100) {
-            ring_relax(i++);
-        } else {
-            bell_ring(&w->in_bell);
-            bell_wait(&w->space_bell, space_ready, w, BELL_WAIT_MS);
-        }
-    }
-    return m;
+    return ring_reserve_wait(&w->in, len, wait_in_space, w, &e->in_full);
 }
 
 static void in_commit(struct worker *w, struct ring_msg *m, int type, uint64_t key)

@@ -88,17 +88,7 @@ void pipeline_cfg_defaults(struct pipeline_cfg *cfg)
 static struct ring_msg *reserve(struct pipeline *pl, size_t len)
 {
     struct pl_out *o = pl->out;
-    struct ring_msg *m = ring_reserve(o->ring, len);
-    if (m)
-        return m;
-    o->full_waits++;
-    for (unsigned i = 0; !(m = ring_reserve(o->ring, len));) {
-        if (i < 100)
-            ring_relax(i++);
-        else
-            o->wait_space(o->ud);
-    }
-    return m;
+    return ring_reserve_wait(o->ring, len, o->wait_space, o->ud, &o->full_waits);
 }
 
 static void commit(struct pipeline *pl, struct ring_msg *m, int type)

@@ -70,6 +70,21 @@ struct ring_msg *ring_reserve(struct ring *r, size_t len)
     return m;
 }
 
+struct ring_msg *ring_reserve_wait(struct ring *r, size_t len, void (*wait)(void *ud), void *ud, uint64_t *full)
+{
+    struct ring_msg *m = ring_reserve(r, len);
+    if (m)
+        return m;
+    (*full)++;
+    for (unsigned i = 0; !(m = ring_reserve(r, len));) {
+        if (i < 100)
+            ring_relax(i++);
+        else
+            wait(ud);
+    }
+    return m;
+}
+
 void ring_commit(struct ring *r, struct ring_msg *m)
 {
     atomic_store_explicit(&r->head, r->resv + round_msg(m->len), memory_order_release);

@@ -56,6 +56,10 @@ static inline size_t ring_max_payload(const struct ring *r) { return r->cap / 2 
  * Fill type, key, flags and data[0..len), then ring_commit(). len <= ring_max_payload(). */
 struct ring_msg *ring_reserve(struct ring *r, size_t len);
 void ring_commit(struct ring *r, struct ring_msg *m);
+/* ring_reserve, waiting while the ring is full: a short spin, then wait(ud) (which sleeps,
+ * bounded, until the consumer freed room) until it fits. *full counts the reservations that
+ * had to wait. Never NULL: len <= ring_max_payload(). */
+struct ring_msg *ring_reserve_wait(struct ring *r, size_t len, void (*wait)(void *ud), void *ud, uint64_t *full);
 
 /* Consumer: the oldest message, or NULL when the ring is empty. Valid until ring_pop(). */
 struct ring_msg *ring_peek(struct ring *r);
