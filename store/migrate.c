@@ -187,6 +187,47 @@ struct migration {
  * kernel meanwhile). */
 static const char v7_sql[] = "ALTER TABLE runs ADD COLUMN queue_full INTEGER;";
 
+/* v8: trust (issue #11). Every certificate seen in clear once, keyed by the SHA-256 of its DER
+ * (lowercase hex), with first/last seen in packet time; each distinct chain once, keyed by the
+ * SHA-256 over its certificates' 32-byte SHA-256s in chain order (position 0 = the leaf); each
+ * TLS session names its chain, the verification outcome against the trust store at packet
+ * time, the name it was judged against and where that name came from, and the session's
+ * security level in posttls-finger's words (none, encrypt, untrusted, trusted, verified; dane
+ * later). smtp_sessions (SMTP, IMAP, POP3) get the level of the session too. */
+static const char v8_sql[] =
+    "CREATE TABLE certificates ("
+    " sha256 TEXT PRIMARY KEY,"
+    " spki_sha256 TEXT,"
+    " subject TEXT, issuer TEXT, subject_cn TEXT, issuer_cn TEXT,"
+    " serial TEXT, san_dns TEXT, san_ip TEXT, n_san_dns INTEGER,"
+    " not_before TEXT, not_after TEXT,"
+    " key_type TEXT, key_bits INTEGER, key_curve TEXT, sig_alg TEXT,"
+    " is_ca INTEGER, path_len INTEGER, key_usage TEXT, ext_key_usage TEXT,"
+    " self_issued INTEGER, version INTEGER, parsed_by TEXT, parse_error TEXT,"
+    " der BLOB,"
+    " first_seen TEXT, last_seen TEXT, first_run INTEGER, last_run INTEGER"
+    ");"
+    "CREATE INDEX certificates_spki ON certificates(spki_sha256);"
+    "CREATE INDEX certificates_not_after ON certificates(not_after);"
+    "CREATE TABLE cert_chains ("
+    " chain_sha256 TEXT NOT NULL,"
+    " position INTEGER NOT NULL,"
+    " cert_sha256 TEXT NOT NULL,"
+    " PRIMARY KEY (chain_sha256, position)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX cert_chains_cert ON cert_chains(cert_sha256);"
+    "ALTER TABLE tls_sessions ADD COLUMN chain_sha256 TEXT;"
+    "ALTER TABLE tls_sessions ADD COLUMN cert_spki_sha256 TEXT;"
+    "ALTER TABLE tls_sessions ADD COLUMN trust TEXT;"
+    "ALTER TABLE tls_sessions ADD COLUMN trust_reason TEXT;"
+    "ALTER TABLE tls_sessions ADD COLUMN name_checked TEXT;"
+    "ALTER TABLE tls_sessions ADD COLUMN name_source TEXT;"
+    "ALTER TABLE tls_sessions ADD COLUMN name_match INTEGER;"
+    "ALTER TABLE tls_sessions ADD COLUMN security_level TEXT;"
+    "ALTER TABLE smtp_sessions ADD COLUMN security_level TEXT;"
+    "CREATE INDEX tls_sessions_chain ON tls_sessions(chain_sha256);"
+    "CREATE INDEX tls_sessions_spki ON tls_sessions(cert_spki_sha256);";
+
 /* Append-only. Index i holds the step to user_version i+1. */
 static const struct migration steps[] = {
     {"initial schema: runs, flows, findings", v1_sql},
@@ -196,6 +237,7 @@ static const struct migration steps[] = {
     {"files: BLAKE2b content hash, pre-key", v5_sql},
     {"tls_sessions: leaf certificate columns", v6_sql},
     {"runs: queue_full", v7_sql},
+    {"certificates, cert_chains; TLS trust and security levels", v8_sql},
 };
 
 #define N_STEPS ((int)(sizeof steps / sizeof steps[0]))
