@@ -20,8 +20,20 @@
  * Fallback: wolfSSL refuses some valid certificates (more names than it keeps: ASN_PARSE_E;
  * a signature algorithm it does not know, e.g. ML-DSA: ASN_UNKNOWN_OID_E). Then x509_walk
  * reads the facts itself with dissect/der.h (depth and TLV limits DER_DEPTH_MAX /
- * DER_NODES_MAX); only when that fails too is the DER itself broken (der_broken). */
+ * DER_NODES_MAX); only when that fails too is the DER itself broken (der_broken).
+ *
+ * x509_facts (the certificates table, once per new certificate): x509_parse_host for the
+ * struct cert_info, then our own split of the Certificate (cert_split, the same code the
+ * fallback walk uses) for everything else, so those facts do not depend on the decoder: the
+ * SHA-256 of the SubjectPublicKeyInfo TLV (not wc_GetPubKeyDerFromCert, which hands out only
+ * the bare key on some wolfSSL versions), subject/issuer as RFC 4514 strings (§2: reversed RDN
+ * order, §2.4 escaping; OpenSSL's -nameopt RFC2253 output for ASCII names), the serial
+ * (§4.1.2.2), every SAN dNSName and iPAddress (§4.2.1.6; IPv6 text per RFC 5952 §4),
+ * basicConstraints (§4.2.1.9), keyUsage (§4.2.1.3), extKeyUsage (§4.2.1.12), the EC named
+ * curve (RFC 5480 §2.1.1.1). Still ignored there: other SAN types (email, URI, directory
+ * names), name constraints, policies, AIA/CRL distribution points. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <limits.h>
@@ -621,8 +633,12 @@ static void walk_key(struct der_tlv spki, struct cert_info *out)
 }
 
 /* Extensions ::= SEQUENCE OF Extension { extnID, critical BOOLEAN DEFAULT FALSE, extnValue
- * OCTET STRING }; the SAN extension's value is GeneralNames, dNSName is [2] IA5String. */
-static void walk_sans(struct bytes exts, const char *host, struct cert_info *out)
+ * OCTET STRING } (RFC 5280 §4.1, §4.2). exts is the contents of the [3] wrapper. Calls fn
+ * with the extnID contents and the extnValue contents of each readable Extension; stops at
+ * one that is not a SEQUENCE, skips one whose extnID or extnValue is unreadable. */
+typedef void ext_fn(void *ctx, struct bytes oid, struct bytes value);
+
+static void ext_each(struct bytes exts, ext_fn *fn, void *ctx)
 {
     struct rd e = rd_from(exts);
     struct der_tlv seq;
@@ -634,22 +650,110 @@ static void walk_sans(struct bytes exts, const char *host, struct cert_info *out
         if (der_expect(&l, 0x30, &ext))
             return;
         struct rd xr = rd_from(ext.val);
-        if (der_expect(&xr, 0x06, &oid) || !der_oid_is(oid.val, OID_SAN, sizeof OID_SAN))
+        if (der_expect(&xr, 0x06, &oid))
             continue;
         if (der_next(&xr, &x) == 0 && x.tag == 0x01)
             der_next(&xr, &x);
         if (!rd_ok(&xr) || x.tag != 0x04)
             continue;
-        struct rd v = rd_from(x.val);
-        struct der_tlv names;
-        if (der_expect(&v, 0x30, &names))
-            continue;
-        struct rd g = rd_from(names.val);
-        struct der_tlv gn;
-        while (rd_ok(&g) && !rd_eof(&g) && der_next(&g, &gn) == 0)
-            if (gn.tag == 0x82 && gn.val.len <= INT_MAX)
-                san_add(out, (const char *)gn.val.p, (int)gn.val.len, host);
+        fn(ctx, oid.val, x.val);
     }
+}
+
+/* The GeneralNames of a SAN extension value (RFC 5280 §4.2.1.6): calls fn with each readable
+ * GeneralName TLV (dNSName is [2] IA5String, tag 0x82; iPAddress [7] OCTET STRING, 0x87). */
+static void san_each(struct bytes value, void (*fn)(void *ctx, const struct der_tlv *gn), void *ctx)
+{
+    struct rd v = rd_from(value);
+    struct der_tlv names;
+    if (der_expect(&v, 0x30, &names))
+        return;
+    struct rd g = rd_from(names.val);
+    struct der_tlv gn;
+    while (rd_ok(&g) && !rd_eof(&g) && der_next(&g, &gn) == 0)
+        fn(ctx, &gn);
+}
+
+struct walk_san_ctx {
+    struct cert_info *out;
+    const char *host;
+};
+
+static void walk_san_name(void *ctx, const struct der_tlv *gn)
+{
+    struct walk_san_ctx *c = ctx;
+    if (gn->tag == 0x82 && gn->val.len <= INT_MAX)
+        san_add(c->out, (const char *)gn->val.p, (int)gn->val.len, c->host);
+}
+
+static void walk_san_ext(void *ctx, struct bytes oid, struct bytes value)
+{
+    if (der_oid_is(oid, OID_SAN, sizeof OID_SAN))
+        san_each(value, walk_san_name, ctx);
+}
+
+/* Every SAN extension's dNSNames into out (san_add). */
+static void walk_sans(struct bytes exts, const char *host, struct cert_info *out)
+{
+    struct walk_san_ctx c = {out, host};
+    ext_each(exts, walk_san_ext, &c);
+}
+
+/* The parts of a Certificate (RFC 5280 §4.1) as the walk finds them. */
+struct cert_parts {
+    uint8_t version;          /* 1..3 */
+    struct der_tlv serial;    /* INTEGER */
+    struct der_tlv issuer;    /* Name (SEQUENCE) */
+    struct der_tlv validity;  /* SEQUENCE */
+    struct der_tlv subject;   /* Name (SEQUENCE) */
+    struct der_tlv spki;      /* SubjectPublicKeyInfo (SEQUENCE) */
+    struct der_tlv sig_alg;   /* the outer signatureAlgorithm (SEQUENCE) */
+    struct bytes exts;        /* contents of the [3] wrapper; {NULL, 0} when absent */
+};
+
+/* Splits a Certificate { tbsCertificate { [0] version OPTIONAL, serialNumber, signature,
+ * issuer, validity, subject, subjectPublicKeyInfo, [1], [2], [3] extensions },
+ * signatureAlgorithm, signatureValue } into *p through the checked cursor. Bytes after the
+ * Certificate are not looked at (x509_walk refuses them through der_check). Returns 0 or
+ * NZ_EMALFORMED. */
+static int cert_split(struct bytes der, struct cert_parts *p)
+{
+    memset(p, 0, sizeof *p);
+    struct rd top = rd_from(der);
+    struct der_tlv cert, tbs, sig, x, isa;
+    if (der_expect(&top, 0x30, &cert))
+        return NZ_EMALFORMED;
+    struct rd c = rd_from(cert.val);
+    if (der_expect(&c, 0x30, &tbs) || der_expect(&c, 0x30, &p->sig_alg) ||
+        der_expect(&c, 0x03, &sig) || !rd_eof(&c))
+        return NZ_EMALFORMED;
+    struct rd t = rd_from(tbs.val);
+    if (der_next(&t, &x))
+        return NZ_EMALFORMED;
+    p->version = 1;
+    if (x.tag == 0xa0) { /* [0] EXPLICIT Version DEFAULT v1 */
+        struct rd v = rd_from(x.val);
+        struct der_tlv vi;
+        if (der_expect(&v, 0x02, &vi) || vi.val.len != 1 || vi.val.p[0] > 2)
+            return NZ_EMALFORMED;
+        p->version = (uint8_t)(vi.val.p[0] + 1);
+        if (der_next(&t, &x))
+            return NZ_EMALFORMED;
+    }
+    if (x.tag != 0x02) /* serialNumber */
+        return NZ_EMALFORMED;
+    p->serial = x;
+    if (der_expect(&t, 0x30, &isa) || der_expect(&t, 0x30, &p->issuer) ||
+        der_expect(&t, 0x30, &p->validity) || der_expect(&t, 0x30, &p->subject) ||
+        der_expect(&t, 0x30, &p->spki))
+        return NZ_EMALFORMED;
+    while (!rd_eof(&t)) { /* issuerUniqueID [1], subjectUniqueID [2], extensions [3] */
+        if (der_next(&t, &x))
+            return NZ_EMALFORMED;
+        if (x.tag == 0xa3)
+            p->exts = x.val;
+    }
+    return 0;
 }
 
 /* Fills out (fingerprint already there) from the DER structure; 0 or NZ_EMALFORMED. */
@@ -657,55 +761,24 @@ static int walk_into(struct bytes der, uint64_t now_usec, const char *host, stru
 {
     if (der_check(der) != 0)
         return NZ_EMALFORMED;
-    struct rd top = rd_from(der);
-    struct der_tlv cert, tbs, sa, sig, x, isa, issuer, validity, subject, spki;
-    if (der_expect(&top, 0x30, &cert))
+    struct cert_parts cp;
+    if (cert_split(der, &cp) != 0)
         return NZ_EMALFORMED;
-    struct rd c = rd_from(cert.val);
-    if (der_expect(&c, 0x30, &tbs) || der_expect(&c, 0x30, &sa) || der_expect(&c, 0x03, &sig) ||
-        !rd_eof(&c))
-        return NZ_EMALFORMED;
-    struct rd t = rd_from(tbs.val);
-    if (der_next(&t, &x))
-        return NZ_EMALFORMED;
-    uint8_t version = 1;
-    if (x.tag == 0xa0) { /* [0] EXPLICIT Version DEFAULT v1 */
-        struct rd v = rd_from(x.val);
-        struct der_tlv vi;
-        if (der_expect(&v, 0x02, &vi) || vi.val.len != 1 || vi.val.p[0] > 2)
-            return NZ_EMALFORMED;
-        version = (uint8_t)(vi.val.p[0] + 1);
-        if (der_next(&t, &x))
-            return NZ_EMALFORMED;
-    }
-    if (x.tag != 0x02) /* serialNumber */
-        return NZ_EMALFORMED;
-    if (der_expect(&t, 0x30, &isa) || der_expect(&t, 0x30, &issuer) ||
-        der_expect(&t, 0x30, &validity) || der_expect(&t, 0x30, &subject) ||
-        der_expect(&t, 0x30, &spki))
-        return NZ_EMALFORMED;
-    struct bytes exts = {NULL, 0};
-    while (!rd_eof(&t)) { /* issuerUniqueID [1], subjectUniqueID [2], extensions [3] */
-        if (der_next(&t, &x))
-            return NZ_EMALFORMED;
-        if (x.tag == 0xa3)
-            exts = x.val;
-    }
-    out->version = version;
-    walk_cn(subject.val, out->subject_cn, sizeof out->subject_cn);
-    walk_cn(issuer.val, out->issuer_cn, sizeof out->issuer_cn);
-    out->self_issued = issuer.val.len == subject.val.len &&
-                       memcmp(issuer.val.p, subject.val.p, issuer.val.len) == 0;
-    struct rd vr = rd_from(validity.val);
+    out->version = cp.version;
+    walk_cn(cp.subject.val, out->subject_cn, sizeof out->subject_cn);
+    walk_cn(cp.issuer.val, out->issuer_cn, sizeof out->issuer_cn);
+    out->self_issued = cp.issuer.val.len == cp.subject.val.len &&
+                       memcmp(cp.issuer.val.p, cp.subject.val.p, cp.issuer.val.len) == 0;
+    struct rd vr = rd_from(cp.validity.val);
     struct der_tlv nb, na;
     int64_t snb, sna;
     if (der_next(&vr, &nb) == 0 && der_next(&vr, &na) == 0 &&
         x509_parse_time(nb.whole, &snb) == 0 && x509_parse_time(na.whole, &sna) == 0)
         set_dates(snb, sna, now_usec, out);
-    walk_key(spki, out);
-    walk_sig(sa.val, out);
-    if (exts.p)
-        walk_sans(exts, host, out);
+    walk_key(cp.spki, out);
+    walk_sig(cp.sig_alg.val, out);
+    if (cp.exts.p)
+        walk_sans(cp.exts, host, out);
     out->host_checked = host && host[0];
     out->source = X509_SRC_DER_WALK;
     return 0;
@@ -800,4 +873,599 @@ void x509_thread_done(void)
 #ifdef FP_ECC
     wc_ecc_fp_free();
 #endif
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* x509_facts: the certificates table                                                     */
+
+#define MARK_LEN (sizeof X509_CUT_MARK - 1)
+
+/* A growing heap string. max bounds the text (bytes, the cut marker included; 0: no bound):
+ * once a unit does not fit in max - MARK_LEN, the text is cut there and later units are
+ * dropped; sb_finish then appends X509_CUT_MARK. */
+struct sb {
+    char *p;
+    size_t len, cap, max;
+    bool oom, cut;
+};
+
+static bool sb_reserve(struct sb *s, size_t add)
+{
+    if (s->oom)
+        return false;
+    if (s->cap > s->len && add < s->cap - s->len)
+        return true;
+    if (add > SIZE_MAX / 4 - s->len) {
+        s->oom = true;
+        return false;
+    }
+    size_t need = s->len + add + 1, nc = s->cap ? s->cap : 64;
+    while (nc < need)
+        nc *= 2;
+    char *np = realloc(s->p, nc);
+    if (!np) {
+        s->oom = true;
+        return false;
+    }
+    s->p = np;
+    s->cap = nc;
+    return true;
+}
+
+/* Appends n bytes as one unit (never split by a cut). */
+static void sb_unit(struct sb *s, const char *t, size_t n)
+{
+    if (s->cut || s->oom)
+        return;
+    if (s->max && n > s->max - MARK_LEN - s->len) {
+        s->cut = true;
+        return;
+    }
+    if (!sb_reserve(s, n))
+        return;
+    memcpy(s->p + s->len, t, n);
+    s->len += n;
+    s->p[s->len] = '\0';
+}
+
+static void sb_str(struct sb *s, const char *t) { sb_unit(s, t, strlen(t)); }
+
+/* Appends b as printable ASCII: ',' and bytes outside 0x20..0x7e become '?'. Unbounded s. */
+static void sb_list_text(struct sb *s, struct bytes b)
+{
+    if (s->oom || !sb_reserve(s, b.len))
+        return;
+    struct rd r = rd_from(b);
+    while (!rd_eof(&r)) {
+        uint8_t c = rd_u8(&r);
+        s->p[s->len++] = c < 0x20 || c > 0x7e || c == ',' ? '?' : (char)c;
+    }
+    s->p[s->len] = '\0';
+}
+
+/* The finished text (heap, "" when empty; NULL on allocation failure, s->oom set). */
+static char *sb_finish(struct sb *s)
+{
+    if (s->cut && !s->oom && sb_reserve(s, MARK_LEN)) {
+        memcpy(s->p + s->len, X509_CUT_MARK, MARK_LEN);
+        s->len += MARK_LEN;
+        s->p[s->len] = '\0';
+    }
+    if (!s->oom && !s->p && sb_reserve(s, 0))
+        s->p[0] = '\0';
+    if (s->oom) {
+        free(s->p);
+        s->p = NULL;
+    }
+    char *p = s->p;
+    s->p = NULL;
+    return p;
+}
+
+/* Copies a finished bounded text into a fixed field (cap > s->max) and frees it. */
+static void sb_to_field(struct sb *s, char *dst, size_t cap)
+{
+    char *p = sb_finish(s);
+    snprintf(dst, cap, "%s", p ? p : "");
+    free(p);
+}
+
+static const char hexl[] = "0123456789abcdef";
+static const char hexu[] = "0123456789ABCDEF";
+
+/* ---- Names (RFC 4514) ---- */
+
+#define X520(x) 3, {0x55, 0x04, x}
+static const struct oid_name dn_types[] = {
+    {X520(0x03), "CN", 0},
+    {X520(0x07), "L", 0},
+    {X520(0x08), "ST", 0},
+    {X520(0x0a), "O", 0},
+    {X520(0x0b), "OU", 0},
+    {X520(0x06), "C", 0},
+    {X520(0x09), "STREET", 0},
+    {10, {0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19}, "DC", 0},
+    {10, {0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x01}, "UID", 0},
+    /* beyond RFC 4514 §3: OpenSSL's short names */
+    {9, {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01}, "emailAddress", 0},
+    {X520(0x05), "serialNumber", 0},
+    {X520(0x04), "SN", 0},
+    {X520(0x2a), "GN", 0},
+    {X520(0x0c), "title", 0},
+    {X520(0x2b), "initials", 0},
+    {X520(0x2c), "generationQualifier", 0},
+    {X520(0x2e), "dnQualifier", 0},
+    {X520(0x41), "pseudonym", 0},
+    {X520(0x0d), "description", 0},
+    {X520(0x0f), "businessCategory", 0},
+    {X520(0x11), "postalCode", 0},
+    {X520(0x61), "organizationIdentifier", 0},
+};
+/* jurisdiction{L,ST,C} (EV guidelines): 1.3.6.1.4.1.311.60.2.1.{1,2,3} */
+static const uint8_t OID_JURISDICTION[] = {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x3c, 0x02,
+                                           0x01};
+static const char *const jurisdiction[] = {"jurisdictionL", "jurisdictionST", "jurisdictionC"};
+
+/* Short name of an attribute type, or NULL (then dotted, value as hex). */
+static const char *dn_type_name(struct bytes oid)
+{
+    for (size_t i = 0; i < sizeof dn_types / sizeof dn_types[0]; i++)
+        if (der_oid_is(oid, dn_types[i].oid, dn_types[i].len))
+            return dn_types[i].name;
+    size_t jn = sizeof OID_JURISDICTION;
+    if (oid.len == jn + 1 && memcmp(oid.p, OID_JURISDICTION, jn) == 0) {
+        int last = bytes_at(oid, jn);
+        if (last >= 1 && last <= 3)
+            return jurisdiction[last - 1];
+    }
+    return NULL;
+}
+
+/* Octets per character of a string type; 0 for a tag that is no string type. */
+static unsigned dn_char_width(uint8_t tag)
+{
+    switch (tag) {
+    case 0x0c: /* UTF8String (each byte judged alone) */
+    case 0x12: /* NumericString */
+    case 0x13: /* PrintableString */
+    case 0x14: /* TeletexString */
+    case 0x15: /* VideotexString */
+    case 0x16: /* IA5String */
+    case 0x19: /* GraphicString */
+    case 0x1a: /* VisibleString */
+    case 0x1b: /* GeneralString */
+        return 1;
+    case 0x1e: /* BMPString: UCS-2 */
+        return 2;
+    case 0x1c: /* UniversalString: UCS-4 */
+        return 4;
+    default:
+        return 0;
+    }
+}
+
+/* One AttributeValue as RFC 4514 text (see x509.h). */
+static void dn_value(struct sb *s, const struct der_tlv *v, bool hex)
+{
+    unsigned w = hex ? 0 : dn_char_width(v->tag);
+    if (w == 0) {
+        sb_unit(s, "#", 1);
+        struct rd r = rd_from(v->whole);
+        while (!rd_eof(&r) && !s->cut && !s->oom) {
+            uint8_t c = rd_u8(&r);
+            char h[2] = {hexu[c >> 4], hexu[c & 15]};
+            sb_unit(s, h, 2);
+        }
+        return;
+    }
+    struct rd r = rd_from(v->val);
+    bool first = true;
+    while (!rd_eof(&r) && !s->cut && !s->oom) {
+        uint32_t code = 0;
+        size_t have = rd_left(&r);
+        if (have < w) { /* an odd tail of a BMPString/UniversalString */
+            rd_skip(&r, have);
+            code = '?';
+        } else {
+            for (unsigned i = 0; i < w; i++)
+                code = code << 8 | rd_u8(&r);
+        }
+        char c = code >= 0x20 && code <= 0x7e ? (char)code : '?';
+        bool last = rd_eof(&r);
+        char u[2] = {'\\', c};
+        bool esc = strchr(",+\"\\<>;", c) != NULL || (first && (c == ' ' || c == '#')) ||
+                   (last && c == ' ');
+        if (esc)
+            sb_unit(s, u, 2);
+        else
+            sb_unit(s, &c, 1);
+        first = false;
+    }
+}
+
+struct dn_ava {
+    struct bytes oid;
+    struct der_tlv val;
+    size_t rdn;     /* index of its RelativeDistinguishedName */
+};
+
+/* Walks Name contents (SEQUENCE OF RDN, RDN = SET OF AttributeTypeAndValue); with avas NULL
+ * only counts. A non-SET RDN ends the walk; an unreadable AVA is skipped. */
+static size_t dn_avas(struct bytes name, struct dn_ava *avas, size_t cap)
+{
+    size_t n = 0, rdn = 0;
+    struct rd r = rd_from(name);
+    while (rd_ok(&r) && !rd_eof(&r)) {
+        struct der_tlv set;
+        if (der_expect(&r, 0x31, &set))
+            break;
+        struct rd s = rd_from(set.val);
+        while (rd_ok(&s) && !rd_eof(&s)) {
+            struct der_tlv atv, oid, val;
+            if (der_expect(&s, 0x30, &atv))
+                break;
+            struct rd a = rd_from(atv.val);
+            if (der_expect(&a, 0x06, &oid) || der_next(&a, &val))
+                continue;
+            if (avas && n < cap) {
+                avas[n].oid = oid.val;
+                avas[n].val = val;
+                avas[n].rdn = rdn;
+            }
+            n++;
+        }
+        rdn++;
+    }
+    return n;
+}
+
+/* Name contents → RFC 4514 text into s (bounded by s->max). */
+static void dn_text(struct bytes name, struct sb *s)
+{
+    size_t n = dn_avas(name, NULL, 0);
+    if (n == 0)
+        return;
+    struct dn_ava *avas = calloc(n, sizeof *avas);
+    if (!avas) {
+        s->oom = true;
+        return;
+    }
+    n = dn_avas(name, avas, n);
+    for (size_t k = n; k-- > 0 && !s->cut && !s->oom;) {
+        if (k + 1 < n)
+            sb_unit(s, avas[k].rdn == avas[k + 1].rdn ? "+" : ",", 1);
+        const char *type = dn_type_name(avas[k].oid);
+        char dotted[128];
+        if (!type) {
+            if (der_oid_text(avas[k].oid, dotted, sizeof dotted) != 0)
+                snprintf(dotted, sizeof dotted, "oid-unreadable");
+            type = dotted;
+        }
+        char t[160];
+        int tn = snprintf(t, sizeof t, "%s=", type);
+        sb_unit(s, t, (size_t)tn);
+        dn_value(s, &avas[k].val, type == dotted);
+    }
+    free(avas);
+}
+
+/* ---- SANs ---- */
+
+/* RFC 5952 text of an iPAddress (4 or 16 octets); '#' + hex for other lengths. */
+static void ip_text(struct bytes a, char *buf, size_t cap)
+{
+    struct rd r = rd_from(a);
+    if (a.len == 4) {
+        unsigned b0 = rd_u8(&r), b1 = rd_u8(&r), b2 = rd_u8(&r), b3 = rd_u8(&r);
+        snprintf(buf, cap, "%u.%u.%u.%u", b0, b1, b2, b3);
+        return;
+    }
+    if (a.len == 16) {
+        unsigned g[8];
+        for (int i = 0; i < 8; i++)
+            g[i] = rd_be16(&r);
+        if (!g[0] && !g[1] && !g[2] && !g[3] && !g[4] && g[5] == 0xffff) { /* RFC 5952 §5 */
+            snprintf(buf, cap, "::ffff:%u.%u.%u.%u", g[6] >> 8, g[6] & 255, g[7] >> 8,
+                     g[7] & 255);
+            return;
+        }
+        int best = -1, best_len = 1; /* §4.2.2: a single 0 field is not shortened */
+        for (int i = 0; i < 8;) {
+            int j = i;
+            while (j < 8 && g[j] == 0)
+                j++;
+            if (j - i > best_len) { /* §4.2.3: the longest run, the first one on a tie */
+                best = i;
+                best_len = j - i;
+            }
+            i = j > i ? j : i + 1;
+        }
+        size_t used = 0;
+        buf[0] = '\0';
+        for (int i = 0; i < 8 && used < cap; i++) {
+            int n;
+            if (i == best) {
+                n = snprintf(buf + used, cap - used, "::");
+                i += best_len - 1;
+            } else {
+                bool colon = i > 0 && i != best + best_len;
+                n = snprintf(buf + used, cap - used, "%s%x", colon ? ":" : "", g[i]);
+            }
+            if (n < 0)
+                break;
+            used += (size_t)n;
+        }
+        return;
+    }
+    size_t used = 0;
+    buf[used++] = '#';
+    for (size_t i = 0; i < a.len && i < 32 && used + 3 < cap; i++) {
+        int c = bytes_at(a, i);
+        buf[used++] = hexl[c >> 4];
+        buf[used++] = hexl[c & 15];
+    }
+    buf[used] = '\0';
+    if (a.len > 32 && used + MARK_LEN < cap)
+        memcpy(buf + used, X509_CUT_MARK, MARK_LEN + 1);
+}
+
+/* ---- extensions ---- */
+
+static const uint8_t OID_BC[] = {0x55, 0x1d, 0x13};
+static const uint8_t OID_KU[] = {0x55, 0x1d, 0x0f};
+static const uint8_t OID_EKU[] = {0x55, 0x1d, 0x25};
+
+#define KP(x) 8, {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, x}
+static const struct oid_name eku_names[] = {
+    {KP(0x01), "serverAuth", 0},
+    {KP(0x02), "clientAuth", 0},
+    {KP(0x03), "codeSigning", 0},
+    {KP(0x04), "emailProtection", 0},
+    {KP(0x05), "ipsecEndSystem", 0},
+    {KP(0x06), "ipsecTunnel", 0},
+    {KP(0x07), "ipsecUser", 0},
+    {KP(0x08), "timeStamping", 0},
+    {KP(0x09), "OCSPSigning", 0},
+    {KP(0x11), "ipsecIKE", 0},
+    {4, {0x55, 0x1d, 0x25, 0x00}, "anyExtendedKeyUsage", 0},
+    {10, {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x0a, 0x03, 0x03}, "msSGC", 0},
+    {9, {0x60, 0x86, 0x48, 0x01, 0x86, 0xf8, 0x42, 0x04, 0x01}, "nsSGC", 0},
+};
+
+static const char *const ku_names[9] = {
+    "digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment",
+    "keyAgreement",     "keyCertSign",    "cRLSign",         "encipherOnly",
+    "decipherOnly",
+};
+
+struct facts_ctx {
+    struct x509_facts *f;
+    struct sb dns, ip;
+    bool seen_bc, seen_ku, seen_eku; /* only the first of each (RFC 5280 §4.2: one instance) */
+};
+
+static void facts_san_name(void *ctx, const struct der_tlv *gn)
+{
+    struct facts_ctx *c = ctx;
+    if (gn->tag == 0x82) {
+        if (c->f->n_san_dns++)
+            sb_unit(&c->dns, ",", 1);
+        sb_list_text(&c->dns, gn->val);
+    } else if (gn->tag == 0x87) {
+        char t[80];
+        ip_text(gn->val, t, sizeof t);
+        if (c->f->n_san_ip++)
+            sb_unit(&c->ip, ",", 1);
+        sb_str(&c->ip, t);
+    }
+}
+
+/* BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER
+ * (0..MAX) OPTIONAL } (RFC 5280 §4.2.1.9). */
+static void facts_bc(struct x509_facts *f, struct bytes value)
+{
+    struct rd v = rd_from(value);
+    struct der_tlv seq, x;
+    if (der_expect(&v, 0x30, &seq))
+        return;
+    struct rd s = rd_from(seq.val);
+    int ca = 0, plen = -1;
+    bool have = !rd_eof(&s);
+    if (have && der_next(&s, &x))
+        return;
+    if (have && x.tag == 0x01) { /* cA */
+        if (x.val.len != 1)
+            return;
+        ca = bytes_at(x.val, 0) != 0;
+        have = !rd_eof(&s);
+        if (have && der_next(&s, &x))
+            return;
+    }
+    if (have) { /* pathLenConstraint */
+        if (x.tag != 0x02 || x.val.len == 0)
+            return;
+        if ((bytes_at(x.val, 0) & 0x80) == 0) { /* a negative one stays -1 */
+            struct rd n = rd_from(x.val);
+            uint64_t u = 0;
+            while (!rd_eof(&n) && u <= INT_MAX)
+                u = u << 8 | rd_u8(&n);
+            plen = u > INT_MAX ? INT_MAX : (int)u;
+        }
+    }
+    f->is_ca = ca;
+    f->path_len = plen;
+}
+
+/* KeyUsage ::= BIT STRING (RFC 5280 §4.2.1.3); bits past decipherOnly are not named. */
+static void facts_ku(struct x509_facts *f, struct bytes value)
+{
+    struct rd v = rd_from(value);
+    struct der_tlv bits;
+    if (der_expect(&v, 0x03, &bits) || bits.val.len < 1)
+        return;
+    struct sb s = {.max = sizeof f->key_usage - 1};
+    for (size_t i = 0; i < 9; i++) {
+        int octet = bytes_at(bits.val, 1 + i / 8);
+        if (octet > 0 && (octet & (0x80 >> (i % 8)))) {
+            if (s.len)
+                sb_unit(&s, ",", 1);
+            sb_str(&s, ku_names[i]);
+        }
+    }
+    sb_to_field(&s, f->key_usage, sizeof f->key_usage);
+}
+
+/* ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId (RFC 5280 §4.2.1.12). */
+static void facts_eku(struct x509_facts *f, struct bytes value)
+{
+    struct rd v = rd_from(value);
+    struct der_tlv seq, oid;
+    if (der_expect(&v, 0x30, &seq))
+        return;
+    struct sb s = {.max = sizeof f->ext_key_usage - 1};
+    struct rd r = rd_from(seq.val);
+    while (rd_ok(&r) && !rd_eof(&r) && der_expect(&r, 0x06, &oid) == 0) {
+        char t[132];
+        const char *name = NULL;
+        for (size_t i = 0; i < sizeof eku_names / sizeof eku_names[0]; i++)
+            if (der_oid_is(oid.val, eku_names[i].oid, eku_names[i].len))
+                name = eku_names[i].name;
+        char dotted[128];
+        if (!name && der_oid_text(oid.val, dotted, sizeof dotted) == 0)
+            name = dotted;
+        if (!name)
+            continue;
+        int n = snprintf(t, sizeof t, "%s%s", s.len ? "," : "", name);
+        if (n > 0 && (size_t)n < sizeof t)
+            sb_unit(&s, t, (size_t)n);
+    }
+    sb_to_field(&s, f->ext_key_usage, sizeof f->ext_key_usage);
+}
+
+static void facts_ext(void *ctx, struct bytes oid, struct bytes value)
+{
+    struct facts_ctx *c = ctx;
+    if (der_oid_is(oid, OID_SAN, sizeof OID_SAN)) {
+        san_each(value, facts_san_name, c);
+    } else if (der_oid_is(oid, OID_BC, sizeof OID_BC) && !c->seen_bc) {
+        c->seen_bc = true;
+        facts_bc(c->f, value);
+    } else if (der_oid_is(oid, OID_KU, sizeof OID_KU) && !c->seen_ku) {
+        c->seen_ku = true;
+        facts_ku(c->f, value);
+    } else if (der_oid_is(oid, OID_EKU, sizeof OID_EKU) && !c->seen_eku) {
+        c->seen_eku = true;
+        facts_eku(c->f, value);
+    }
+}
+
+/* ---- key, serial ---- */
+
+static const struct oid_name more_curves[] = {
+    {9, {0x2b, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x07}, "brainpoolP256r1", 0},
+    {9, {0x2b, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x0b}, "brainpoolP384r1", 0},
+    {9, {0x2b, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x0d}, "brainpoolP512r1", 0},
+};
+
+/* SubjectPublicKeyInfo → SHA-256 of the whole TLV, and the EC curve name. */
+static void facts_key(struct x509_facts *f, const struct der_tlv *spki)
+{
+    if (wc_Sha256Hash(spki->whole.p, (word32)spki->whole.len, f->spki_sha256) == 0) {
+        for (size_t i = 0; i < sizeof f->spki_sha256; i++) {
+            f->spki_sha256_hex[2 * i] = hexl[f->spki_sha256[i] >> 4];
+            f->spki_sha256_hex[2 * i + 1] = hexl[f->spki_sha256[i] & 15];
+        }
+        f->spki_sha256_hex[64] = '\0';
+    }
+    struct rd k = rd_from(spki->val);
+    struct der_tlv alg, oid, params;
+    if (der_expect(&k, 0x30, &alg))
+        return;
+    struct rd a = rd_from(alg.val);
+    if (der_expect(&a, 0x06, &oid) || !der_oid_is(oid.val, OID_EC, sizeof OID_EC) ||
+        rd_eof(&a) || der_next(&a, &params))
+        return;
+    if (params.tag == 0x30) { /* specifiedCurve (RFC 3279 §2.3.5), forbidden by RFC 5480 */
+        snprintf(f->key_curve, sizeof f->key_curve, "explicit");
+        return;
+    }
+    if (params.tag != 0x06)
+        return;
+    for (size_t i = 0; i < sizeof curve_oids / sizeof curve_oids[0]; i++)
+        if (der_oid_is(params.val, curve_oids[i].oid, curve_oids[i].len)) {
+            snprintf(f->key_curve, sizeof f->key_curve, "%s", curve_oids[i].name);
+            return;
+        }
+    for (size_t i = 0; i < sizeof more_curves / sizeof more_curves[0]; i++)
+        if (der_oid_is(params.val, more_curves[i].oid, more_curves[i].len)) {
+            snprintf(f->key_curve, sizeof f->key_curve, "%s", more_curves[i].name);
+            return;
+        }
+    memcpy(f->key_curve, "oid-", 4);
+    if (der_oid_text(params.val, f->key_curve + 4, sizeof f->key_curve - 4) != 0)
+        snprintf(f->key_curve, sizeof f->key_curve, "oid-unreadable");
+}
+
+static void facts_serial(struct x509_facts *f, struct bytes v)
+{
+    size_t used = 0;
+    struct rd r = rd_from(v);
+    for (size_t i = 0; i < X509_SERIAL_OCTETS && !rd_eof(&r); i++) {
+        uint8_t c = rd_u8(&r);
+        f->serial_hex[used++] = hexl[c >> 4];
+        f->serial_hex[used++] = hexl[c & 15];
+    }
+    if (!rd_eof(&r)) {
+        memcpy(f->serial_hex + used, X509_CUT_MARK, MARK_LEN);
+        used += MARK_LEN;
+    }
+    f->serial_hex[used] = '\0';
+}
+
+void x509_facts_free(struct x509_facts *f)
+{
+    if (!f)
+        return;
+    free(f->subject_dn);
+    free(f->issuer_dn);
+    free(f->san_dns);
+    free(f->san_ip);
+    f->subject_dn = f->issuer_dn = f->san_dns = f->san_ip = NULL;
+}
+
+int x509_facts(struct bytes der, struct x509_facts *out)
+{
+    memset(out, 0, sizeof *out);
+    out->is_ca = -1;
+    out->path_len = -1;
+    int rc = x509_parse_host(der, 0, NULL, &out->info);
+    if (rc == NZ_ELIMIT)
+        return rc;
+    if (out->info.wolf_fail != X509_WOLF_OK)
+        snprintf(out->parse_error, sizeof out->parse_error, "%s",
+                 x509_wolf_fail_name(out->info.wolf_fail));
+    if (rc != 0)
+        return rc;
+    out->parsed_by = out->info.source == X509_SRC_WOLFSSL ? "wolfssl" : "der_walk";
+
+    struct sb subj = {.max = X509_DN_TEXT_MAX}, iss = {.max = X509_DN_TEXT_MAX};
+    struct facts_ctx c = {.f = out};
+    struct cert_parts cp;
+    if (cert_split(der, &cp) == 0) {
+        facts_key(out, &cp.spki);
+        facts_serial(out, cp.serial.val);
+        dn_text(cp.subject.val, &subj);
+        dn_text(cp.issuer.val, &iss);
+        if (cp.exts.p)
+            ext_each(cp.exts, facts_ext, &c);
+    }
+    out->subject_dn = sb_finish(&subj);
+    out->issuer_dn = sb_finish(&iss);
+    out->san_dns = sb_finish(&c.dns);
+    out->san_ip = sb_finish(&c.ip);
+    if (!out->subject_dn || !out->issuer_dn || !out->san_dns || !out->san_ip) {
+        x509_facts_free(out);
+        return NZ_ENOMEM;
+    }
+    return 0;
 }

@@ -137,6 +137,80 @@ bool x509_list_matches(const char *list, const char *host);
 /* "RSA", "EC", "DSA", "Ed25519", "other", "unknown". Never NULL. */
 const char *x509_key_type_name(int key_type);
 
+/* ---- Every fact of the certificates table (store schema v8), for one NEW certificate ---- */
+
+#define X509_DN_TEXT_MAX 2048u   /* subject/issuer DN text in bytes, cut marker included */
+#define X509_SERIAL_OCTETS 64u   /* serialNumber octets shown (RFC 5280 §4.1.2.2 allows 20) */
+#define X509_CUT_MARK "\xe2\x80\xa6" /* "…" (U+2026, UTF-8) ends every text that was cut; the
+                                   only non-ASCII bytes a fact text can hold */
+
+/* What x509_facts extracts. Every text is NUL-terminated; apart from a final X509_CUT_MARK
+ * it holds printable ASCII only (bytes outside 0x20..0x7e become '?'). Everything but info
+ * comes from our own DER walk (cert_split in x509.c, through struct rd / dissect/der.h), so
+ * it is the same whichever decoder read info. */
+struct x509_facts {
+    struct cert_info info;        /* x509_parse_host(der, 0, NULL): validity flags unjudged */
+    uint8_t spki_sha256[32];      /* SHA-256 of the SubjectPublicKeyInfo TLV (as
+                                     `openssl x509 -pubkey | openssl pkey -pubin -outform DER`) */
+    char spki_sha256_hex[65];     /* the same as lowercase hex; "" when not found */
+    /* RFC 4514 strings, most specific RDN first, AVAs of a multi-valued RDN joined by '+' in
+     * reverse encoded order (like `openssl x509 -nameopt RFC2253`), types by the short names
+     * of RFC 4514 §3 (CN L ST O OU C STREET DC UID) and OpenSSL's short names for a few more
+     * (emailAddress serialNumber SN GN title initials generationQualifier dnQualifier
+     * pseudonym description businessCategory postalCode organizationIdentifier
+     * jurisdictionL/ST/C), others dotted. A string value has , + " \ < > ; escaped by '\',
+     * also a leading '#' or space and a trailing space; BMPString/UniversalString characters
+     * outside ASCII and every non-printable byte (also each byte of a UTF-8 sequence) become
+     * '?'. A dotted type, or a value that is no string type, is '#' + uppercase hex of the
+     * whole value TLV (RFC 4514 §2.4). At most X509_DN_TEXT_MAX bytes (cut at a character
+     * boundary, then X509_CUT_MARK). Unreadable AVAs are skipped. Heap; "" when empty. */
+    char *subject_dn;
+    char *issuer_dn;
+    char serial_hex[2 * X509_SERIAL_OCTETS + sizeof X509_CUT_MARK]; /* lowercase hex of the
+                                     INTEGER contents octets as encoded (a leading 00 of a
+                                     positive serial stays: "00c0ffee"), cut after
+                                     X509_SERIAL_OCTETS octets with X509_CUT_MARK */
+    char *san_dns;                /* ALL dNSNames of every SAN extension, certificate order,
+                                     comma-joined ('?' for ',' and non-printable bytes); heap */
+    char *san_ip;                 /* ALL iPAddress entries: IPv4 dotted, IPv6 RFC 5952
+                                     (lowercase, longest zero run "::", ::ffff:a.b.c.d for
+                                     IPv4-mapped), any other length '#' + lowercase hex (at
+                                     most 32 octets, then X509_CUT_MARK); comma-joined; heap */
+    uint32_t n_san_dns;           /* entries in san_dns */
+    uint32_t n_san_ip;            /* entries in san_ip */
+    char key_curve[48];           /* EC keys: "P-192", "P-224", "P-256", "P-384", "P-521",
+                                     "secp256k1", "brainpoolP256r1/384r1/512r1",
+                                     "oid-<dotted>" for another named curve, "explicit" for
+                                     specifiedCurve parameters; "" for other keys */
+    int is_ca;                    /* basicConstraints cA: 1/0; -1 extension absent/unreadable */
+    int path_len;                 /* pathLenConstraint (INT_MAX when larger); -1 absent */
+    char key_usage[160];          /* RFC 5280 §4.2.1.3 names, bit order, comma-joined:
+                                     digitalSignature,nonRepudiation,keyEncipherment,
+                                     dataEncipherment,keyAgreement,keyCertSign,cRLSign,
+                                     encipherOnly,decipherOnly; "" when absent */
+    char ext_key_usage[256];      /* certificate order: serverAuth clientAuth codeSigning
+                                     emailProtection ipsecEndSystem ipsecTunnel ipsecUser
+                                     timeStamping OCSPSigning ipsecIKE anyExtendedKeyUsage
+                                     msSGC nsSGC, dotted OID for others; cut with
+                                     X509_CUT_MARK; "" when absent */
+    const char *parsed_by;        /* "wolfssl" | "der_walk" | NULL (broken DER); static */
+    char parse_error[32];         /* x509_wolf_fail_name() when wolfSSL refused it, else "" */
+};
+
+/* Extracts every fact of one DER certificate (borrowed) into *out (zeroed first; is_ca and
+ * path_len -1). Allocates: free with x509_facts_free after any return. Returns
+ *  0              parsed (parsed_by set); subject_dn, issuer_dn, san_dns, san_ip non-NULL.
+ *                 If wolfSSL read it but our walk cannot split it (never seen), the walked
+ *                 facts stay empty ("" / -1).
+ *  NZ_EMALFORMED  broken DER (or empty): only info.sha256/sha256_hex and parse_error kept,
+ *                 parsed_by NULL, the heap texts NULL.
+ *  NZ_ELIMIT      der longer than X509_DER_MAX: nothing kept.
+ *  NZ_ENOMEM      an allocation failed: info kept, the heap texts NULL. */
+int x509_facts(struct bytes der, struct x509_facts *out /* OUT */);
+
+/* Frees the heap texts of f and sets them NULL (a second call does nothing). */
+void x509_facts_free(struct x509_facts *f);
+
 /* A thread that parsed certificates is about to end: frees what wolfSSL keeps per thread (its
  * ECC point cache). */
 void x509_thread_done(void);

@@ -5,8 +5,11 @@
  * Input: the whole buffer is one DER certificate, copied into an exact-size heap buffer so
  * ASan sees any overread. The first 8 bytes (if present) also serve as the capture time.
  * Every text field of the result must be NUL-terminated printable ASCII; the SAN list and
- * the subject CN are fed back through the matchers. Seeds: tests/fuzz/corpus/fuzz_x509/
- * (the DER vectors of tests/check_x509.c). */
+ * the subject CN are fed back through the matchers. x509_facts (the certificates table) runs
+ * on every input too: its texts must be printable ASCII with at most a final X509_CUT_MARK,
+ * within their bounds, its SAN counts must match the lists, a failure must keep nothing but
+ * the fingerprint, and x509_facts_free must release everything (LeakSanitizer). Seeds:
+ * tests/fuzz/corpus/fuzz_x509/ (the DER vectors of tests/check_x509.c). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +38,82 @@ static void check_info(const struct cert_info *ci)
         abort();
     if (ci->host_match && !ci->host_checked)
         abort();
+}
+
+/* A fact text: NUL within cap (0: unbounded), printable ASCII but for a final cut mark. */
+static void check_fact_text(const char *s, size_t cap)
+{
+    if (!s)
+        abort();
+    const char *end = cap ? memchr(s, '\0', cap) : s + strlen(s);
+    if (!end)
+        abort();
+    size_t n = (size_t)(end - s);
+    size_t m = sizeof X509_CUT_MARK - 1;
+    if (n >= m && memcmp(s + n - m, X509_CUT_MARK, m) == 0)
+        n -= m;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x20 || s[i] >= 0x7f)
+            abort();
+}
+
+static uint32_t count_entries(const char *list)
+{
+    if (!*list)
+        return 0;
+    uint32_t n = 1;
+    for (; *list; list++)
+        n += *list == ',';
+    return n;
+}
+
+/* x509_facts on its own, against x509_parse_host's answer rc_parse. */
+static void facts(struct bytes b, int rc_parse)
+{
+    struct x509_facts f;
+    int rc = x509_facts(b, &f);
+    if (rc != 0 && rc != NZ_EMALFORMED && rc != NZ_ELIMIT && rc != NZ_ENOMEM)
+        abort();
+    check_info(&f.info);
+    check_fact_text(f.parse_error, sizeof f.parse_error);
+    if (rc == 0) {
+        if (rc_parse != 0 || !f.parsed_by)
+            abort();
+        if (strcmp(f.parsed_by, f.info.source == X509_SRC_WOLFSSL ? "wolfssl" : "der_walk"))
+            abort();
+        check_fact_text(f.subject_dn, X509_DN_TEXT_MAX + 1);
+        check_fact_text(f.issuer_dn, X509_DN_TEXT_MAX + 1);
+        check_fact_text(f.san_dns, 0);
+        check_fact_text(f.san_ip, 0);
+        check_fact_text(f.serial_hex, sizeof f.serial_hex);
+        check_fact_text(f.key_curve, sizeof f.key_curve);
+        check_fact_text(f.key_usage, sizeof f.key_usage);
+        check_fact_text(f.ext_key_usage, sizeof f.ext_key_usage);
+        check_fact_text(f.spki_sha256_hex, sizeof f.spki_sha256_hex);
+        size_t spki = strlen(f.spki_sha256_hex);
+        if (spki != 0 && spki != 64)
+            abort();
+        if (count_entries(f.san_ip) != f.n_san_ip)
+            abort();
+        /* an empty dNSName adds an entry but no text: "" is one entry or none */
+        uint32_t dns = count_entries(f.san_dns);
+        if (dns != f.n_san_dns && !(dns == 0 && f.n_san_dns == 1))
+            abort();
+        /* the walk counts the same dNSNames for info (saturating at UINT16_MAX) */
+        if (f.info.source == X509_SRC_DER_WALK &&
+            f.info.n_san_dns != (f.n_san_dns > UINT16_MAX ? UINT16_MAX : f.n_san_dns))
+            abort();
+        if (f.is_ca < -1 || f.is_ca > 1 || f.path_len < -1)
+            abort();
+    } else {
+        if (f.subject_dn || f.issuer_dn || f.san_dns || f.san_ip)
+            abort();
+        if (rc == NZ_EMALFORMED && (f.parsed_by || f.spki_sha256_hex[0] || f.serial_hex[0] ||
+                                    f.n_san_dns || f.is_ca != -1 || rc_parse != NZ_EMALFORMED))
+            abort();
+    }
+    x509_facts_free(&f);
+    x509_facts_free(&f);
 }
 
 /* The DER walk on its own: its answer must agree with der_check (a certificate it reads is
@@ -84,6 +163,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == NZ_EMALFORMED && size > 0 && !ci.der_broken)
         abort();
     walk(b, now);
+    facts(b, rc);
     if (rc == 0) {
         char t[32];
         x509_iso_time(ci.not_before, t, sizeof t);
