@@ -81,6 +81,7 @@ struct cli_run {
     struct engine_cfg *ecfg;      /* borrowed; its dump is closed by cli_run_end */
     struct store *st;             /* owned; the engine's writer thread writes it until cli_run_finish */
     struct engine *eng;           /* owned */
+    struct trust_store *trust;    /* owned: the anchors chains are verified against (or NULL) */
     bool finished;                /* cli_run_finish was called */
     struct pipeline_stats stats;  /* cli_run_stats fills it */
     int64_t run_id;

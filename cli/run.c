@@ -6,10 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/dbpath.h"
+#include "dissect/trust.h"
 #include "engine/dump.h"
+
+/* Debian's ca-certificates bundle (update-ca-certificates writes it). */
+#define CLI_CA_FILE_DEFAULT "/etc/ssl/certs/ca-certificates.crt"
 
 /* ---- logging, parsing, pipeline options ---- */
 
@@ -75,7 +80,7 @@ int cli_parse_size(const char *s, size_t *out)
 
 enum {
     OPT_MAX_FLOWS = 1000, OPT_FLOW_TIMEOUT, OPT_MAX_REASM, OPT_MAX_OOO, OPT_NO_NDPI, OPT_NDPI_PKTS,
-    OPT_POLICY, OPT_DUMP, OPT_MAX_MEM, OPT_WORKERS
+    OPT_POLICY, OPT_DUMP, OPT_MAX_MEM, OPT_WORKERS, OPT_CA_FILE, OPT_CA_PATH, OPT_NO_CA
 };
 
 const struct option cli_pipeline_longopts[] = {
@@ -89,6 +94,9 @@ const struct option cli_pipeline_longopts[] = {
     {"dump-streams", required_argument, NULL, OPT_DUMP},
     {"max-mem", required_argument, NULL, OPT_MAX_MEM},
     {"workers", required_argument, NULL, OPT_WORKERS},
+    {"ca-file", required_argument, NULL, OPT_CA_FILE},
+    {"ca-path", required_argument, NULL, OPT_CA_PATH},
+    {"no-ca", no_argument, NULL, OPT_NO_CA},
     {NULL, 0, NULL, 0},
 };
 
@@ -106,6 +114,11 @@ const char cli_pipeline_help[] =
     "  --ndpi-packets N     packets per flow offered to nDPI for its label (12)\n"
     "  --no-ndpi            do not run nDPI (flows get only our dissectors' labels)\n"
     "  --policy P           default | intermediate (Mozilla 6.0: TLS 1.0/1.1 medium)\n"
+    "  --ca-file FILE       CA certificates (PEM bundle or one DER) that server chains are\n"
+    "                       verified against, at packet time (default: " CLI_CA_FILE_DEFAULT "\n"
+    "                       when it exists)\n"
+    "  --ca-path DIR        also every certificate file in DIR\n"
+    "  --no-ca              do not verify chains (sessions stay at level 'encrypt')\n"
     "  --dump-streams DIR   write each flow's reassembled streams to DIR/<flow>-c2s.bin|s2c.bin;\n"
     "                       DIR must not exist: it is created (mode 0700), files are 0600\n";
 
@@ -170,6 +183,15 @@ int cli_pipeline_opt(int opt, const char *arg, struct engine_cfg *ecfg)
         return 1;
     case OPT_DUMP:
         cfg->dump_dir = arg;
+        return 1;
+    case OPT_CA_FILE:
+        cfg->ca_file = arg;
+        return 1;
+    case OPT_CA_PATH:
+        cfg->ca_path = arg;
+        return 1;
+    case OPT_NO_CA:
+        cfg->no_ca = true;
         return 1;
     default:
         return 0;
@@ -242,6 +264,39 @@ void cli_dump_stop(struct pipeline_cfg *cfg)
     cfg->dump = NULL;
 }
 
+/* ---- the trust store ---- */
+
+/* Loads the anchors of --ca-file/--ca-path, or the system bundle when neither was given (and
+ * it exists). A file named on the command line that cannot be read is an error; a missing
+ * system bundle only means chains are not verified (said once). */
+static int trust_start(struct cli_run *r, struct pipeline_cfg *cfg)
+{
+    cfg->trust = NULL;
+    if (cfg->no_ca)
+        return EXIT_OK;
+    const char *file = cfg->ca_file, *dir = cfg->ca_path;
+    bool dflt = !file && !dir;
+    if (dflt) {
+        if (access(CLI_CA_FILE_DEFAULT, R_OK) != 0) {
+            nz_logf(&r->log, NZ_LOG_INFO, "no CA bundle at %s: certificate chains are not verified "
+                    "(--ca-file names one)", CLI_CA_FILE_DEFAULT);
+            return EXIT_OK;
+        }
+        file = CLI_CA_FILE_DEFAULT;
+    }
+    char err[512];
+    int rc = trust_store_load(file, dir, &r->trust, err, sizeof err);
+    if (rc) {
+        cli_say(r->g->prog, "cannot load CA certificates: %s", err[0] ? err : nz_strerror(rc));
+        return rc == NZ_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+    }
+    nz_logf(&r->log, NZ_LOG_INFO, "trust store: %zu CA certificates from %s%s%s%s", trust_store_count(r->trust),
+            file ? file : "", file && dir ? " and " : "", dir ? dir : "",
+            trust_store_skipped(r->trust) ? " (some unreadable ones skipped)" : "");
+    cfg->trust = r->trust;
+    return EXIT_OK;
+}
+
 /* ---- the run object ---- */
 
 int cli_run_start(struct cli_run *r, struct cli_global *g, struct engine_cfg *ecfg, const struct store_run *sr,
@@ -262,6 +317,12 @@ int cli_run_start(struct cli_run *r, struct cli_global *g, struct engine_cfg *ec
         store_close(r->st);
         return drc;
     }
+    drc = trust_start(r, &ecfg->pl);
+    if (drc) {
+        cli_dump_stop(&ecfg->pl);
+        store_close(r->st);
+        return drc;
+    }
     if (ecfg->pl.dump && ecfg->workers > 1) {
         /* the stream files are named by each worker's flow number: one worker keeps them unique */
         nz_logf(&r->log, NZ_LOG_INFO, "--dump-streams: analysing with one worker");
@@ -270,6 +331,8 @@ int cli_run_start(struct cli_run *r, struct cli_global *g, struct engine_cfg *ec
     if (store_run_begin(r->st, sr, &r->run_id) != 0 || store_commit(r->st) != 0) {
         cli_say(g->prog, "cannot write to database %s: %s", g->db, cli_db_why(r->st));
         cli_dump_stop(&ecfg->pl);
+        trust_store_free(r->trust);
+        r->trust = NULL;
         store_close(r->st);
         return EXIT_RUNTIME;
     }
@@ -277,6 +340,8 @@ int cli_run_start(struct cli_run *r, struct cli_global *g, struct engine_cfg *ec
     if (!r->eng) {
         cli_say(g->prog, "cannot start the engine: %s", nz_strerror(err));
         cli_dump_stop(&ecfg->pl);
+        trust_store_free(r->trust);
+        r->trust = NULL;
         store_close(r->st);
         return EXIT_RUNTIME;
     }
@@ -342,6 +407,9 @@ int cli_run_end(struct cli_run *r, int fail_on, const uint64_t sev[NZ_SEV_COUNT]
     }
     engine_free(r->eng);
     r->eng = NULL;
+    r->ecfg->pl.trust = NULL;
+    trust_store_free(r->trust);
+    r->trust = NULL;
     cli_dump_stop(&r->ecfg->pl);
     if (store_close(r->st) != 0 && exit_code != EXIT_USAGE)
         exit_code = EXIT_RUNTIME;

@@ -44,6 +44,10 @@ struct dis_sink {
     void (*mail_session)(void *ud, const struct mail_session_rec *r);
     /* The dissector names the flow's application protocol (overrides nDPI's label). */
     void (*label)(void *ud, const char *app_proto);
+    /* A certificate the server sent in clear (position in its chain, 0 = the leaf), before the
+     * session record that names it; der and sha256 are borrowed for the call. NULL = ignored. */
+    void (*certificate)(void *ud, const uint8_t sha256[32], struct bytes der, unsigned position,
+                        uint64_t ts_usec);
 };
 
 /* Per-call context the pipeline passes in. */
@@ -59,13 +63,22 @@ struct dis_ctx {
                                   it needs no more bytes in that direction (bulk bypass) */
     const char *switch_to;     /* with DIS_SWITCH: name of the next dissector */
     const char *started_by;    /* with DIS_SWITCH: context for the next one, e.g. "smtp-starttls" */
+    const char *switch_host;   /* with DIS_SWITCH: the server's own name (e.g. the SMTP 220
+                                  greeting's host), for the next one's certificate check */
+    const char *switch_host_source; /* where switch_host came from: "greeting", "ehlo" */
     const char *err_reason;    /* with DIS_ERR: static text */
 };
 
 /* Configuration handed to state_new (all optional; zero = defaults). */
+struct trust_store;
+struct trust_cache;
 struct dis_cfg {
     const char *started_by;    /* "tls" when detected directly; "smtp-starttls" after a switch */
     int policy;                /* 0 = default, 1 = "intermediate" (Mozilla 6.0) */
+    const char *expect_host;   /* the name the server gave before the switch (may be NULL) */
+    const char *expect_host_source; /* "greeting", "ehlo" */
+    const struct trust_store *trust; /* anchors for chain verification (NULL: not checked) */
+    struct trust_cache *tcache;      /* this thread's verification cache (may be NULL) */
 };
 
 struct dissector {

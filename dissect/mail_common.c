@@ -559,6 +559,12 @@ static void do_switch(struct mail_state *st, struct dis_ctx *ctx)
     ctx->switch_to = "tls";
     ctx->started_by = st->proto == MAIL_PROTO_SMTP ? "smtp-starttls"
                     : st->proto == MAIL_PROTO_IMAP ? "imap-starttls" : "pop3-stls";
+    /* Without SNI, the certificate is judged against the name the server gave (RFC 5321
+     * §4.2: the 220 greeting starts with the server's domain). */
+    if (st->rec.greeting_host[0]) {
+        ctx->switch_host = st->rec.greeting_host;
+        ctx->switch_host_source = "greeting";
+    }
 }
 
 void mail_start_body(struct mail_state *st, int dir, bool data)

@@ -44,6 +44,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/hash.h>
+
 #include "dissect/ciphers.h"
 #include "core/reader.h"
 
@@ -144,6 +147,10 @@ struct tls_state {
     struct tls_hb_state hb;          /* heartbeats of this flow (never reset: per flow) */
     uint64_t ts;                     /* packet time of the current call */
     struct dis_ctx *ctx;             /* the current call's context (valid during a callback) */
+    const struct trust_store *trust; /* dis_cfg.trust */
+    struct trust_cache *tcache;      /* dis_cfg.tcache */
+    char expect_host[TLS_SNI_MAX + 1];   /* dis_cfg.expect_host */
+    char expect_source[12];          /* dis_cfg.expect_host_source */
 };
 
 /* ------------------------------------------------------------------------------------ */
@@ -282,6 +289,30 @@ static void sink_finding(void *ud, const struct finding *f)
         ctx->sink->finding(ctx->sink->ud, f);
 }
 
+const char *tls_level_name(int level)
+{
+    switch (level) {
+    case TLS_LEVEL_NONE: return "none";
+    case TLS_LEVEL_ENCRYPT: return "encrypt";
+    case TLS_LEVEL_UNTRUSTED: return "untrusted";
+    case TLS_LEVEL_TRUSTED: return "trusted";
+    case TLS_LEVEL_VERIFIED: return "verified";
+    default: return NULL;
+    }
+}
+
+/* posttls-finger's word for the session (tls.h enum tls_level). */
+static uint8_t session_level(const struct tls_session_rec *r)
+{
+    if (!r->server_hello_seen)
+        return TLS_LEVEL_UNSET;
+    if (r->chain_n == 0 || r->trust.status == TRUST_UNCHECKED)
+        return TLS_LEVEL_ENCRYPT;
+    if (r->trust.status == TRUST_UNTRUSTED)
+        return TLS_LEVEL_UNTRUSTED;
+    return r->leaf.host_checked && r->leaf.host_match ? TLS_LEVEL_VERIFIED : TLS_LEVEL_TRUSTED;
+}
+
 /* Emits the record and its findings once per handshake. */
 static void emit_session(struct tls_state *st, struct dis_ctx *ctx)
 {
@@ -291,6 +322,7 @@ static void emit_session(struct tls_state *st, struct dis_ctx *ctx)
     st->rec.flow_id = ctx->flow_id;
     st->rec.handshake_complete = st->d[0].done && st->d[1].done;
     st->rec.fp_partial = st->rec.fp_partial || st->ch.partial;
+    st->rec.level = session_level(&st->rec);
     tls_rules_eval(&st->rec, st->policy, ctx->srv_ip, ctx->srv_port, sink_finding, ctx);
     if (ctx->sink && ctx->sink->tls_session)
         ctx->sink->tls_session(ctx->sink->ud, &st->rec);
@@ -749,6 +781,39 @@ static void parse_server_hello(struct tls_state *st, struct bytes body)
 /* ------------------------------------------------------------------------------------ */
 /* Certificate, ServerKeyExchange                                                         */
 
+/* The name the leaf is judged against: the SNI, else the name the server gave before a
+ * STARTTLS (its greeting), else none. */
+static const char *expected_name(struct tls_state *st)
+{
+    struct tls_session_rec *r = &st->rec;
+    if (r->sni[0]) {
+        snprintf(r->name_checked, sizeof r->name_checked, "%s", r->sni);
+        snprintf(r->name_source, sizeof r->name_source, "sni");
+    } else if (st->expect_host[0]) {
+        snprintf(r->name_checked, sizeof r->name_checked, "%s", st->expect_host);
+        snprintf(r->name_source, sizeof r->name_source, "%s", st->expect_source);
+    } else {
+        r->name_checked[0] = r->name_source[0] = '\0';
+    }
+    return r->name_checked;
+}
+
+/* The server's chain ders[0..n-1] (the first TRUST_CHAIN_MAX; r->chain_sha256 filled):
+ * hashed as a whole, handed to the sink (the writer stores each certificate once) and judged
+ * against the trust store at packet time. */
+static void judge_chain(struct tls_state *st, const struct bytes *ders)
+{
+    struct tls_session_rec *r = &st->rec;
+    if (r->chain_n == 0)
+        return;
+    trust_chain_hash((const uint8_t (*)[32])r->chain_sha256, r->chain_n, r->chain_hash);
+    const struct dis_ctx *ctx = st->ctx;
+    if (ctx && ctx->sink && ctx->sink->certificate)
+        for (unsigned k = 0; k < r->chain_n; k++)
+            ctx->sink->certificate(ctx->sink->ud, r->chain_sha256[k], ders[k], k, st->ts);
+    trust_verify(st->trust, st->tcache, ders, r->chain_n, r->chain_hash, (int64_t)(st->ts / 1000000u), &r->trust);
+}
+
 static void parse_certificate(struct tls_state *st, int dir, struct bytes body)
 {
     struct tls_session_rec *r = &st->rec;
@@ -758,11 +823,15 @@ static void parse_certificate(struct tls_state *st, int dir, struct bytes body)
     struct rd list = rd_vec24(&m);
     uint32_t n = 0;
     struct bytes last = {NULL, 0};
+    struct bytes ders[TRUST_CHAIN_MAX];
     if (dir == 1) {
         r->cert_sizes[0] = '\0';
         r->leaf_parsed = false;
         r->chain_last_self_issued = false;
+        r->chain_n = 0;
+        r->leaf_spki_set = false;
         memset(&r->leaf, 0, sizeof r->leaf);
+        memset(&r->trust, 0, sizeof r->trust);
     }
     while (rd_ok(&list) && !rd_eof(&list)) {
         struct rd cert = rd_vec24(&list);
@@ -773,7 +842,17 @@ static void parse_certificate(struct tls_state *st, int dir, struct bytes body)
             text_add_uint(r->cert_sizes, sizeof r->cert_sizes, rd_left(&cert));
             last = rd_rest(&cert);
             if (n == 1) /* the leaf (RFC 5246 §7.4.2: sender's certificate first) */
-                r->leaf_parsed = x509_parse_host(last, st->ts, r->sni, &r->leaf) == 0;
+                r->leaf_parsed = x509_parse_host(last, st->ts, expected_name(st), &r->leaf) == 0;
+            if (n <= TRUST_CHAIN_MAX && last.len > 0 && last.len <= X509_DER_MAX) {
+                unsigned k = r->chain_n++;
+                ders[k] = last;
+                if (n == 1)
+                    r->leaf_spki_set = trust_spki_sha256(last, r->leaf_spki);
+                if (n == 1 && r->leaf.sha256_hex[0])
+                    memcpy(r->chain_sha256[k], r->leaf.sha256, 32);
+                else
+                    wc_Sha256Hash(last.p, (word32)last.len, r->chain_sha256[k]);
+            }
         }
     }
     if (!rd_ok(&m) || !rd_ok(&list) || !rd_eof(&m))
@@ -786,6 +865,7 @@ static void parse_certificate(struct tls_state *st, int dir, struct bytes body)
             struct cert_info ci; /* one more wolfSSL parse, once per handshake */
             r->chain_last_self_issued = x509_parse(last, st->ts, &ci) == 0 && ci.self_issued;
         }
+        judge_chain(st, ders);
     } else {
         r->client_cert_count = n;
     }
@@ -1068,7 +1148,8 @@ static void parse_v2_server_hello(struct tls_state *st, struct rd *m)
     uint16_t cert_len = rd_be16(m);
     uint16_t cs_len = rd_be16(m);
     uint16_t cid_len = rd_be16(m);
-    rd_skip(m, cert_len);
+    struct rd certr = rd_sub(m, cert_len);
+    struct bytes cert = rd_rest(&certr);
     struct rd cs = rd_sub(m, cs_len);
     rd_skip(m, cid_len);
     if (!rd_ok(m)) {
@@ -1087,6 +1168,19 @@ static void parse_v2_server_hello(struct tls_state *st, struct rd *m)
     r->cert_sizes[0] = '\0';
     if (cert_len)
         text_add_uint(r->cert_sizes, sizeof r->cert_sizes, cert_len);
+    /* The SSLv2 certificate (certificate type 1, X.509): the same facts, chain and key as a
+     * TLS leaf, so it counts for DROWN (a key seen over SSLv2 and TLS). */
+    r->chain_n = 0;
+    r->leaf_parsed = false;
+    r->leaf_spki_set = false;
+    if (cert.len > 0 && cert.len <= X509_DER_MAX) {
+        r->leaf_parsed = x509_parse_host(cert, st->ts, expected_name(st), &r->leaf) == 0;
+        r->chain_last_self_issued = r->leaf_parsed && r->leaf.self_issued;
+        r->leaf_spki_set = trust_spki_sha256(cert, r->leaf_spki);
+        wc_Sha256Hash(cert.p, (word32)cert.len, r->chain_sha256[0]);
+        r->chain_n = 1;
+        judge_chain(st, &cert);
+    }
     r->hs_types[1] |= (uint64_t)1 << V2_SERVER_HELLO;
     /* A SERVER-HELLO listing a single spec leaves the client no choice: that is the session's
      * cipher (a CLIENT-MASTER-KEY, when seen, names the choice and overrides it). On a
@@ -1359,6 +1453,16 @@ static void *tls_state_new(const struct dis_cfg *cfg)
     st->policy = cfg ? cfg->policy : 0;
     snprintf(st->started_by, sizeof st->started_by, "%s",
              cfg && cfg->started_by ? cfg->started_by : "tls");
+    if (cfg) {
+        st->trust = cfg->trust;
+        st->tcache = cfg->tcache;
+        if (cfg->expect_host && cfg->expect_host[0]) {
+            item_text((struct bytes){(const uint8_t *)cfg->expect_host, strnlen(cfg->expect_host, TLS_SNI_MAX)},
+                      st->expect_host, sizeof st->expect_host);
+            snprintf(st->expect_source, sizeof st->expect_source, "%s",
+                     cfg->expect_host_source ? cfg->expect_host_source : "greeting");
+        }
+    }
     session_reset(st);
     return st;
 }

@@ -10,6 +10,7 @@
 #include "core/limits.h"
 #include "dissect/dissector.h"
 #include "dissect/fingerprint.h"
+#include "dissect/trust.h"
 #include "dissect/x509.h"
 
 /* TLS_HS_MAX (the largest handshake message buffered) is in core/limits.h. */
@@ -40,6 +41,20 @@ enum tls_sentinel {
     TLS_SENTINEL_TLS12 = 1,  /* 44 4F 57 4E 47 52 44 01: server negotiated TLS 1.2 */
     TLS_SENTINEL_TLS11 = 2   /* 44 4F 57 4E 47 52 44 00: server negotiated TLS 1.1 or below */
 };
+
+/* The session's security level in the words of Postfix's posttls-finger (TLS_LEVEL_NONE is
+ * for plaintext sessions of other protocols; a TLS record never has it). */
+enum tls_level {
+    TLS_LEVEL_UNSET = 0,   /* no ServerHello: no session was established */
+    TLS_LEVEL_NONE,        /* "none": no TLS */
+    TLS_LEVEL_ENCRYPT,     /* "encrypt": TLS, the certificate not seen (TLS 1.3, resumption)
+                              or not checked (no trust store, a certificate wolfSSL cannot read) */
+    TLS_LEVEL_UNTRUSTED,   /* "untrusted": the chain does not verify at packet time */
+    TLS_LEVEL_TRUSTED,     /* "trusted": it verifies; the name does not match or none was known */
+    TLS_LEVEL_VERIFIED     /* "verified": it verifies and the expected name matches */
+};
+/* "none", "encrypt", "untrusted", "trusted", "verified"; NULL for TLS_LEVEL_UNSET. */
+const char *tls_level_name(int level);
 
 /* Everything the tls_sessions table needs, for one handshake. Text fields are NUL-terminated;
  * "" means "not seen" (store NULL). Text copies of wire strings replace bytes outside
@@ -94,6 +109,17 @@ struct tls_session_rec {
     bool chain_last_self_issued;      /* the chain's last certificate parsed and is
                                          self-issued (a root sent along, or a chain of one
                                          self-issued leaf) */
+    uint8_t chain_n;                  /* certificates of the chain identified below (the first
+                                         TRUST_CHAIN_MAX of cert_count) */
+    uint8_t chain_sha256[TRUST_CHAIN_MAX][32]; /* SHA-256 of each one's DER, chain order */
+    uint8_t chain_hash[32];           /* trust_chain_hash of them (valid when chain_n > 0) */
+    struct trust_result trust;        /* the chain judged at packet time (trust.h) */
+    bool leaf_spki_set;               /* leaf_spki holds the leaf's SPKI SHA-256 */
+    uint8_t leaf_spki[32];
+    char name_checked[TLS_SNI_MAX + 1]; /* the name the leaf was judged against: the SNI, else
+                                         the name the server gave before STARTTLS; "" none */
+    char name_source[12];             /* "sni", "greeting", "ehlo"; "" none */
+    uint8_t level;                    /* enum tls_level, set when the record is emitted */
 
     /* --- the client's offer --- */
     uint16_t client_version;          /* ClientHello.legacy_version (SSLv2 hello: version) */

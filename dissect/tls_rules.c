@@ -675,21 +675,54 @@ static void rule_cert_name_mismatch(struct ctx *c)
 {
     const struct tls_session_rec *r = c->r;
     const struct cert_info *ci = &r->leaf;
-    if (!r->leaf_parsed || !r->sni[0])
+    /* The name expected: the SNI, else (after STARTTLS) the name the server gave itself in its
+     * greeting (tls.c expected_name). */
+    const char *name = r->name_checked[0] ? r->name_checked : r->sni;
+    if (!r->leaf_parsed || !name[0])
         return;
     bool by_san = ci->n_san_dns > 0;
-    if (by_san ? x509_list_matches(ci->san_dns, r->sni) : x509_name_matches(ci->subject_cn, r->sni))
+    if (by_san ? x509_list_matches(ci->san_dns, name) : x509_name_matches(ci->subject_cn, name))
         return;
-    /* some SANs were not kept in san_dns: the parser judged the SNI against all of them */
+    /* some SANs were not kept in san_dns: the parser judged the name against all of them */
     if (by_san && ci->san_truncated && (!ci->host_checked || ci->host_match))
         return;
+    const char *src = r->name_source[0] ? r->name_source : "sni";
     begin(c, FK_TLS_CERT_NAME_MISMATCH, NZ_SEV_MEDIUM, ts_server(r));
+    json_str(&c->j, "name_checked", name);
+    json_str(&c->j, "name_source", src);
     json_str(&c->j, "matched_against", by_san ? "san_dns" : "subject_cn");
     json_uint(&c->j, "san_dns_count", ci->n_san_dns);
     json_bool(&c->j, "san_dns_complete", !ci->san_truncated);
     ev_cert(c);
-    finding_summary(&c->f, "SNI not among the certificate names (%s) of %s",
-                    by_san ? ci->san_dns : ci->subject_cn, c->where);
+    if (strcmp(src, "sni") == 0)
+        finding_summary(&c->f, "SNI not among the certificate names (%s) of %s",
+                        by_san ? ci->san_dns : ci->subject_cn, c->where);
+    else
+        finding_summary(&c->f, "the server's own name %s (its %s) is not among the certificate names (%s) of %s",
+                        name, src, by_san ? ci->san_dns : ci->subject_cn, c->where);
+    end(c);
+}
+
+/* tls.cert_untrusted: the chain does not verify to the trust store at packet time (trust.c).
+ * A self-signed leaf alone is tls.cert_self_signed and an expired or not yet valid leaf
+ * tls.cert_expired: they are not said twice. */
+static void rule_cert_untrusted(struct ctx *c)
+{
+    const struct tls_session_rec *r = c->r;
+    const struct trust_result *t = &r->trust;
+    if (!r->chain_n || t->status != TRUST_UNTRUSTED || t->reason == TR_SELF_SIGNED ||
+        t->reason == TR_LEAF_EXPIRED || t->reason == TR_LEAF_NOT_YET_VALID)
+        return;
+    begin(c, FK_TLS_CERT_UNTRUSTED, NZ_SEV_MEDIUM, ts_server(r));
+    json_str(&c->j, "reason", trust_reason_name(t->reason));
+    json_str(&c->j, "detail", t->detail);
+    json_uint(&c->j, "chain_length", r->chain_n);
+    json_uint(&c->j, "path_length", t->path_len);
+    if (t->anchor_cn[0])
+        json_str(&c->j, "anchor_cn", t->anchor_cn);
+    ev_cert(c);
+    finding_summary(&c->f, "certificate chain of %s does not verify (%s): %s", c->where,
+                    trust_reason_name(t->reason), t->detail);
     end(c);
 }
 
@@ -832,5 +865,6 @@ size_t tls_rules_eval(const struct tls_session_rec *r, int policy, const char *s
     rule_cert_weak_key(&c);
     rule_cert_weak_signature(&c);
     rule_cert_name_mismatch(&c);
+    rule_cert_untrusted(&c);
     return c.count;
 }

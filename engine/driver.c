@@ -136,6 +136,12 @@ static bool attach(struct drv *d, const struct dissector *dis)
     struct dis_cfg dc = {0};
     dc.started_by = d->started_by[0] ? d->started_by : dis->name;
     dc.policy = d->host->policy;
+    dc.trust = d->host->trust;
+    dc.tcache = d->host->tcache;
+    if (d->expect_host && d->expect_host[0]) {
+        dc.expect_host = d->expect_host;
+        dc.expect_host_source = d->expect_source;
+    }
     void *st = dis->state_new(&dc);
     if (!st) {
         nz_logf(d->host->log, NZ_LOG_WARN, "flow %llu: out of memory starting %s dissector",
@@ -166,6 +172,10 @@ static void do_switch(struct drv *d, int dir, const struct dis_ctx *ctx, const u
     if (ctx->switch_to)
         next = d->host->find ? d->host->find(ctx->switch_to) : dis_find(ctx->switch_to);
     snprintf(d->started_by, sizeof d->started_by, "%s", ctx->started_by ? ctx->started_by : "");
+    /* The name may live in the state closed below: copied for the attach, not kept. */
+    char host[256], source[12];
+    snprintf(host, sizeof host, "%s", ctx->switch_host ? ctx->switch_host : "");
+    snprintf(source, sizeof source, "%s", ctx->switch_host_source ? ctx->switch_host_source : "");
     /* Copy the rest before the buffers it may point into are freed, and keep the other
      * direction's unconsumed tail: it arrived earlier (a ClientHello sent before the 220)
      * and belongs to the next protocol too. */
@@ -185,7 +195,11 @@ static void do_switch(struct drv *d, int dir, const struct dis_ctx *ctx, const u
     d->dis = NULL;
     d->buf[0].len = d->buf[1].len = 0;
     d->host->stats.switches++;
-    if (!next || !attach(d, next)) {
+    d->expect_host = host;
+    d->expect_source = source;
+    bool ok = next && attach(d, next);
+    d->expect_host = d->expect_source = NULL;
+    if (!ok) {
         d->ds = DRV_NONE;
         stop_both(d);
     } else {

@@ -72,6 +72,8 @@ struct drv_host {
     void (*mem_changed)(void *ud, struct drv *d);
     void *ud;
     int policy;                    /* dis_cfg.policy for every dissector attached */
+    const struct trust_store *trust; /* dis_cfg.trust for every dissector attached */
+    struct trust_cache *tcache;    /* dis_cfg.tcache (one per thread) */
     const struct nz_log *log;      /* out-of-memory warnings; NULL = silent */
     /* Dissectors to probe, in order, and the lookup for DIS_SWITCH targets. NULL/0 = the
      * registry (dis_registry, dis_find); tests substitute their own. */
@@ -91,6 +93,8 @@ struct drv {
     bool had_data[2];              /* bytes seen in this direction while probing */
     struct dbuf buf[2];            /* probe bytes, then the dissector's unconsumed tail */
     char started_by[24];           /* carried over a DIS_SWITCH */
+    const char *expect_host;       /* ctx->switch_host, only while a DIS_SWITCH attaches */
+    const char *expect_source;     /* ctx->switch_host_source, idem */
     /* Endpoints for dis_ctx (borrowed text, must outlive the driver). */
     const char *cli_ip, *srv_ip;
     uint16_t cli_port, srv_port;

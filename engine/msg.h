@@ -34,6 +34,7 @@ enum msg_type {
     MSG_TLS,       /* struct msg_rec + struct tls_session_rec */
     MSG_HTTP,      /* struct msg_rec + struct http_request_rec */
     MSG_MAIL,      /* struct msg_rec + struct mail_session_rec */
+    MSG_CERT,      /* struct msg_cert + the certificate's DER */
     /* control → writer */
     MSG_RUN,       /* struct msg_run + counters JSON */
 };
@@ -69,6 +70,16 @@ struct msg_flow {
     uint64_t first_usec, last_usec;
     uint64_t pkts[2], bytes[2], payload[2];
     uint64_t gaps, gap_bytes, overlaps, overlap_diff, retrans;
+};
+
+/* A server certificate, sent the first time a worker sees it (before the TLS record that
+ * names it); the writer stores it once. */
+struct msg_cert {
+    uint64_t ts_usec;
+    uint8_t sha256[32];
+    uint32_t der_len;
+    uint32_t pad_;
+    unsigned char der[];
 };
 
 struct msg_finding {

@@ -65,10 +65,15 @@ struct pipeline {
     uint64_t cur_ts;               /* packet time of the current segment */
     struct dis_sink sink;
     struct drv_host drv;           /* shared by every flow's driver; ud = this pipeline */
+    struct trust_cache *tcache;    /* this worker's chain verifications */
+    uint8_t (*cert_sent)[8];       /* CERT_SENT_SLOTS first 8 bytes of the SHA-256 of each
+                                      certificate handed to the writer (direct-mapped) */
     struct reasm_sink rsink;       /* ud = this pipeline */
 };
 
 static const struct reasm_sink *pl_rsink(struct pipeline *pl);
+
+#define CERT_SENT_SLOTS 4096u /* certificates a worker remembers having sent (32 KiB) */
 
 void pipeline_cfg_defaults(struct pipeline_cfg *cfg)
 {
@@ -216,7 +221,46 @@ static void sink_tls(void *ud, const struct tls_session_rec *r)
         pl->stats.certs_der_walk += ci->source == X509_SRC_DER_WALK;
         pl->stats.certs_der_broken += ci->der_broken;
     }
+    if (r->chain_n) {
+        pl->stats.chains_trusted += r->trust.status == TRUST_TRUSTED;
+        pl->stats.chains_untrusted += r->trust.status == TRUST_UNTRUSTED;
+        pl->stats.chains_unchecked += r->trust.status == TRUST_UNCHECKED;
+    }
+    if (pl->tcache) {
+        pl->stats.trust_hits = 0; /* the cache counts; stats_add sums the workers */
+        trust_cache_stats(pl->tcache, &pl->stats.trust_hits, &pl->stats.trust_misses);
+    }
     emit_rec(pl, MSG_TLS, r, sizeof *r);
+}
+
+/* A certificate goes to the writer the first time this worker sees it (as far as its small
+ * direct-mapped memory knows: one seen again after being pushed out is sent again, and the
+ * writer stores it once anyway). */
+static void sink_certificate(void *ud, const uint8_t sha256[32], struct bytes der, unsigned position,
+                             uint64_t ts)
+{
+    struct pipeline *pl = ud;
+    (void)position;
+    if (!pl->cur || der.len == 0 || der.len > X509_DER_MAX)
+        return;
+    if (pl->cert_sent) {
+        uint32_t h;
+        memcpy(&h, sha256 + 8, sizeof h);
+        uint8_t *slot = pl->cert_sent[h & (CERT_SENT_SLOTS - 1)];
+        if (memcmp(slot, sha256, 8) == 0)
+            return;
+        memcpy(slot, sha256, 8);
+    }
+    pl->stats.certs_sent++;
+    announce(pl, pl->cur);
+    struct ring_msg *r = reserve(pl, sizeof(struct msg_cert) + der.len);
+    struct msg_cert *m = (void *)r->data;
+    memset(m, 0, sizeof *m);
+    m->ts_usec = ts;
+    memcpy(m->sha256, sha256, 32);
+    m->der_len = (uint32_t)der.len;
+    memcpy(m->der, der.p, der.len);
+    commit(pl, r, MSG_CERT);
 }
 
 static void sink_http(void *ud, const struct http_request_rec *r)
@@ -426,6 +470,13 @@ struct pipeline *pipeline_new(const struct pipeline_cfg *cfg, struct pl_out *out
     pl->sink.tls_session = sink_tls;
     pl->sink.http_request = sink_http;
     pl->sink.mail_session = sink_mail;
+    pl->sink.certificate = sink_certificate;
+    if (cfg->trust) {
+        pl->tcache = trust_cache_new();
+        pl->drv.trust = cfg->trust;
+        pl->drv.tcache = pl->tcache;
+    }
+    pl->cert_sent = calloc(CERT_SENT_SLOTS, sizeof *pl->cert_sent);
     pl->drv.sink = &pl->sink;
     pl->drv.mem_changed = drv_mem_changed;
     pl->drv.ud = pl;
@@ -662,6 +713,12 @@ void pipeline_stats_json(struct json *j, const struct pipeline_stats *s)
     json_obj_end(j);
     json_uint(j, "read_by_der_walk", s->certs_der_walk);
     json_uint(j, "der_broken", s->certs_der_broken);
+    json_uint(j, "sent_to_writer", s->certs_sent);
+    json_uint(j, "chains_trusted", s->chains_trusted);
+    json_uint(j, "chains_untrusted", s->chains_untrusted);
+    json_uint(j, "chains_unchecked", s->chains_unchecked);
+    json_uint(j, "verify_cache_hits", s->trust_hits);
+    json_uint(j, "verify_cache_misses", s->trust_misses);
     json_obj_end(j);
     json_uint(j, "ndpi_packets", s->ndpi_pkts);
 }
@@ -672,5 +729,7 @@ void pipeline_free(struct pipeline *pl)
         return;
     flow_table_free(pl->flows);
     nz_ndpi_free(pl->ndpi);
+    trust_cache_free(pl->tcache);
+    free(pl->cert_sent);
     free(pl);
 }

@@ -38,6 +38,9 @@ struct pipeline_cfg {
     unsigned ndpi_max_pkts;    /* packets per flow offered to nDPI; 0 disables nDPI */
     int policy;                /* 0 default, 1 Mozilla intermediate */
     const char *dump_dir;      /* --dump-streams DIR as given; the command opens it (engine/dump.h) */
+    const char *ca_file, *ca_path; /* --ca-file / --ca-path as given (NULL: the default) */
+    bool no_ca;                /* --no-ca: chains are not verified */
+    const struct trust_store *trust; /* borrowed: the anchors (NULL: chains not verified) */
     struct stream_dump *dump;  /* borrowed: every reassembled byte goes here; NULL = off */
 };
 
@@ -68,6 +71,10 @@ struct pipeline_stats {
     /* Server leaf certificates of stored TLS sessions: seen; refused by wolfSSL by reason
      * (enum x509_wolf_fail); of those read by the DER walk; and with broken DER. */
     uint64_t certs, certs_wolf_fail[X509_WOLF_COUNT], certs_der_walk, certs_der_broken;
+    /* Certificates handed to the writer (first sight by this worker), and the chain
+     * verification cache's hits and misses. */
+    uint64_t certs_sent, trust_hits, trust_misses;
+    uint64_t chains_trusted, chains_untrusted, chains_unchecked; /* TLS sessions with a chain */
 };
 
 struct pipeline;

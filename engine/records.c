@@ -62,6 +62,18 @@ static struct store_val old_ts(int64_t secs, char *buf, size_t cap)
     return str(buf);
 }
 
+/* 32 bytes as 64 lowercase hex digits into buf (65 bytes). */
+static const char *hex32(const uint8_t *b, char *buf)
+{
+    static const char hx[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        buf[2 * i] = hx[b[i] >> 4];
+        buf[2 * i + 1] = hx[b[i] & 15];
+    }
+    buf[64] = '\0';
+    return buf;
+}
+
 /* The leaf certificate's columns (all NULL when it was not parsed; a certificate whose DER is
  * broken keeps its fingerprint). key: room for its text, nb/na: for pre-1970 dates. */
 static void cert_vals(const struct tls_session_rec *r, struct store_val *v, char *key, size_t keycap,
@@ -142,6 +154,15 @@ int records_tls_add(struct store *s, int64_t run_id, int64_t flow_id, const stru
     v[STORE_TLS_CIPHERS_OFFERED] = txt(ciphers, sizeof ciphers);
     char nb[48], na[48];
     cert_vals(r, v, key, sizeof key, nb, na, sizeof nb);
+    char chain[65], spki[65];
+    v[STORE_TLS_CHAIN_SHA256] = r->chain_n ? str(hex32(r->chain_hash, chain)) : null();
+    v[STORE_TLS_CERT_SPKI_SHA256] = r->leaf_spki_set ? str(hex32(r->leaf_spki, spki)) : null();
+    v[STORE_TLS_TRUST] = str(r->chain_n ? trust_status_name(r->trust.status) : NULL);
+    v[STORE_TLS_TRUST_REASON] = r->chain_n && r->trust.reason != TR_NONE ? str(trust_reason_name(r->trust.reason)) : null();
+    v[STORE_TLS_NAME_CHECKED] = r->chain_n ? TXT(name_checked) : null();
+    v[STORE_TLS_NAME_SOURCE] = r->chain_n ? TXT(name_source) : null();
+    v[STORE_TLS_NAME_MATCH] = r->leaf_parsed && r->leaf.host_checked ? num(r->leaf.host_match) : null();
+    v[STORE_TLS_SECURITY_LEVEL] = str(tls_level_name(r->level));
     return store_record_add(s, STORE_TBL_TLS, run_id, flow_id, v, STORE_TLS_NCOLS);
 }
 
@@ -207,5 +228,7 @@ int records_mail_add(struct store *s, int64_t run_id, int64_t flow_id, const str
     v[STORE_MAIL_MAIL_IN_CLEAR] = num(r->mail_in_clear);
     v[STORE_MAIL_VERDICTS] = num((int64_t)r->verdicts);
     v[STORE_MAIL_FLAGS] = num((int64_t)r->flags);
+    /* TLS started: the TLS session's level replaces this when its record arrives. */
+    v[STORE_MAIL_SECURITY_LEVEL] = str(r->tls_started ? "encrypt" : "none");
     return store_record_add(s, STORE_TBL_MAIL, run_id, flow_id, v, STORE_MAIL_NCOLS);
 }

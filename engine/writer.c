@@ -2,13 +2,17 @@
 #include "engine/writer.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "capture/decode.h"
 #include "capture/flow.h"
 #include "engine/msg.h"
+#include "dissect/tls.h"
+#include "dissect/x509.h"
 #include "engine/records.h"
+#include "rules/drown.h"
 #include "rules/https_redirect.h"
 #include "rules/mail_history.h"
 
@@ -36,6 +40,16 @@ struct pending {
 };
 #define PENDING_BYTES_MAX (16u << 20) /* beyond that, judged at once (counted, logged) */
 
+/* Certificates seen in this run: the newest packet time each was seen at, written to
+ * certificates.last_seen at each commit (one UPDATE per certificate and commit, not one per
+ * handshake); the chains already stored. Bounded: when full, written out and emptied. */
+struct seen {
+    uint8_t sha[32];
+    uint64_t max_usec, written_usec;   /* 0 = free slot */
+};
+#define SEEN_SLOTS 16384u
+#define CHAINS_SLOTS 16384u
+
 struct wstate {
     struct store *st;
     int64_t run_id;
@@ -54,6 +68,9 @@ struct wstate {
     size_t pend_len, pend_cap;
     uint64_t pend_over;              /* judged at once because PENDING_BYTES_MAX was reached */
     struct mail_session_rec rec;     /* scratch: a pending session rebuilt */
+    struct seen *seen;               /* SEEN_SLOTS, open addressing */
+    size_t n_seen;
+    uint8_t (*chains)[8];            /* CHAINS_SLOTS first bytes of stored chain hashes */
 };
 
 static void db_fail(struct wstate *w, int rc, const char *what)
@@ -374,6 +391,143 @@ static void on_finding(struct wstate *w, const struct msg_finding *m, size_t len
     write_finding(w, e, fd);
 }
 
+static void hex_of(const uint8_t *b, size_t n, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hx[b[i] >> 4];
+        out[2 * i + 1] = hx[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static void seen_flush(struct wstate *w, bool clear)
+{
+    if (!w->seen)
+        return;
+    for (size_t i = 0; i < SEEN_SLOTS && !w->db_err; i++) {
+        struct seen *e = &w->seen[i];
+        if (!e->max_usec || e->max_usec == e->written_usec)
+            continue;
+        char hex[65];
+        hex_of(e->sha, 32, hex);
+        db_fail(w, store_cert_seen(w->st, w->run_id, hex, e->max_usec), "a certificate's last sight");
+        e->written_usec = e->max_usec;
+    }
+    if (clear) {
+        memset(w->seen, 0, SEEN_SLOTS * sizeof *w->seen);
+        w->n_seen = 0;
+    }
+}
+
+/* Notes that the certificate was seen at ts (written at the next commit). */
+static void seen_note(struct wstate *w, const uint8_t sha[32], uint64_t ts, bool stored_at_ts)
+{
+    if (!w->seen && !(w->seen = calloc(SEEN_SLOTS, sizeof *w->seen)))
+        return;
+    if (w->n_seen >= SEEN_SLOTS / 2)
+        seen_flush(w, true);
+    uint32_t h;
+    memcpy(&h, sha, sizeof h);
+    for (size_t i = h & (SEEN_SLOTS - 1);; i = (i + 1) & (SEEN_SLOTS - 1)) {
+        struct seen *e = &w->seen[i];
+        if (!e->max_usec) {
+            memcpy(e->sha, sha, 32);
+            e->max_usec = ts ? ts : 1;
+            e->written_usec = stored_at_ts ? e->max_usec : 0;
+            w->n_seen++;
+            return;
+        }
+        if (memcmp(e->sha, sha, 32) == 0) {
+            if (ts > e->max_usec)
+                e->max_usec = ts;
+            return;
+        }
+    }
+}
+
+/* A certificate a worker saw first: every fact of it into `certificates`. */
+static void on_cert(struct wstate *w, const struct msg_cert *m, size_t len)
+{
+    if (w->db_err || len < sizeof *m || m->der_len > len - sizeof *m)
+        return;
+    struct bytes der = {m->der, m->der_len};
+    struct x509_facts f;
+    int rc = x509_facts(der, &f);
+    char sha[65], spki[65], nb[32], na[32], key[16];
+    hex_of(m->sha256, 32, sha);
+    struct store_cert c;
+    memset(&c, 0, sizeof c);
+    c.sha256 = sha;
+    c.der = m->der;
+    c.der_len = m->der_len;
+    c.seen_usec = m->ts_usec;
+    c.is_ca = c.path_len = -1;
+    if (rc == 0 || rc == NZ_EMALFORMED) {
+        const struct cert_info *ci = &f.info;
+        c.parsed = rc == 0;
+        if (f.spki_sha256_hex[0]) {
+            snprintf(spki, sizeof spki, "%s", f.spki_sha256_hex);
+            c.spki_sha256 = spki;
+        }
+        if (c.parsed) {
+            c.subject = f.subject_dn;
+            c.issuer = f.issuer_dn;
+            c.subject_cn = ci->subject_cn;
+            c.issuer_cn = ci->issuer_cn;
+            c.serial = f.serial_hex;
+            c.san_dns = f.san_dns;
+            c.san_ip = f.san_ip;
+            c.n_san_dns = f.n_san_dns;
+            if (ci->dates_valid) {
+                c.not_before = x509_iso_time(ci->not_before, nb, sizeof nb);
+                c.not_after = x509_iso_time(ci->not_after, na, sizeof na);
+            }
+            snprintf(key, sizeof key, "%s", x509_key_type_name(ci->key_type));
+            c.key_type = key;
+            c.key_bits = ci->key_bits;
+            c.key_curve = f.key_curve;
+            c.sig_alg = ci->sig_alg;
+            c.is_ca = f.is_ca;
+            c.path_len = f.path_len;
+            c.key_usage = f.key_usage;
+            c.ext_key_usage = f.ext_key_usage;
+            c.self_issued = ci->self_issued;
+            c.version = ci->version;
+        }
+        c.parsed_by = f.parsed_by;
+        c.parse_error = f.parse_error;
+    }
+    w->dirty = true;
+    db_fail(w, store_cert_put(w->st, w->run_id, &c), "a certificate");
+    x509_facts_free(&f);
+    seen_note(w, m->sha256, m->ts_usec, true);
+}
+
+/* The chain of a TLS session: stored once; each certificate's last sight noted. */
+static void on_chain(struct wstate *w, const struct tls_session_rec *r)
+{
+    uint64_t ts = r->ts_server_usec ? r->ts_server_usec : r->ts_usec;
+    for (unsigned i = 0; i < r->chain_n; i++)
+        seen_note(w, r->chain_sha256[i], ts, false);
+    if (!w->chains && !(w->chains = calloc(CHAINS_SLOTS, sizeof *w->chains)))
+        return;
+    uint32_t h;
+    memcpy(&h, r->chain_hash, sizeof h);
+    uint8_t *slot = w->chains[h & (CHAINS_SLOTS - 1)];
+    if (memcmp(slot, r->chain_hash, 8) == 0)
+        return;
+    memcpy(slot, r->chain_hash, 8);
+    char chain[65], certs[TRUST_CHAIN_MAX][65];
+    const char *ptr[TRUST_CHAIN_MAX];
+    hex_of(r->chain_hash, 32, chain);
+    for (unsigned i = 0; i < r->chain_n; i++) {
+        hex_of(r->chain_sha256[i], 32, certs[i]);
+        ptr[i] = certs[i];
+    }
+    db_fail(w, store_chain_put(w->st, chain, ptr, r->chain_n), "a certificate chain");
+}
+
 static void on_record(struct wstate *w, int type, const struct ring_msg *m)
 {
     const struct msg_rec *r = (const void *)m->data;
@@ -384,9 +538,17 @@ static void on_record(struct wstate *w, int type, const struct ring_msg *m)
         return;
     w->dirty = true;
     switch (type) {
-    case MSG_TLS:
-        db_fail(w, records_tls_add(w->st, w->run_id, fid, rec), "a TLS session");
+    case MSG_TLS: {
+        const struct tls_session_rec *tr = rec;
+        db_fail(w, records_tls_add(w->st, w->run_id, fid, tr), "a TLS session");
+        if (tr->chain_n && !w->db_err)
+            on_chain(w, tr);
+        /* The mail session that started this TLS was written at the switch: its level is
+         * this session's. */
+        if (fid && !w->db_err && (strstr(tr->started_by, "-starttls") || strcmp(tr->started_by, "pop3-stls") == 0))
+            db_fail(w, store_mail_level_set(w->st, w->run_id, fid, tls_level_name(tr->level)), "a mail level");
         break;
+    }
     case MSG_HTTP:
         db_fail(w, records_http_add(w->st, w->run_id, fid, rec), "an HTTP request");
         break;
@@ -450,6 +612,9 @@ void wstate_handle(struct wstate *w, const struct ring_msg *m)
     case MSG_RUN:
         on_run(w, m);
         break;
+    case MSG_CERT:
+        on_cert(w, (const void *)m->data, m->len);
+        break;
     default:
         break;
     }
@@ -459,6 +624,7 @@ void wstate_commit(struct wstate *w)
 {
     if (!w->dirty || w->db_err)
         return;
+    seen_flush(w, false);
     db_fail(w, store_commit(w->st), "a batch");
     w->dirty = false;
 }
@@ -479,8 +645,33 @@ static int no_https_row(void *ud, const struct store_no_https_row *row)
     return w->db_err ? 1 : 0;
 }
 
+/* tls.drown_exposed (rules/drown.c): keys shared between an SSLv2 session and a TLS server,
+ * across runs (store_drown_rows); judged when the run's rows are all in. */
+static int drown_row(void *ud, const struct store_drown_row *row)
+{
+    struct wstate *w = ud;
+    char tls_srv[80], v2_srv[80];
+    snprintf(tls_srv, sizeof tls_srv, "%s:%u", row->server_ip ? row->server_ip : "?", (unsigned)row->server_port);
+    snprintf(v2_srv, sizeof v2_srv, "%s:%u", row->sslv2_server_ip ? row->sslv2_server_ip : "?",
+             (unsigned)row->sslv2_server_port);
+    uint64_t usec = 0;
+    if (row->ts)
+        store_ts_parse(row->ts, &usec);
+    struct drown_facts d = {row->spki_sha256, tls_srv, row->version, row->ts, row->tls_id, usec,
+                            v2_srv, row->sslv2_ts, row->sslv2_id, row->sslv2_run_id};
+    struct finding fd;
+    if (!drown_rule(&d, &fd))
+        return 0;
+    struct store_endpoints ep = {row->client_ip, row->server_ip, row->client_port, row->server_port};
+    atomic_fetch_add_explicit(&w->findings, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->by_sev[fd.severity], 1, memory_order_relaxed);
+    db_fail(w, store_finding_add(w->st, w->run_id, row->flow_id, &fd, &ep), "a finding");
+    return w->db_err ? 1 : 0;
+}
+
 int wstate_finish(struct wstate *w)
 {
+    seen_flush(w, false);
     /* the deferred history rules: every session of the run is in the database now */
     judge_pending(w, true);
     if (w->pend_over)
@@ -492,6 +683,11 @@ int wstate_finish(struct wstate *w)
         int rc = store_no_https_redirect_rows(w->st, w->run_id, no_https_row, w);
         if (rc && !w->db_err)
             db_fail(w, NZ_EDB, "the no_https_redirect rule");
+    }
+    if (!w->db_err) {
+        int rc = store_drown_rows(w->st, w->run_id, drown_row, w);
+        if (rc && !w->db_err)
+            db_fail(w, NZ_EDB, "the DROWN rule");
     }
     if (!w->db_err)
         db_fail(w, store_commit(w->st), "the final batch");
@@ -517,5 +713,7 @@ void wstate_free(struct wstate *w)
         return;
     free(w->map);
     free(w->pend);
+    free(w->seen);
+    free(w->chains);
     free(w);
 }

@@ -143,6 +143,51 @@ struct store_endpoints {
 int store_finding_add(struct store *s, int64_t run_id, int64_t flow_id /* 0 = none */,
                       const struct finding *f, const struct store_endpoints *ep);
 
+/* ---- certificates (certs.c, schema v8) ----
+ * Text fields are NUL-terminated, NULL or "" binds NULL. */
+struct store_cert {
+    const char *sha256, *spki_sha256;          /* lowercase hex */
+    const char *subject, *issuer, *subject_cn, *issuer_cn, *serial;
+    const char *san_dns, *san_ip;              /* comma-joined, all of them */
+    int64_t n_san_dns;
+    const char *not_before, *not_after;        /* "YYYY-MM-DDTHH:MM:SSZ" */
+    const char *key_type, *key_curve, *sig_alg;
+    int64_t key_bits;                          /* 0 unknown */
+    int is_ca, path_len;                       /* -1 absent */
+    const char *key_usage, *ext_key_usage;
+    bool parsed;                               /* a decoder read it (else only the hash/DER) */
+    int self_issued, version;
+    const char *parsed_by, *parse_error;
+    const uint8_t *der;
+    size_t der_len;
+    uint64_t seen_usec;                        /* packet time it was seen */
+};
+/* Inserts the certificate, or widens its first/last seen (packet time) and sets last_run. */
+int store_cert_put(struct store *s, int64_t run_id, const struct store_cert *c);
+/* A stored certificate seen again at seen_usec. */
+int store_cert_seen(struct store *s, int64_t run_id, const char *sha256, uint64_t seen_usec);
+/* A chain (chain_sha256 = SHA-256 over the certificates' SHA-256s), position 0 the leaf;
+ * kept once. */
+int store_chain_put(struct store *s, const char *chain_sha256, const char *const *cert_sha256, size_t n);
+/* The security level of the mail session of this flow that started TLS. */
+int store_mail_level_set(struct store *s, int64_t run_id, int64_t flow_id, const char *level);
+
+/* DROWN: a TLS session whose certificate key (SPKI) the database has also seen in an SSLv2
+ * session; one row per TLS server (address, port) and key, with the first SSLv2 session;
+ * only pairs one side of which belongs to run_id. Texts are valid during the callback. */
+struct store_drown_row {
+    int64_t tls_id, flow_id;
+    const char *client_ip, *server_ip;
+    uint16_t client_port, server_port;
+    const char *ts, *version, *spki_sha256;
+    int64_t sslv2_id, sslv2_run_id;
+    const char *sslv2_server_ip, *sslv2_ts;
+    uint16_t sslv2_server_port;
+};
+/* Calls fn per row (non-zero from fn stops). Returns 0 or NZ_EDB. */
+int store_drown_rows(struct store *s, int64_t run_id, int (*fn)(void *ud, const struct store_drown_row *row),
+                     void *ud);
+
 /* ---- protocol records (records.c) ----
  *
  * The store owns the record tables, their columns and their SQL; a caller (the engine) hands
@@ -184,7 +229,10 @@ struct store_val {
     X(CIPHERS_OFFERED, ciphers_offered) X(CERT_SUBJECT, cert_subject) X(CERT_ISSUER, cert_issuer)     \
     X(CERT_NOT_BEFORE, cert_not_before) X(CERT_NOT_AFTER, cert_not_after) X(CERT_KEY, cert_key)       \
     X(CERT_SIG_ALG, cert_sig_alg) X(CERT_SAN, cert_san) X(CERT_SELF_SIGNED, cert_self_signed)         \
-    X(CERT_SHA256, cert_sha256)
+    X(CERT_SHA256, cert_sha256) X(CHAIN_SHA256, chain_sha256) X(CERT_SPKI_SHA256, cert_spki_sha256)  \
+    X(TRUST, trust)                                                                                   \
+    X(TRUST_REASON, trust_reason) X(NAME_CHECKED, name_checked) X(NAME_SOURCE, name_source)           \
+    X(NAME_MATCH, name_match) X(SECURITY_LEVEL, security_level)
 #define STORE_HTTP_COLUMNS(X)                                                                       \
     X(TS, ts) X(METHOD, method) X(HOST, host) X(PORT, port) X(PATH, path) X(STATUS, status)           \
     X(CONTENT_TYPE, content_type) X(REQUEST_CONTENT_TYPE, request_content_type) X(LOCATION, location) \
@@ -202,7 +250,8 @@ struct store_val {
     X(TLS_STARTED, tls_started) X(AUTH_MECH, auth_mech) X(AUTH_USER, auth_user)                       \
     X(AUTH_IN_CLEAR, auth_in_clear) X(AUTH_OK, auth_ok) X(PLAINTEXT_COMMANDS, plaintext_commands)     \
     X(RCPTS, rcpts) X(MESSAGES, messages) X(MESSAGE_BYTES, message_bytes)                             \
-    X(MAIL_IN_CLEAR, mail_in_clear) X(VERDICTS, verdicts) X(FLAGS, flags)
+    X(MAIL_IN_CLEAR, mail_in_clear) X(VERDICTS, verdicts) X(FLAGS, flags)                             \
+    X(SECURITY_LEVEL, security_level)
 #define STORE_COL_ENUM_TLS_(e, c) STORE_TLS_##e,
 #define STORE_COL_ENUM_HTTP_(e, c) STORE_HTTP_##e,
 #define STORE_COL_ENUM_MAIL_(e, c) STORE_MAIL_##e,

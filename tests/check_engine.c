@@ -242,7 +242,7 @@ enum mode { WHOLE, BYTES, SPLIT };
 static void run_n(const struct conv *c, size_t n, enum mode mode, size_t k, bool no_close, struct out *o)
 {
     memset(o, 0, sizeof *o);
-    struct dis_sink sink = {o, sink_finding, sink_tls, sink_http, sink_mail, sink_label};
+    struct dis_sink sink = {o, sink_finding, sink_tls, sink_http, sink_mail, sink_label, NULL};
     struct drv_host host = {.sink = &sink};
     struct drv d;
     drv_init(&d, &host, "192.0.2.10", "192.0.2.25", 40000, 25, 7);

@@ -2364,7 +2364,7 @@ END_TEST
  * with pipelining (2 -> 4 -> 8 slots for 5 requests outstanding). */
 START_TEST(test_mem_reports_heap)
 {
-    struct dis_sink sink = {NULL, NULL, NULL, NULL, NULL, NULL};
+    struct dis_sink sink = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     struct dis_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.sink = &sink;

@@ -255,7 +255,7 @@ static void run(const struct dissector *d, const struct msg *m, size_t n, enum m
                 struct out *o)
 {
     memset(o, 0, sizeof *o);
-    struct dis_sink sink = {o, sink_finding, NULL, NULL, sink_record, sink_label};
+    struct dis_sink sink = {o, sink_finding, NULL, NULL, sink_record, sink_label, NULL};
     struct drv_host host = {.sink = &sink, .find = find_recorder};
     struct drv drv;
     drv_init(&drv, &host, "192.0.2.10", "192.0.2.25", 40000, 25, 7);
@@ -2321,7 +2321,7 @@ START_TEST(test_contract)
     /* bad direction → DIS_ERR with a reason; state_free(NULL)-safety is the pipeline's; label */
     struct out o;
     memset(&o, 0, sizeof o);
-    struct dis_sink sink = {&o, sink_finding, NULL, NULL, sink_record, sink_label};
+    struct dis_sink sink = {&o, sink_finding, NULL, NULL, sink_record, sink_label, NULL};
     struct dis_cfg cfg = {0};
     void *st = smtp_dissector.state_new(&cfg);
     ck_assert_ptr_nonnull(st);

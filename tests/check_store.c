@@ -262,7 +262,7 @@ START_TEST(test_open_memory)
     struct tlog t;
     tlog_init(&t);
     struct store *s = open_ok(":memory:", &t.log);
-    ck_assert_int_eq(store_schema_latest(), 7);
+    ck_assert_int_eq(store_schema_latest(), 8);
     ck_assert_int_eq(store_schema_version(s), store_schema_latest());
     ck_assert_int_eq(sq_int(s, "PRAGMA foreign_keys"), 1);
     ck_assert_int_eq(raw_int(store_sqlite(s), "PRAGMA busy_timeout"), STORE_BUSY_MS);

@@ -372,7 +372,7 @@ static struct out *run_full(const struct conv *cv, enum feed mode, size_t k, int
 {
     struct out *o = calloc(1, sizeof *o);
     ck_assert_ptr_nonnull(o);
-    struct dis_sink sink = {o, on_finding, on_session, NULL, NULL, on_label};
+    struct dis_sink sink = {o, on_finding, on_session, NULL, NULL, on_label, NULL};
     struct drv_host host = {.sink = &sink, .policy = policy, .find = find_guarded};
     struct drv drv;
     drv_init(&drv, &host, "192.0.2.1", "192.0.2.2", 50000, 443, 7);
@@ -3284,7 +3284,7 @@ START_TEST(test_hostile_announced_length_memory)
      * state must hold what came (a 1 KiB buffer), not the announced length. mem() reports
      * exactly what the allocator holds for the state, and the buffer goes once the message
      * is complete. */
-    struct dis_sink sink = {NULL, NULL, NULL, NULL, NULL, NULL};
+    struct dis_sink sink = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     struct dis_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.sink = &sink;
@@ -3548,7 +3548,7 @@ START_TEST(test_lifecycle)
     ck_assert_int_eq(o->status, DIS_DONE);
     out_free(o);
 
-    struct dis_sink sink = {NULL, NULL, NULL, NULL, NULL, NULL};
+    struct dis_sink sink = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     struct dis_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.sink = &sink;
@@ -3576,7 +3576,7 @@ START_TEST(test_lifecycle)
     /* capture loss during the handshake: what was seen is emitted once, then DIS_DONE */
     struct out *og = calloc(1, sizeof *og);
     ck_assert_ptr_nonnull(og);
-    struct dis_sink s2 = {og, on_finding, on_session, NULL, NULL, on_label};
+    struct dis_sink s2 = {og, on_finding, on_session, NULL, NULL, on_label, NULL};
     struct drv_host host = {.sink = &s2, .find = find_guarded};
     struct drv drv;
     flow_ch(&cv, &c);

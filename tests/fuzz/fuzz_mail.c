@@ -261,7 +261,7 @@ static void run(const uint8_t *data, size_t size, uint8_t mode, unsigned chunkin
     memset(o, 0, sizeof *o);
     o->hash = 1469598103934665603ull;
     struct fz_run r = {o, {0, 0}};
-    struct dis_sink sink = {&r, fz_finding, NULL, NULL, fz_record, fz_label};
+    struct dis_sink sink = {&r, fz_finding, NULL, NULL, fz_record, fz_label, NULL};
     struct drv_host host = {.sink = &sink, .find = find_recorder};
     struct drv d;
     drv_init(&d, &host, "10.0.0.1", "10.0.0.2", 0, 25, 1);

@@ -226,7 +226,7 @@ static void run(const uint8_t *data, size_t size, bool chunked, struct run_out *
 {
     struct text *t = &ro->t;
     uint8_t seed = data[0];
-    struct dis_sink sink = {ro, on_finding, on_session, NULL, NULL, on_label};
+    struct dis_sink sink = {ro, on_finding, on_session, NULL, NULL, on_label, NULL};
     struct drv_host host = {.sink = &sink, .policy = (seed & 0x40) ? 1 : 0, .find = fz_find};
     struct drv d;
     drv_init(&d, &host, NULL, "192.0.2.2", 0, 443, 0);

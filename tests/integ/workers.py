@@ -40,12 +40,18 @@ h = nzt.Harness("workers")
 P = nzt.PCAPS
 MANY = 3  # workers of the compared run: more than the 2 cores of the CI machine
 
-TABLES = ("flows", "findings", "tls_sessions", "http_requests", "smtp_sessions", "files")
+TABLES = ("flows", "findings", "tls_sessions", "http_requests", "smtp_sessions", "files", "certificates",
+          "cert_chains")
 # runs.counters fields that depend on the worker count (dotted paths; a prefix drops a subtree)
-COUNTERS_PER_WORKER = ("engine", "memory.peak", "memory.in_use", "flows.max_active")
+COUNTERS_PER_WORKER = ("engine", "memory.peak", "memory.in_use", "flows.max_active",
+                       # each worker has its own memory of certificates sent and chains verified
+                       "certificates.sent_to_writer", "certificates.verify_cache_hits",
+                       "certificates.verify_cache_misses")
 COUNTERS_IN_MIB = ("memory.budget", "reassembly.budget")
 # evidence members that hold an smtp_sessions id
 SESSION_ID_KEYS = ("last_offered_session", "last_session")
+# evidence members that hold a tls_sessions id (tls.drown_exposed)
+TLS_ID_KEYS = ("tls_session_id", "sslv2_session_id")
 SHOW = 5  # differing rows printed per side
 
 
@@ -111,10 +117,13 @@ def snapshot(db):
 
     mail = nzt.query(db, "SELECT id, flow_id, protocol, ts FROM smtp_sessions")
     sid = {m["id"]: ("session", flow_ref(m["flow_id"]), m["protocol"], m["ts"]) for m in mail}
+    tls = nzt.query(db, "SELECT id, flow_id, ts FROM tls_sessions")
+    tid = {t["id"]: ("tls", flow_ref(t["flow_id"]), t["ts"]) for t in tls}
 
     def fix_evidence(v):
         if isinstance(v, dict):
             return {k: (sid.get(x, ("dangling session id",)) if k in SESSION_ID_KEYS and isinstance(x, int)
+                        else tid.get(x, ("dangling tls id",)) if k in TLS_ID_KEYS and isinstance(x, int)
                         else fix_evidence(x)) for k, x in v.items()}
         if isinstance(v, list):
             return [fix_evidence(x) for x in v]
