@@ -618,6 +618,8 @@ static void rule_cert_self_signed(struct ctx *c)
     const struct tls_session_rec *r = c->r;
     if (!r->leaf_parsed || !r->leaf.self_issued || r->cert_count != 1)
         return;
+    if (r->trust.status == TRUST_TRUSTED) /* the administrator trusts it (--ca-file) */
+        return;
     begin(c, FK_TLS_CERT_SELF_SIGNED, NZ_SEV_MEDIUM, ts_server(r));
     json_bool(&c->j, "signature_checked", r->leaf.self_sig_checked);
     json_bool(&c->j, "signature_verifies", r->leaf.self_sig_ok);

@@ -29,7 +29,8 @@
 #define KEY_MAX 4096u                 /* a public key longer than this is not used */
 #define STORE_FILE_MAX (64u << 20)    /* a CA bundle larger than this is refused */
 #define STORE_ANCHORS_MAX 100000u     /* anchors kept at most */
-#define CACHE_SLOTS 128u              /* per thread, direct-mapped by the chain hash */
+#define CACHE_SETS 64u                /* per thread: sets chosen by the chain hash, */
+#define CACHE_WAYS 4u                 /* each holding this many chains (round-robin replacement) */
 
 /* What verification needs of one certificate. */
 struct tcert {
@@ -70,7 +71,8 @@ struct centry {
 };
 
 struct trust_cache {
-    struct centry slot[CACHE_SLOTS];
+    struct centry slot[CACHE_SETS][CACHE_WAYS];
+    uint8_t next[CACHE_SETS];         /* the way a miss replaces next */
     uint64_t hits, misses;
     uint8_t keys[TRUST_CHAIN_MAX][KEY_MAX];   /* scratch for the chain's keys */
 };
@@ -425,6 +427,30 @@ int trust_store_load(const char *file, const char *dir, struct trust_store **out
     return 0;
 }
 
+int trust_store_load_buffer(const void *buf, size_t n, struct trust_store **out, char *err, size_t errcap)
+{
+    *out = NULL;
+    if (errcap)
+        err[0] = '\0';
+    if (n > STORE_FILE_MAX)
+        return NZ_ELIMIT;
+    struct trust_store *ts = calloc(1, sizeof *ts);
+    if (!ts)
+        return NZ_ENOMEM;
+    int rc = add_buffer(ts, buf, n);
+    if (rc == 0 && ts->n == 0) {
+        snprintf(err, errcap, "no CA certificate found");
+        rc = NZ_EMALFORMED;
+    }
+    if (rc) {
+        trust_store_free(ts);
+        return rc;
+    }
+    qsort(ts->a, ts->n, sizeof *ts->a, cmp_subj);
+    *out = ts;
+    return 0;
+}
+
 void trust_store_free(struct trust_store *ts)
 {
     if (!ts)
@@ -649,11 +675,18 @@ void trust_verify(const struct trust_store *ts, struct trust_cache *cache, const
     const struct path_info *pi = NULL;
     struct centry *slot = NULL;
     if (cache) {
-        slot = &cache->slot[chain_sha256[0] % CACHE_SLOTS];
-        if (slot->used && slot->ts == ts && memcmp(slot->key, chain_sha256, 32) == 0) {
-            cache->hits++;
-            pi = &slot->pi;
-            out->cached = true;
+        unsigned set = chain_sha256[0] % CACHE_SETS;
+        for (unsigned w = 0; w < CACHE_WAYS && !pi; w++) {
+            struct centry *e = &cache->slot[set][w];
+            if (e->used && e->ts == ts && memcmp(e->key, chain_sha256, 32) == 0) {
+                cache->hits++;
+                pi = &e->pi;
+                out->cached = true;
+            }
+        }
+        if (!pi) {
+            slot = &cache->slot[set][cache->next[set]];
+            cache->next[set] = (uint8_t)((cache->next[set] + 1) % CACHE_WAYS);
         }
     }
     if (!pi) {

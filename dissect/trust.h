@@ -75,6 +75,9 @@ struct trust_result {
  * be read; err says which), NZ_EMALFORMED (not one anchor found), NZ_ENOMEM. */
 int trust_store_load(const char *file, const char *dir, struct trust_store **out /* OUT */,
                      char *err, size_t errcap);
+/* The same over a buffer (a PEM bundle or one DER certificate): for tests and fuzzing. */
+int trust_store_load_buffer(const void *buf, size_t n, struct trust_store **out /* OUT */, char *err,
+                            size_t errcap);
 void trust_store_free(struct trust_store *ts);
 size_t trust_store_count(const struct trust_store *ts);
 /* Certificates the loader could not read (skipped). */

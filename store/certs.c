@@ -142,7 +142,7 @@ int store_mail_level_set(struct store *s, int64_t run_id, int64_t flow_id, const
     if (rc)
         return rc;
     sqlite3_stmt *st = store_rec_stmt(s, SLOT_MAIL_LEVEL,
-        "UPDATE smtp_sessions SET security_level = ?3 WHERE run_id = ?1 AND flow_id = ?2 AND tls_started = 1");
+        "UPDATE smtp_sessions SET security_level = ?3 WHERE flow_id = ?2 AND +run_id = ?1 AND tls_started = 1");
     if (!st)
         return NZ_EDB;
     int b = sqlite3_bind_int64(st, 1, run_id) | sqlite3_bind_int64(st, 2, flow_id) | bind_txt(st, 3, level);
@@ -155,22 +155,22 @@ int store_mail_level_set(struct store *s, int64_t run_id, int64_t flow_id, const
 }
 
 /* DROWN (issue #11): a key (SPKI) this database has seen in an SSLv2 session and in a TLS
- * session of another server (address:port), or of the same one. One row per TLS server that
- * shares the key, naming the SSLv2 session; only pairs where one side belongs to this run. */
+ * session of a server (address:port, the same or another). One row per TLS server and key:
+ * its first such TLS session, with the key's first SSLv2 session; only pairs one side of which
+ * belongs to the run (so a later run does not repeat an earlier run's finding). The keys seen
+ * over SSLv2 are few: the query starts from them (tls_sessions_spki), never from all sessions. */
 static const char drown_sql[] =
-    "SELECT t.id, t.flow_id, f.client_ip, f.client_port, f.server_ip, f.server_port, t.ts, t.version,"
-    "       t.cert_spki_sha256, v2.id, v2f.server_ip, v2f.server_port, v2.ts, v2.run_id"
-    " FROM tls_sessions t JOIN flows f ON f.id = t.flow_id"
-    " JOIN tls_sessions v2 ON v2.cert_spki_sha256 = t.cert_spki_sha256 AND v2.version_code = 2"
-    " JOIN flows v2f ON v2f.id = v2.flow_id"
-    " WHERE t.version_code > 2 AND t.cert_spki_sha256 IS NOT NULL"
-    "   AND (t.run_id = ?1 OR v2.run_id = ?1)"
-    "   AND t.id = (SELECT min(t2.id) FROM tls_sessions t2 JOIN flows f2 ON f2.id = t2.flow_id"
-    "               WHERE t2.cert_spki_sha256 = t.cert_spki_sha256 AND t2.version_code > 2"
-    "                 AND f2.server_ip = f.server_ip AND f2.server_port = f.server_port"
-    "                 AND (t2.run_id = ?1 OR v2.run_id = ?1))"
-    "   AND v2.id = (SELECT min(v3.id) FROM tls_sessions v3 WHERE v3.cert_spki_sha256 = t.cert_spki_sha256"
-    "               AND v3.version_code = 2)"
+    "WITH v2 AS (SELECT cert_spki_sha256 AS k, min(id) AS v2id FROM tls_sessions"
+    "            WHERE version_code = 2 AND cert_spki_sha256 IS NOT NULL GROUP BY cert_spki_sha256),"
+    " pairs AS (SELECT min(t.id) AS tid, v2.v2id AS v2id FROM v2"
+    "           JOIN tls_sessions t ON t.cert_spki_sha256 = v2.k AND t.version_code > 2"
+    "           JOIN flows f ON f.id = t.flow_id"
+    "           GROUP BY f.server_ip, f.server_port, v2.k)"
+    " SELECT t.id, t.flow_id, f.client_ip, f.client_port, f.server_ip, f.server_port, t.ts, t.version,"
+    "        t.cert_spki_sha256, v.id, vf.server_ip, vf.server_port, v.ts, v.run_id"
+    " FROM pairs p JOIN tls_sessions t ON t.id = p.tid JOIN flows f ON f.id = t.flow_id"
+    " JOIN tls_sessions v ON v.id = p.v2id JOIN flows vf ON vf.id = v.flow_id"
+    " WHERE t.run_id = ?1 OR v.run_id = ?1"
     " ORDER BY t.id";
 
 int store_drown_rows(struct store *s, int64_t run_id, int (*fn)(void *ud, const struct store_drown_row *row),
