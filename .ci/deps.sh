@@ -6,6 +6,7 @@ pkgs=(
   build-essential meson ninja-build pkg-config python3      # build
   libpcap-dev libndpi-dev libwolfssl-dev libsqlite3-dev zlib1g-dev check   # libraries
   sqlite3 curl iproute2 procps tcpreplay b3sum              # tests (live capture on lo and a veth pair, DB checks, BLAKE3 reference)
+  ca-certificates openssl                                   # the default trust store; reference SPKI hashes and DNs
   clang libclang-rt-14-dev                                  # fuzz targets (libFuzzer, sanitizers)
 )
 missing=()

@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/dbpath.h"
 #include "dissect/trust.h"
+#include "dissect/x509.h"
 #include "engine/dump.h"
 
 /* Debian's ca-certificates bundle (update-ca-certificates writes it). */
@@ -410,6 +411,7 @@ int cli_run_end(struct cli_run *r, int fail_on, const uint64_t sev[NZ_SEV_COUNT]
     r->ecfg->pl.trust = NULL;
     trust_store_free(r->trust);
     r->trust = NULL;
+    x509_thread_done(); /* what wolfSSL cached in this thread (loading the store, one worker) */
     cli_dump_stop(&r->ecfg->pl);
     if (store_close(r->st) != 0 && exit_code != EXIT_USAGE)
         exit_code = EXIT_RUNTIME;

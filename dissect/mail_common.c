@@ -550,6 +550,22 @@ void mail_upgrade_reply(struct mail_state *st, const struct dis_ctx *ctx, bool o
     }
 }
 
+/* A DNS name a certificate can be judged against: a dot inside, only letters, digits, '-',
+ * '.' and '_' (not an address literal "[192.0.2.1]", not a masked "*****" banner). */
+static bool host_name_like(const char *h)
+{
+    bool dot = false;
+    size_t n = 0;
+    for (; h[n]; n++) {
+        char c = h[n];
+        if (c == '.')
+            dot = n > 0;
+        else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return false;
+    }
+    return dot;
+}
+
 static void do_switch(struct mail_state *st, struct dis_ctx *ctx)
 {
     mail_v_injection(st, ctx, true);
@@ -561,9 +577,12 @@ static void do_switch(struct mail_state *st, struct dis_ctx *ctx)
                     : st->proto == MAIL_PROTO_IMAP ? "imap-starttls" : "pop3-stls";
     /* Without SNI, the certificate is judged against the name the server gave (RFC 5321
      * §4.2: the 220 greeting starts with the server's domain). */
-    if (st->rec.greeting_host[0]) {
+    if (host_name_like(st->rec.greeting_host)) {
         ctx->switch_host = st->rec.greeting_host;
         ctx->switch_host_source = "greeting";
+    } else if (host_name_like(st->ehlo_host)) { /* a masked or literal greeting: the EHLO reply */
+        ctx->switch_host = st->ehlo_host;
+        ctx->switch_host_source = "ehlo";
     }
 }
 

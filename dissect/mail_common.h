@@ -147,6 +147,8 @@ struct mail_state {
     bool switch_now;         /* a server line decided to switch (early TLS client) */
     bool early_overflow;     /* held "early TLS" bytes passed MAIL_EARLY_TLS_MAX */
     uint32_t raised;         /* MAIL_V_* bits and RAISED_INJ_SERVER */
+    char ehlo_host[MAIL_HOST_MAX]; /* SMTP: the first word of the EHLO reply (RFC 5321 §4.1.1.1:
+                                      the server's domain), for the certificate check */
     struct kept inj_client;  /* client bytes after STARTTLS before its reply */
     struct kept inj_server;  /* server bytes after the acceptance before the handshake */
     struct kept starttls_line; /* capability line that advertised STARTTLS (latest) */

@@ -208,8 +208,11 @@ static void smtp_server_line(struct mail_state *st, struct bytes line, struct di
             if (stars >= 4 && other * 10 <= stars)
                 st->rec.flags |= MAIL_F_BANNER_MASKED;
         }
-        if (st->reply_target == V_EHLO && code >= 200 && code < 300)
+        if (st->reply_target == V_EHLO && code >= 200 && code < 300) {
             mail_list_begin(st);
+            struct rd r = rd_from(text);
+            mail_str_set(st->ehlo_host, sizeof st->ehlo_host, rd_word(&r));
+        }
     } else if (st->reply_target == V_EHLO && st->list_open) {
         struct rd r = rd_from(text);
         struct bytes kw = rd_word(&r);

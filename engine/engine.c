@@ -212,6 +212,7 @@ static void *writer_main(void *arg)
         }
         bell_wait(&e->wbell, writer_ready, e, BELL_WAIT_MS);
     }
+    x509_thread_done(); /* the certificates this thread read (x509_facts) */
     return NULL;
 }
 
