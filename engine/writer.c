@@ -45,7 +45,8 @@ struct pending {
  * handshake); the chains already stored. Bounded: when full, written out and emptied. */
 struct seen {
     uint8_t sha[32];
-    uint64_t max_usec, written_usec;   /* 0 = free slot */
+    uint64_t min_usec, max_usec;       /* max_usec 0 = free slot */
+    bool dirty;                        /* widened since written */
 };
 #define SEEN_SLOTS 16384u
 #define CHAINS_SLOTS 16384u
@@ -407,12 +408,12 @@ static void seen_flush(struct wstate *w, bool clear)
         return;
     for (size_t i = 0; i < SEEN_SLOTS && !w->db_err; i++) {
         struct seen *e = &w->seen[i];
-        if (!e->max_usec || e->max_usec == e->written_usec)
+        if (!e->max_usec || !e->dirty)
             continue;
         char hex[65];
         hex_of(e->sha, 32, hex);
-        db_fail(w, store_cert_seen(w->st, w->run_id, hex, e->max_usec), "a certificate's last sight");
-        e->written_usec = e->max_usec;
+        db_fail(w, store_cert_seen(w->st, w->run_id, hex, e->min_usec, e->max_usec), "a certificate's sight");
+        e->dirty = false;
     }
     if (clear) {
         memset(w->seen, 0, SEEN_SLOTS * sizeof *w->seen);
@@ -420,7 +421,9 @@ static void seen_flush(struct wstate *w, bool clear)
     }
 }
 
-/* Notes that the certificate was seen at ts (written at the next commit). */
+/* Notes that the certificate was seen at ts (written at the next commit). stored_at_ts: its
+ * row was just written with ts as first and last seen. Packet times do not arrive in order
+ * (several files, several workers): both ends are widened. */
 static void seen_note(struct wstate *w, const uint8_t sha[32], uint64_t ts, bool stored_at_ts)
 {
     if (!w->seen && !(w->seen = calloc(SEEN_SLOTS, sizeof *w->seen)))
@@ -433,14 +436,20 @@ static void seen_note(struct wstate *w, const uint8_t sha[32], uint64_t ts, bool
         struct seen *e = &w->seen[i];
         if (!e->max_usec) {
             memcpy(e->sha, sha, 32);
-            e->max_usec = ts ? ts : 1;
-            e->written_usec = stored_at_ts ? e->max_usec : 0;
+            e->min_usec = e->max_usec = ts ? ts : 1;
+            e->dirty = !stored_at_ts;
             w->n_seen++;
             return;
         }
         if (memcmp(e->sha, sha, 32) == 0) {
-            if (ts > e->max_usec)
+            if (ts > e->max_usec) {
                 e->max_usec = ts;
+                e->dirty = true;
+            }
+            if (ts && ts < e->min_usec) {
+                e->min_usec = ts;
+                e->dirty = true;
+            }
             return;
         }
     }

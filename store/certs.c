@@ -87,7 +87,7 @@ int store_cert_put(struct store *s, int64_t run_id, const struct store_cert *c)
     return store_row_insert(s, st, "storing a certificate", NULL);
 }
 
-int store_cert_seen(struct store *s, int64_t run_id, const char *sha256, uint64_t seen_usec)
+int store_cert_seen(struct store *s, int64_t run_id, const char *sha256, uint64_t first_usec, uint64_t last_usec)
 {
     if (!s || !sha256)
         return NZ_EUSAGE;
@@ -97,11 +97,12 @@ int store_cert_seen(struct store *s, int64_t run_id, const char *sha256, uint64_
     sqlite3_stmt *st = store_rec_stmt(s, SLOT_CERT_SEEN,
         "UPDATE certificates SET"
         " first_seen = CASE WHEN ?2 < first_seen OR first_seen IS NULL THEN ?2 ELSE first_seen END,"
-        " last_seen = CASE WHEN ?2 > last_seen OR last_seen IS NULL THEN ?2 ELSE last_seen END,"
+        " last_seen = CASE WHEN ?4 > last_seen OR last_seen IS NULL THEN ?4 ELSE last_seen END,"
         " last_run = ?3 WHERE sha256 = ?1");
     if (!st)
         return NZ_EDB;
-    int b = bind_txt(st, 1, sha256) | bind_ts(st, 2, seen_usec) | sqlite3_bind_int64(st, 3, run_id);
+    int b = bind_txt(st, 1, sha256) | bind_ts(st, 2, first_usec) | sqlite3_bind_int64(st, 3, run_id) |
+            bind_ts(st, 4, last_usec);
     if (b != SQLITE_OK) {
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
@@ -157,21 +158,26 @@ int store_mail_level_set(struct store *s, int64_t run_id, int64_t flow_id, const
 /* DROWN (issue #11): a key (SPKI) this database has seen in an SSLv2 session and in a TLS
  * session of a server (address:port, the same or another). One row per TLS server and key:
  * its first such TLS session, with the key's first SSLv2 session; only pairs one side of which
- * belongs to the run (so a later run does not repeat an earlier run's finding). The keys seen
- * over SSLv2 are few: the query starts from them (tls_sessions_spki), never from all sessions. */
+ * belongs to the run (so a later run does not repeat an earlier run's finding). "First" is by
+ * packet time, then endpoints: never by row id, which depends on which worker wrote first. The
+ * keys seen over SSLv2 are few: the query starts from them (tls_sessions_spki). */
 static const char drown_sql[] =
-    "WITH v2 AS (SELECT cert_spki_sha256 AS k, min(id) AS v2id FROM tls_sessions"
-    "            WHERE version_code = 2 AND cert_spki_sha256 IS NOT NULL GROUP BY cert_spki_sha256),"
-    " pairs AS (SELECT min(t.id) AS tid, v2.v2id AS v2id FROM v2"
-    "           JOIN tls_sessions t ON t.cert_spki_sha256 = v2.k AND t.version_code > 2"
-    "           JOIN flows f ON f.id = t.flow_id"
-    "           GROUP BY f.server_ip, f.server_port, v2.k)"
+    "WITH v2 AS (SELECT id AS v2id, k FROM ("
+    "            SELECT t.id, t.cert_spki_sha256 AS k, row_number() OVER (PARTITION BY t.cert_spki_sha256"
+    "                   ORDER BY t.ts, f.server_ip, f.server_port, f.client_ip, f.client_port) AS rn"
+    "            FROM tls_sessions t JOIN flows f ON f.id = t.flow_id"
+    "            WHERE t.version_code = 2 AND t.cert_spki_sha256 IS NOT NULL) WHERE rn = 1),"
+    " pairs AS (SELECT tid, v2id FROM ("
+    "            SELECT t.id AS tid, v2.v2id, row_number() OVER (PARTITION BY f.server_ip, f.server_port, v2.k"
+    "                   ORDER BY t.ts, f.client_ip, f.client_port) AS rn"
+    "            FROM v2 JOIN tls_sessions t ON t.cert_spki_sha256 = v2.k AND t.version_code > 2"
+    "            JOIN flows f ON f.id = t.flow_id) WHERE rn = 1)"
     " SELECT t.id, t.flow_id, f.client_ip, f.client_port, f.server_ip, f.server_port, t.ts, t.version,"
     "        t.cert_spki_sha256, v.id, vf.server_ip, vf.server_port, v.ts, v.run_id"
     " FROM pairs p JOIN tls_sessions t ON t.id = p.tid JOIN flows f ON f.id = t.flow_id"
     " JOIN tls_sessions v ON v.id = p.v2id JOIN flows vf ON vf.id = v.flow_id"
     " WHERE t.run_id = ?1 OR v.run_id = ?1"
-    " ORDER BY t.id";
+    " ORDER BY t.ts, f.server_ip, f.server_port";
 
 int store_drown_rows(struct store *s, int64_t run_id, int (*fn)(void *ud, const struct store_drown_row *row),
                      void *ud)

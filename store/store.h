@@ -164,8 +164,9 @@ struct store_cert {
 };
 /* Inserts the certificate, or widens its first/last seen (packet time) and sets last_run. */
 int store_cert_put(struct store *s, int64_t run_id, const struct store_cert *c);
-/* A stored certificate seen again at seen_usec. */
-int store_cert_seen(struct store *s, int64_t run_id, const char *sha256, uint64_t seen_usec);
+/* A stored certificate seen again, between first_usec and last_usec (packet time): its
+ * first/last seen widen to include them. */
+int store_cert_seen(struct store *s, int64_t run_id, const char *sha256, uint64_t first_usec, uint64_t last_usec);
 /* A chain (chain_sha256 = SHA-256 over the certificates' SHA-256s), position 0 the leaf;
  * kept once. */
 int store_chain_put(struct store *s, const char *chain_sha256, const char *const *cert_sha256, size_t n);

@@ -68,6 +68,11 @@
 #                                 is asked "TOOL --version")
 #   nz_finish                     check every manifest entry exists, print sizes, install into
 #                                 pcaps/ (see Model above)
+#   nz_install_partial            for a run that recorded only some of a generator's captures:
+#                                 write their flows.tsv, copy the staging tree into pcaps/
+#                                 (overwriting only what was staged; nothing is deleted) and
+#                                 merge their rows into manifest/<name>.tsv (a row with the same
+#                                 file is replaced in place, a new one is appended)
 
 NZ_MANIFEST_HEADER=$'file\tkind\tproduced_by\tshows'
 
@@ -390,15 +395,7 @@ nz_finish() {
     done
     # Exact per-flow frame/byte counts (conv,tcp prints rounded units) for every capture
     # that is not a damaged input: expected/REL.flows.tsv (gen/flowcounts.py).
-    local kind
-    for row in "${NZ_MANIFEST_ROWS[@]}"; do
-        rel=${row%%$'\t'*}
-        kind=$(printf '%s' "$row" | cut -f2)
-        [ "$kind" = damaged ] && continue
-        mkdir -p "$(dirname "$NZ_OUT/expected/$rel")"
-        "$NZ_PY" "$NZ_GEN/flowcounts.py" "$NZ_OUT/$rel" >"$NZ_OUT/expected/$rel.flows.tsv" \
-            || nz_die "flowcounts.py failed on $rel"
-    done
+    nz__write_flows
     # Drop the previous outputs of this generator, then install the new ones.
     if [ -f "$old" ]; then
         tail -n +2 "$old" | cut -f1 | while IFS= read -r rel; do
@@ -419,5 +416,52 @@ nz_finish() {
         rel=${row%%$'\t'*}
         size=$(stat -c %s "$NZ_PCAPS/$rel")
         printf '  %8d  %s%s\n' "$size" "$rel" "$([ "$size" -gt 102400 ] && echo '   (> 100 KB)')" >&2
+    done
+}
+
+nz__write_flows() {
+    local row rel kind
+    for row in "${NZ_MANIFEST_ROWS[@]}"; do
+        rel=${row%%$'\t'*}
+        kind=$(printf '%s' "$row" | cut -f2)
+        [ "$kind" = damaged ] && continue
+        mkdir -p "$(dirname "$NZ_OUT/expected/$rel")"
+        "$NZ_PY" "$NZ_GEN/flowcounts.py" "$NZ_OUT/$rel" >"$NZ_OUT/expected/$rel.flows.tsv" \
+            || nz_die "flowcounts.py failed on $rel"
+    done
+}
+
+nz_install_partial() {
+    local row rel m=$NZ_PCAPS/manifest/$NZ_NAME.tsv new=$NZ_TMP/manifest.partial
+    [ ${#NZ_MANIFEST_ROWS[@]} -gt 0 ] || nz_die "nothing was added to the manifest"
+    for row in "${NZ_MANIFEST_ROWS[@]}"; do
+        rel=${row%%$'\t'*}
+        [ -e "$NZ_OUT/$rel" ] || nz_die "manifest lists $rel but it was not produced"
+    done
+    nz__write_flows
+    chmod -R u=rwX,go=rX "$NZ_OUT"
+    cp -R "$NZ_OUT/." "$NZ_PCAPS/"
+    mkdir -p "$NZ_PCAPS/manifest"
+    [ -f "$m" ] || printf '%s\n' "$NZ_MANIFEST_HEADER" >"$m"
+    printf '%s\n' "${NZ_MANIFEST_ROWS[@]}" | "$NZ_PY" -c '
+import sys
+path = sys.argv[1]
+rows = [l.rstrip("\n") for l in sys.stdin if l.strip()]
+new = {r.split("\t", 1)[0]: r for r in rows}
+out, seen = [], set()
+for line in open(path).read().splitlines():
+    f = line.split("\t", 1)[0]
+    if f in new:
+        out.append(new[f])
+        seen.add(f)
+    else:
+        out.append(line)
+out += [r for r in rows if r.split("\t", 1)[0] not in seen]
+sys.stdout.write("\n".join(out) + "\n")' "$m" >"$new"
+    cat "$new" >"$m"
+    nz_log "partial run: installed ${#NZ_MANIFEST_ROWS[@]} captures, rows merged into manifest/$NZ_NAME.tsv:"
+    for row in "${NZ_MANIFEST_ROWS[@]}"; do
+        rel=${row%%$'\t'*}
+        printf '  %8d  %s\n' "$(stat -c %s "$NZ_PCAPS/$rel")" "$rel" >&2
     done
 }

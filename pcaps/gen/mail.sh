@@ -4,6 +4,10 @@
 # (pcaps/manifest/mail.tsv).
 #
 # Usage (as root, Debian 12, from anywhere):  bash pcaps/gen/mail.sh   (or pcaps/regen.sh mail)
+#   bash pcaps/gen/mail.sh trust   only the certificate-chain trust captures
+#                                  (mail/smtp-starttls-greeting-*.pcap and mail/trust/root.pem,
+#                                  see trust_captures); installed with nz_install_partial, the
+#                                  other captures and their expectations stay byte-identical.
 # Needs the Debian packages (checked, never installed here):
 #   postfix swaks libnet-ssleay-perl libio-socket-inet6-perl dovecot-core dovecot-imapd
 #   dovecot-pop3d tcpdump tshark wireshark-common openssl python3 iproute2 coreutils
@@ -46,10 +50,14 @@
 #                                 line after each "##" header names the fields; "# note:" lines
 #                                 flag tshark quirks)
 #   expected/mail/<c>.relay.tsv   the relay captures: what mail_relay.py changed
+#   expected/mail/<c>.verify.tsv  the trust captures: openssl verify of the certificates the
+#                                 server sent (gen/certchain.py)
 # Timestamps, ports, queue ids, TLS randoms and IMAP UIDVALIDITY change between runs; the
 # expectation files are regenerated together with the captures.
 . "$(dirname "$0")/common.sh"
 nz_init mail
+ONLY=${1:-}
+case $ONLY in ''|trust) ;; *) nz_die "usage: mail.sh [trust]" ;; esac
 nz_need tcpdump:tcpdump tshark:tshark capinfos:wireshark-common openssl:openssl \
     python3:python3 ip:iproute2 ss:iproute2 timeout:coreutils postconf:postfix swaks:swaks \
     dovecot:dovecot-core doveconf:dovecot-core
@@ -386,9 +394,68 @@ relay_expect() {
     } >"$NZ_OUT/expected/$1.relay.tsv"
 }
 
+# ---------------------------------------------------------------- certificate-chain trust
+# Issue #11: an MTA-to-MTA style STARTTLS session where the client sends no SNI, so the only
+# name to check the certificate against is the server's own: the 220 greeting / EHLO reply
+# (Postfix myhostname). Certificates from trust-certs.sh (set "mail": "netzwacht trust mail
+# root" -> "netzwacht trust mail intermediate" -> leaf); Postfix sends leaf + intermediate
+# (smtpd_tls_cert_file holds both); the root's public certificate is installed as
+# mail/trust/root.pem (`netzwacht analyze --ca-file pcaps/mail/trust/root.pem`). Client: swaks
+# --tls --tls-protocol tlsv1_2 (TLS 1.2: the Certificate is in clear); swaks sets SNI only with
+# --tls-sni and does not verify the certificate, so the handshake completes either way.
+# certchain.py checks the captured chain with openssl verify against the greeting name.
+TRUST=$RUN/trust
+TRUST_HOST=mail.trust.netzwacht.test
+
+# trust_smtp NAME CERT WANT SHOWS: Postfix (myhostname $TRUST_HOST) with the leaf CERT from the
+# mail trust PKI, one swaks session on port 25; WANT: openssl verify result against the greeting
+# name (ok or an X509_V_ERR number).
+trust_smtp() {
+    local name=$1 cert=$2 want=$3 shows=$4 n
+    pf_restart "myhostname=$TRUST_HOST" "smtpd_tls_cert_file=$TRUST/$cert-chain.pem" \
+        "smtpd_tls_key_file=$TRUST/$cert.key"
+    cap_begin "$name.pcap" 'tcp port 25'
+    swaks_run "$name" 127.0.0.1 25 --tls --tls-protocol tlsv1_2 || nz_die "swaks failed ($name)"
+    cap_end
+    log_has "^<-  220 $TRUST_HOST ESMTP"
+    log_has "^<-  250-$TRUST_HOST\$"
+    log_has '^<~  250[- ]'"$TRUST_HOST"'$'
+    log_has '=== TLS started with cipher TLSv1\.2'
+    log_has 'queued as'
+    n=$(nz_tshark -r "$NZ_OUT/$CAP_REL" -Y 'tls.handshake.type == 1' -T fields -e frame.number | wc -l)
+    [ "$n" = 1 ] || nz_die "$CAP_REL: $n ClientHellos, want 1"
+    n=$(nz_tshark -r "$NZ_OUT/$CAP_REL" -Y 'tls.handshake.type == 1 && tls.handshake.extensions_server_name' \
+        -T fields -e frame.number | wc -l)
+    [ "$n" = 0 ] || nz_die "$CAP_REL: the ClientHello carries SNI"
+    n=$(nz_tshark -r "$NZ_OUT/$CAP_REL" -Y 'tls.handshake.type == 11' -T fields \
+        -e tls.handshake.certificate_length | tr ',' '\n' | wc -l)
+    [ "$n" = 2 ] || nz_die "$CAP_REL: the server sent $n certificates, want 2 (leaf + intermediate)"
+    "$NZ_PY" "$NZ_GEN/certchain.py" verify "$NZ_OUT/$CAP_REL" "$TRUST_HOST" \
+        "$NZ_OUT/expected/$CAP_REL.verify.tsv" "$NZ_OUT" "mail/trust/root.pem:$want" \
+        || nz_die "$CAP_REL: the captured chain does not give the verdict it is made for"
+    expect smtp "$CAP_REL"
+    nz_manifest_add "$CAP_REL" recorded "$shows"
+}
+
+trust_captures() {
+    bash "$NZ_GEN/trust-certs.sh" "$TRUST" mail
+    mkdir -p "$NZ_OUT/mail/trust"
+    install -m 644 "$TRUST/root.pem" "$NZ_OUT/mail/trust/root.pem"
+    trust_smtp smtp-starttls-greeting-match mail ok \
+        "issue #11 name check without SNI: Postfix with myhostname $TRUST_HOST (220 greeting and EHLO reply name it); swaks --tls (no SNI in the ClientHello), TLS 1.2; the server sends leaf CN/SAN $TRUST_HOST + 'netzwacht trust mail intermediate'; chain trusted with mail/trust/root.pem and the leaf matches the greeting name (openssl verify OK); a full message inside TLS"
+    trust_smtp smtp-starttls-greeting-mismatch mx-other 62 \
+        "issue #11 name check without SNI: greeting and EHLO reply name $TRUST_HOST, but the certificate (CN/SAN mx.other.netzwacht.test + 'netzwacht trust mail intermediate', chain trusted with mail/trust/root.pem) is for another name; no SNI, TLS 1.2: name mismatch against the greeting (openssl verify error 62 hostname mismatch); a full message inside TLS"
+    pf_stop
+}
+
 # ---------------------------------------------------------------- set-up
 nz_netns_add "$NS"
 make_certs
+if [ "$ONLY" = trust ]; then
+    trust_captures
+    nz_install_partial
+    exit 0
+fi
 dovecot_start
 pf_restart   # the base configuration: STARTTLS offered on 25, 587, 2525; AUTH on 587
 
@@ -902,8 +969,11 @@ log_has 'Logged in'
 expect pop "$CAP_REL"
 nz_manifest_add "$CAP_REL" recorded "dovecot with ssl = no: CAPA has no STLS; the opportunistic poplib client sends USER alice / PASS in cleartext, accepted, then STAT, RETR 1, QUIT"
 
-# ---------------------------------------------------------------- done
+# ================================================================ certificate-chain trust
 dv_stop
+trust_captures
+
+# ---------------------------------------------------------------- done
 
 total=$(du -cb "$NZ_OUT"/mail/*.pcap | tail -1 | cut -f1)
 [ "$total" -lt "$MAX_TOTAL" ] || nz_die "pcaps/mail would be $total bytes (limit $MAX_TOTAL)"

@@ -6,9 +6,15 @@
 # Usage, from anywhere, as root (port 443, tcpdump on lo):
 #   bash pcaps/gen/tls.sh                  everything; pcaps/ changes only if all of it worked
 #   bash pcaps/gen/tls.sh 'FUNC [ARGS]'... only these functions (c_tls10 'c_tls12_dhe 1024'
-#                                          all_synthetic ...), copied straight into pcaps/tls and
-#                                          pcaps/expected/tls; the manifest is not rewritten.
-#                                          Synthetic cases take their sources from pcaps/tls/.
+#                                          all_synthetic all_trust ...), copied into pcaps/tls and
+#                                          pcaps/expected/tls with their flows.tsv; their rows are
+#                                          merged into manifest/tls.tsv (nz_install_partial), the
+#                                          other captures stay byte-identical. Synthetic cases
+#                                          take their sources from pcaps/tls/.
+#   bash pcaps/gen/tls.sh all_trust        only the certificate-chain trust captures
+#                                          (tls/trust-*.pcap) and tls/trust/root.pem,
+#                                          other-root.pem: they are always recorded together,
+#                                          since every run makes a new trust PKI.
 #
 # Needs (Debian 12 packages, checked by nz_need, never installed here): openssl, gnutls-bin,
 # tcpdump, tshark + wireshark-common (capinfos), socat, curl, iproute2 (ss), python3.
@@ -18,7 +24,9 @@
 # on [::1]; each tcpdump filters on that host and port, so other generators running at the
 # same time on lo do not leak in. gnutls-serv has no bind-address option and listens on the
 # wildcard address of its port for the seconds of its capture; all its traffic is loopback.
-# Certificates and keys are regenerated on every run (certs.sh, in the temp dir). Captures are
+# Certificates and keys are regenerated on every run (certs.sh and, for the trust-* captures,
+# trust-certs.sh, in the temp dir; the trust root's public certificate is committed as
+# pcaps/tls/trust/root.pem, the unrelated root as other-root.pem). Captures are
 # not byte-identical between runs (keys, randoms, ports, times), but every column of the
 # expectation files is: they only hold versions, suites, names, fingerprints, alerts, flags.
 # TLS 1.2 is used wherever a certificate must be visible: TLS 1.3 encrypts the Certificate.
@@ -491,17 +499,108 @@ check_synthetic() {
   done
   got=$(nz_tshark -r "$NZ_OUT/tls/tls12-heartbleed-encrypted-synthetic.pcap" -d tcp.port==20443,tls \
     -Y 'tls.record.content_type == 24' -T fields -e tcp.srcport -e tls.record.length | tr '\t\n' ': ')
-  [ "$got" = "20443:327 58692:16384 " ] || nz_die "$NAME: encrypted heartbeat records '$got'"
+  # server request 327 bytes, then the client's lengthened answer (its port is ephemeral)
+  if ! [[ $got =~ ^20443:327\ [0-9]+:16384\ $ ]] || [[ $got == *" 20443:16384 " ]]; then
+    nz_die "$NAME: encrypted heartbeat records '$got'"
+  fi
+}
+
+# --- certificate-chain trust (issue #11) ---------------------------------------------------
+# A separate throwaway PKI (trust-certs.sh: "netzwacht trust root" -> "netzwacht trust
+# intermediate" -> leaves) whose root is installed as tls/trust/root.pem, so that
+# `netzwacht analyze --ca-file pcaps/tls/trust/root.pem` judges these chains; other-root.pem is
+# the root of the chain of trust-unknown-root (not in root.pem). Each server is openssl
+# s_server limited to TLS 1.2 (Certificate in clear), with an empty verify store
+# (-no-CAfile -no-CApath -no-CAstore: no automatic chain building, it sends exactly -cert +
+# -cert_chain); each client is openssl s_client with SNI, trusting root.pem and checking the
+# name but not aborting on a verification error (no -verify_return_error), so every handshake
+# completes; one TCP connection per capture. certchain.py then runs openssl verify on the
+# certificates as captured, at the capture's own time, and fails the run unless OpenSSL gives
+# the verdict the capture is made for (expected/tls/<name>.pcap.verify.tsv).
+
+T=$NZ_TMP/trust
+TRUST_WWW=www.trust.netzwacht.test
+TRUST_BY="$OS (trust-certs.sh PKI)"
+
+# trust_cap NAME LEAF CHAIN|- SNI NCERTS SHOWS CA_REL:WANT...: one trust capture.
+trust_cap() {
+  local name=$1 leaf=$2 chain=$3 sni=$4 ncerts=$5 shows=$6 chainopt=()
+  shift 6
+  [ "$chain" = - ] || chainopt=(-cert_chain "$T/$chain.pem")
+  begin "$name" 443 "$TRUST_BY" "$shows"
+  serve openssl s_server -accept "$ADDR:443" -naccept 1 -cert "$T/$leaf.pem" -key "$T/$leaf.key" \
+    "${chainopt[@]}" -no-CAfile -no-CApath -no-CAstore -tls1_2 -rev
+  ossl -connect "$ADDR:443" -servername "$sni" -CAfile "$T/root.pem" -no-CApath -no-CAstore \
+    -verify_hostname "$sni"
+  finish
+  want 1 version=0x0303 "sni=$sni" alerts=- "certs=$ncerts"
+  grep -q '^New, TLSv1.2' "$LOG" || nz_die "$NAME: s_client did not complete a TLS 1.2 handshake"
+  "$NZ_PY" "$NZ_GEN/certchain.py" verify "$NZ_OUT/tls/$NAME.pcap" "$sni" \
+    "$NZ_OUT/expected/tls/$NAME.pcap.verify.tsv" "$NZ_OUT" "$@" \
+    || nz_die "$NAME: the captured chain does not give the verdict it is made for"
+}
+
+all_trust() {
+  mkdir -p "$NZ_OUT/tls/trust"
+  install -m 644 "$T/root.pem" "$NZ_OUT/tls/trust/root.pem"
+  install -m 644 "$T/other-root.pem" "$NZ_OUT/tls/trust/other-root.pem"
+  local R=tls/trust/root.pem O=tls/trust/other-root.pem
+  trust_cap trust-chain-good leaf chain-good "$TRUST_WWW" 2 \
+    "TLS 1.2, SNI $TRUST_WWW; the server sends leaf $TRUST_WWW + 'netzwacht trust intermediate' (not the root); chain to tls/trust/root.pem complete and valid, name matches: trusted (openssl verify OK)" \
+    "$R:ok"
+  trust_cap trust-chain-with-root leaf chain-with-root "$TRUST_WWW" 3 \
+    "TLS 1.2, SNI $TRUST_WWW; the server sends leaf + intermediate + the root 'netzwacht trust root' itself (redundant but harmless): trusted with tls/trust/root.pem (openssl verify OK)" \
+    "$R:ok"
+  trust_cap trust-missing-intermediate leaf - "$TRUST_WWW" 1 \
+    "TLS 1.2, SNI $TRUST_WWW; the server sends only the leaf (issued by 'netzwacht trust intermediate', which is neither sent nor in root.pem): untrusted, issuer missing (openssl verify error 20 unable to get local issuer certificate)" \
+    "$R:20"
+  trust_cap trust-expired-intermediate leaf-expint chain-expired-int "$TRUST_WWW" 2 \
+    "TLS 1.2, SNI $TRUST_WWW; leaf valid now (90 days), issued by 'netzwacht trust expired intermediate' whose validity ended (2020-01-01 .. 2021-01-01); the server sends leaf + that intermediate: untrusted, expired intermediate at depth 1 (openssl verify error 10 certificate has expired)" \
+    "$R:10"
+  trust_cap trust-bad-signature leaf-noaki chain-rekeyed "$TRUST_WWW" 2 \
+    "TLS 1.2, SNI $TRUST_WWW; re-keyed intermediate: the server sends the leaf (signed by the original key of 'netzwacht trust intermediate', no authorityKeyIdentifier, so the issuer is found by DN) with an intermediate of the SAME subject DN but a new key (itself validly signed by the root): the leaf's signature does not verify, untrusted (openssl verify error 7 certificate signature failure)" \
+    "$R:7"
+  trust_cap trust-unknown-root leaf-other chain-other "$TRUST_WWW" 3 \
+    "TLS 1.2, SNI $TRUST_WWW; the server sends a complete chain leaf + 'netzwacht other trust intermediate' + 'netzwacht other trust root' (self-signed, not in tls/trust/root.pem): untrusted, unknown root (openssl verify error 19 self-signed certificate in certificate chain); trusted with --ca-file tls/trust/other-root.pem" \
+    "$R:19" "$O:ok"
+  trust_cap trust-wildcard-match wildcard chain-good "$TRUST_WWW" 2 \
+    "TLS 1.2, SNI $TRUST_WWW; leaf CN and SAN *.trust.netzwacht.test + intermediate (good chain): the wildcard covers the SNI, trusted and name match (openssl verify OK)" \
+    "$R:ok"
+  trust_cap trust-wildcard-mismatch wildcard chain-good a.b.trust.netzwacht.test 2 \
+    "TLS 1.2, SNI a.b.trust.netzwacht.test; the same *.trust.netzwacht.test leaf + intermediate (chain trusted), but a wildcard covers one label only: name mismatch (openssl verify error 62 hostname mismatch)" \
+    "$R:62"
+  trust_cap trust-drown-tls drown chain-good drown.trust.netzwacht.test 2 \
+    "TLS 1.2 on port 443, SNI drown.trust.netzwacht.test; leaf with RSA-2048 key K + intermediate, trusted (openssl verify OK); the same key K (same certificate) is served over SSLv2 on port 10443 in trust-drown-sslv2-synthetic: DROWN for this key" \
+    "$R:ok"
+  synth trust-drown-sslv2-synthetic sslv2-drown trust-drown-tls \
+    "DROWN partner of trust-drown-tls (hand-made SSLv2 bytes: no software on Debian 12 speaks SSLv2, OpenSSL 3 and GnuTLS 3.7 dropped it): the recorded connection with its server port moved to 10443, client flight replaced by an SSLv2 CLIENT-HELLO, server flight by an SSLv2 SERVER-HELLO carrying the same certificate (same RSA key K as on 443) and all six SSLv2 cipher kinds incl. the 40-bit export ones, then a CLIENT-MASTER-KEY choosing SSL_CK_RC4_128_EXPORT40_WITH_MD5 (0x020080); later data removed"
+  local e=$NZ_OUT/expected/tls got
+  "$NZ_PY" "$SYNTH" check "$e/trust-drown-sslv2-synthetic.tshark.tsv" 1 ch_version=0x0002 \
+    version=0x0002 || nz_die "trust-drown-sslv2-synthetic: no SSLv2 exchange"
+  got=$(nz_tshark -r "$NZ_OUT/tls/trust-drown-sslv2-synthetic.pcap" -d tcp.port==10443,tls \
+    -Y 'tls.handshake.type == 2' -T fields -e tls.handshake.cipherspec)
+  [ "$got" = 0x020080 ] || nz_die "trust-drown-sslv2-synthetic: CLIENT-MASTER-KEY cipher '$got'"
+  # The SSLv2 certificate is the one of the TLS capture (same key K).
+  local a b
+  a=$(nz_tshark -r "$NZ_OUT/tls/trust-drown-tls.pcap" -d tcp.port==443,tls \
+    -Y 'tls.handshake.type == 11' -T fields -e tls.handshake.certificate | cut -d, -f1)
+  b=$(nz_tshark -r "$NZ_OUT/tls/trust-drown-sslv2-synthetic.pcap" -d tcp.port==10443,tls \
+    -Y 'tls.handshake.type == 4' -T fields -e tls.handshake.certificate)
+  if [ -z "$a" ] || [ "$a" != "$b" ]; then
+    nz_die "trust-drown-sslv2-synthetic: certificate differs from trust-drown-tls"
+  fi
 }
 
 # --- main ----------------------------------------------------------------------------------
 
 bash "$NZ_GEN/certs.sh" "$C"
+bash "$NZ_GEN/trust-certs.sh" "$T" tls
 
 if [ $# -eq 0 ]; then
   all_recorded
   all_synthetic
   check_synthetic
+  all_trust
   # nz_finish removes pcaps/<rel> and pcaps/expected/<rel>.* of the previous manifest; our
   # expectations are named expected/tls/<name>.tshark.tsv, so remove the old ones here.
   if [ -f "$NZ_PCAPS/manifest/tls.tsv" ]; then
@@ -518,8 +617,5 @@ else
     declare -F "${cmd[0]}" >/dev/null || nz_die "no such function: ${cmd[0]}"
     "${cmd[@]}"
   done
-  mkdir -p "$NZ_PCAPS/tls" "$NZ_PCAPS/expected/tls"
-  cp "$NZ_OUT"/tls/*.pcap "$NZ_PCAPS/tls/"
-  cp "$NZ_OUT"/expected/tls/*.tsv "$NZ_PCAPS/expected/tls/"
-  nz_log "partial run: copied into pcaps/tls and pcaps/expected/tls; manifest/tls.tsv unchanged"
+  nz_install_partial
 fi

@@ -462,6 +462,55 @@ def case_sslv2_hello(pcap):
     return rewrite(pcap, edit)
 
 
+# The DROWN pair (tls/trust-drown-*): the SSLv2 server listens on another port of the same
+# address as the TLS server whose key it shares.
+DROWN_SSLV2_PORT = 10443
+# RSA-2048 ("encrypted" key = modulus size): a fixed stand-in for the PKCS#1 v1.5 ciphertext.
+FIXED_EXPORT_ENC_KEY = bytes((0x40 + i) & 0xFF for i in range(256))
+FIXED_EXPORT_CLEAR_KEY = bytes(range(0x30, 0x3B))  # 11 clear bytes of a 16-byte export key
+
+
+def move_server_port(packets, new_port):
+    """Change the server port (the destination of the first SYN) of every packet to new_port
+    (TCP checksums recomputed by Seg.build)."""
+    old = None
+    out = []
+    for ts_sec, ts_frac, data in packets:
+        s = Seg(data)
+        if old is None:
+            if not (s.flags & SYN and not s.flags & ACK):
+                raise SystemExit("capture does not start with a SYN")
+            old = s.dport
+        if s.dport == old:
+            struct.pack_into("!H", s.tcphdr, 2, new_port)
+        elif s.sport == old:
+            struct.pack_into("!H", s.tcphdr, 0, new_port)
+        out.append([ts_sec, ts_frac, s.build()])
+    return out
+
+
+def case_sslv2_drown(pcap):
+    """DROWN: an SSL 2.0 server holding the same RSA key as the TLS server of the source. The
+    source's connection is rewritten as in case sslv2-hello (its own certificate in the SSLv2
+    SERVER-HELLO), but the SERVER-HELLO offers all six SSLv2 cipher kinds including the two
+    40-bit export ones, the CLIENT-MASTER-KEY chooses SSL_CK_RC4_128_EXPORT40_WITH_MD5 (11 clear
+    key bytes, a fixed 256-byte 'encrypted' key: the probe of the general DROWN attack), and the
+    server port is moved to DROWN_SSLV2_PORT (another service of the same host)."""
+    streams = tcp_streams(pcap)
+    cert = first_certificate(streams[0][1])
+
+    def edit(conn, d, n, payload):
+        if conn != 0 or n > 1 or (d == 1 and n == 1):
+            return b""
+        if d == 0 and n == 1:
+            return ssl2_client_master_key(SSL2_KINDS[4], FIXED_EXPORT_CLEAR_KEY,
+                                          FIXED_EXPORT_ENC_KEY, b"")
+        if d == 0:
+            return ssl2_client_hello(0x0002, SSL2_KINDS, FIXED_CHALLENGE)
+        return ssl2_server_hello(cert, SSL2_KINDS, FIXED_CONN_ID)
+    return move_server_port(rewrite(pcap, edit), DROWN_SSLV2_PORT)
+
+
 def case_sslv2_compat_hello(pcap):
     """SSLv2-format ClientHello announcing TLS 1.0 (version 0x0301, RFC 5246 E.2) carrying the
     real client's TLS cipher suites as 3-byte specs; the real TLS 1.0 server answer is kept."""
@@ -663,6 +712,7 @@ def case_heartbleed_encrypted(pcap):
 CASES = {
     "sslv2-hello": case_sslv2_hello,
     "sslv2-compat-hello": case_sslv2_compat_hello,
+    "sslv2-drown": case_sslv2_drown,
     "sslv3": case_sslv3,
     "null-not-offered": case_null_not_offered,
     "export": case_export,

@@ -62,16 +62,19 @@ def run(args, db=None, stdin=None, timeout=300, env=None, **kw):
     return subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout, env=env, **kw)
 
 
-# The trust store of every analysis through analyze(): the throwaway root of the trust-* captures
-# (pcaps/gen/tls.sh), so that verdicts never depend on the machine's CA bundle. A caller that
-# names its own (--ca-file, --ca-path, --no-ca) keeps it.
+# The trust store of every analysis through analyze(): the throwaway roots of the trust-*
+# captures (pcaps/gen/tls.sh) and of the greeting-name mail captures (pcaps/gen/mail.sh, the
+# folder pcaps/mail/trust), so that verdicts never depend on the machine's CA bundle. A caller
+# that names its own (--ca-file, --ca-path, --no-ca) keeps it.
 TRUST_ROOT = os.path.join(PCAPS, "tls", "trust", "root.pem")
+MAIL_TRUST_DIR = os.path.join(PCAPS, "mail", "trust")
+TRUST_ARGS = ["--ca-file", TRUST_ROOT, "--ca-path", MAIL_TRUST_DIR]
 
 
 def analyze(db, paths, extra=(), **kw):
     extra = list(extra)
     if not any(a in ("--ca-file", "--ca-path", "--no-ca") for a in extra):
-        extra = ["--ca-file", TRUST_ROOT] + extra
+        extra = TRUST_ARGS + extra
     return run(["analyze", "--no-progress", *extra, *paths], db=db, **kw)
 
 

@@ -35,7 +35,7 @@ h = nzt.Harness("trust")
 P = nzt.PCAPS
 ROOT = os.path.join(P, "tls", "trust", "root.pem")
 OTHER = os.path.join(P, "tls", "trust", "other-root.pem")
-CA = ["--ca-file", ROOT]
+CA = nzt.TRUST_ARGS  # both throwaway roots: tls/trust/root.pem and the folder mail/trust
 
 # capture -> (trust, reason, level, name_source, name_match)
 CASES = {
@@ -62,38 +62,11 @@ def kinds(db):
 
 
 missing = [c for c in CASES if not os.path.exists(os.path.join(P, c))] + \
-    ([] if os.path.exists(ROOT) else ["tls/trust/root.pem"])
+    ([] if os.path.exists(ROOT) else ["tls/trust/root.pem"]) + \
+    ([] if os.path.isdir(nzt.MAIL_TRUST_DIR) else ["mail/trust/"])
 h.check("the trust captures and root.pem are committed", not missing, missing)
 if missing:
-    # ---- public captures (../shared/corpus, when present) ----
-SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
-mi = os.path.join(nzt.CORPUS, "pcaps", "zeek", "tls", "missing-intermediate.pcap")
-cve = os.path.join(nzt.CORPUS, "pcaps", "zeek", "tls", "CVE-2015-3194.pcap")
-if not os.path.exists(mi):
-    h.skip("corpus: zeek/tls/missing-intermediate.pcap", "../shared/corpus is absent (a user's clone)")
-elif not os.path.exists(SYSTEM_BUNDLE):
-    h.skip("corpus: zeek/tls/missing-intermediate.pcap", f"no CA bundle at {SYSTEM_BUNDLE} (ca-certificates)")
-else:
-    db = h.db()
-    r = nzt.analyze(db, [mi], ["-q", "--ca-file", SYSTEM_BUNDLE])
-    rows = nzt.query(db, "SELECT trust, trust_reason, cert_count FROM tls_sessions ORDER BY ts")
-    got = [(x["trust"], x["trust_reason"]) for x in rows]
-    # Zeek's validate-certs: unable to get local issuer certificate, ok, unable to get ...
-    want = [("untrusted", "missing_intermediate"), ("trusted", None), ("untrusted", "missing_intermediate")]
-    h.check("corpus missing-intermediate.pcap: the three sessions judged as Zeek does (leaf alone: missing "
-            "intermediate; full chain: trusted)", r.returncode == 0 and got == want, (r.stderr, got))
-if os.path.exists(cve):
-    db = h.db()
-    r = nzt.analyze(db, [cve], ["-q", "--ca-file", SYSTEM_BUNDLE] if os.path.exists(SYSTEM_BUNDLE) else ["-q"])
-    rows = nzt.query(db, "SELECT trust FROM tls_sessions")
-    # Zeek (with the Visa root in its store) says "certificate signature failure"; the root is no
-    # longer in Debian's bundle, so here the issuer is missing: untrusted either way
-    h.check("corpus CVE-2015-3194.pcap (malformed PSS parameters): analysed, the chain not trusted",
-            r.returncode == 0 and rows and all(x["trust"] != "trusted" for x in rows), (r.stderr, rows))
-else:
-    h.skip("corpus: zeek/tls/CVE-2015-3194.pcap", "../shared/corpus is absent (a user's clone)")
-
-h.finish()
+    h.finish()
 
 # ---- each capture alone ----
 for cap, (trust, reason, level, src, match) in CASES.items():
@@ -173,14 +146,16 @@ if rootrow:
     c = rootrow[0]
     h.check("root: spki_sha256 equals openssl's", c["spki_sha256"] == spki, (c["spki_sha256"], spki))
     h.check("root: is_ca 1, self_issued 1, DER kept, parsed by wolfSSL",
-            c["is_ca"] == 1 and c["self_issued"] == 1 and c["der"] == der and c["parsed_by"] == "wolfssl", c["parsed_by"])
+            c["is_ca"] == 1 and c["self_issued"] == 1 and c["der"] == der and c["parsed_by"] == "wolfssl",
+            (c["is_ca"], c["self_issued"], c["parsed_by"]))
     subj = subprocess.run(["openssl", "x509", "-in", ROOT, "-noout", "-subject", "-nameopt", "RFC2253"],
                           capture_output=True, text=True).stdout.strip().split("=", 1)[1]
     h.check("root: subject equals openssl's RFC 2253 form", c["subject"] == subj, (c["subject"], subj))
     h.check("root: first_run 1, last_run 2, first_seen <= last_seen",
-            c["first_run"] == 1 and c["last_run"] == 2 and c["first_seen"] <= c["last_seen"], c)
-leaf = nzt.query(db, "SELECT c.* FROM certificates c JOIN cert_chains ch ON ch.cert_sha256 = c.sha256"
-                     " WHERE ch.position = 0")
+            c["first_run"] == 1 and c["last_run"] == 2 and c["first_seen"] <= c["last_seen"],
+            (c["first_run"], c["last_run"], c["first_seen"], c["last_seen"]))
+leaf = nzt.query(db, "SELECT DISTINCT c.sha256, c.is_ca, c.san_dns, c.spki_sha256 FROM certificates c"
+                     " JOIN cert_chains ch ON ch.cert_sha256 = c.sha256 WHERE ch.position = 0")
 h.check("chain position 0 is the leaf www.trust.netzwacht.test (CA flag 0, SAN listed)",
         len(leaf) == 1 and leaf[0]["is_ca"] == 0 and "www.trust.netzwacht.test" in (leaf[0]["san_dns"] or ""),
         [dict(x) for x in leaf])
@@ -237,6 +212,34 @@ r = nzt.analyze(db, [good], ["-q", "--ca-file", mixed])
 t = sessions(db)
 h.check("a bundle with a garbage block before the root: loaded, the good chain verified",
         r.returncode == 0 and t and t[0]["security_level"] == "verified", (r.stderr, t and dict(t[0])))
+
+# ---- public captures (../shared/corpus, when present) ----
+SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+mi = os.path.join(nzt.CORPUS, "pcaps", "zeek", "tls", "missing-intermediate.pcap")
+cve = os.path.join(nzt.CORPUS, "pcaps", "zeek", "tls", "CVE-2015-3194.pcap")
+if not os.path.exists(mi):
+    h.skip("corpus: zeek/tls/missing-intermediate.pcap", "../shared/corpus is absent (a user's clone)")
+elif not os.path.exists(SYSTEM_BUNDLE):
+    h.skip("corpus: zeek/tls/missing-intermediate.pcap", f"no CA bundle at {SYSTEM_BUNDLE} (ca-certificates)")
+else:
+    db = h.db()
+    r = nzt.analyze(db, [mi], ["-q", "--ca-file", SYSTEM_BUNDLE])
+    rows = nzt.query(db, "SELECT trust, trust_reason, cert_count FROM tls_sessions ORDER BY ts")
+    got = [(x["trust"], x["trust_reason"]) for x in rows]
+    # Zeek's validate-certs: unable to get local issuer certificate, ok, unable to get ...
+    want = [("untrusted", "missing_intermediate"), ("trusted", None), ("untrusted", "missing_intermediate")]
+    h.check("corpus missing-intermediate.pcap: the three sessions judged as Zeek does (leaf alone: missing "
+            "intermediate; full chain: trusted)", r.returncode == 0 and got == want, (r.stderr, got))
+if os.path.exists(cve):
+    db = h.db()
+    r = nzt.analyze(db, [cve], ["-q", "--ca-file", SYSTEM_BUNDLE] if os.path.exists(SYSTEM_BUNDLE) else ["-q"])
+    rows = nzt.query(db, "SELECT trust FROM tls_sessions")
+    # Zeek (with the Visa root in its store) says "certificate signature failure"; the root is no
+    # longer in Debian's bundle, so here the issuer is missing: untrusted either way
+    h.check("corpus CVE-2015-3194.pcap (malformed PSS parameters): analysed, the chain not trusted",
+            r.returncode == 0 and rows and all(x["trust"] != "trusted" for x in rows), (r.stderr, rows))
+else:
+    h.skip("corpus: zeek/tls/CVE-2015-3194.pcap", "../shared/corpus is absent (a user's clone)")
 
 # ---- public captures (../shared/corpus, when present) ----
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
