@@ -370,6 +370,8 @@ static int add_dir(struct trust_store *ts, const char *dir, char *err, size_t er
     while ((de = readdir(d)) != NULL && rc == 0) {
         if (de->d_name[0] == '.')
             continue;
+        if (nn >= STORE_ANCHORS_MAX) /* a folder of more files than anchors we keep */
+            break;
         if (nn == cap) {
             size_t nc = cap ? cap * 2 : 64;
             char **nv = realloc(names, nc * sizeof *nv);

@@ -207,6 +207,27 @@ for what, args in (("a missing file", ["--ca-file", os.path.join(h.tmp, "nope.pe
     rows = nzt.query(db, "SELECT count(*) AS n FROM runs")[0]["n"] if os.path.exists(db) else 0
     h.check(f"{what}: exit 2 with a message naming the CA certificates, no run row",
             r.returncode == 2 and b"CA certificates" in r.stderr and rows == 0, (r.returncode, r.stderr, rows))
+# a FIFO named as the CA file (a local user's trap for a root process): refused at once, no hang
+fifo = os.path.join(h.tmp, "ca.fifo")
+os.mkfifo(fifo)
+db = h.db()
+try:
+    r = nzt.analyze(db, [good], ["-q", "--ca-file", fifo], timeout=30)
+    h.check("a FIFO as --ca-file: refused at once (exit 2, not a regular file)",
+            r.returncode == 2 and b"not a regular file" in r.stderr, (r.returncode, r.stderr))
+except subprocess.TimeoutExpired:
+    h.check("a FIFO as --ca-file: refused at once", False, "hung for 30 s")
+# a FIFO and a link loop inside a --ca-path folder are skipped; the root beside them is used
+os.mkfifo(os.path.join(cadir, "fifo.pem"))
+os.symlink("loop.pem", os.path.join(cadir, "loop.pem"))
+db = h.db()
+try:
+    r = nzt.analyze(db, [good], ["-q", "--ca-path", cadir], timeout=30)
+    t = sessions(db)
+    h.check("--ca-path with a FIFO and a link loop inside: skipped, the good chain verified",
+            r.returncode == 0 and t and t[0]["security_level"] == "verified", (r.stderr, t and dict(t[0])))
+except subprocess.TimeoutExpired:
+    h.check("--ca-path with a FIFO inside: no hang", False, "hung for 30 s")
 db = h.db()
 r = nzt.analyze(db, [good], ["-q", "--ca-file", mixed])
 t = sessions(db)
