@@ -34,6 +34,7 @@ int cmd_tls(struct cli_global *g, int argc, char **argv);
 int cmd_http(struct cli_global *g, int argc, char **argv);
 int cmd_mail(struct cli_global *g, int argc, char **argv);
 int cmd_servers(struct cli_global *g, int argc, char **argv);
+int cmd_certs(struct cli_global *g, int argc, char **argv);
 int cmd_sql(struct cli_global *g, int argc, char **argv);
 int cmd_kinds(struct cli_global *g, int argc, char **argv);
 

@@ -1,5 +1,5 @@
-/* cmd_query.c — read-side commands: findings, flows, tls, http, mail, servers, runs, kinds,
- * sql. They open the database read-only (store_open_readonly): a query never creates,
+/* cmd_query.c — read-side commands: findings, flows, tls, http, mail, servers, certs, runs,
+ * kinds, sql. They open the database read-only (store_open_readonly): a query never creates,
  * migrates or writes a file. */
 #include <errno.h>
 #include <stdarg.h>
@@ -7,14 +7,15 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "dissect/x509.h"
 
 #define KIND_ARG_MAX 128 /* longest --kind (store/query.c refuses longer prefixes) */
 
 enum { QOPT_KIND = 4000, QOPT_SEV, QOPT_SINCE, QOPT_UNTIL, QOPT_HOST, QOPT_FORMAT, QOPT_RUN, QOPT_LIMIT,
-       QOPT_PROTO, QOPT_DB, QOPT_SNI, QOPT_VERSION, QOPT_IP };
+       QOPT_PROTO, QOPT_DB, QOPT_SNI, QOPT_VERSION, QOPT_IP, QOPT_EXPIRED, QOPT_UNTRUSTED, QOPT_SHA256 };
 
 /* Which command is parsing: decides which filters apply and what --host means. */
-enum qmode { Q_FINDINGS, Q_FLOWS, Q_TLS, Q_HTTP, Q_MAIL };
+enum qmode { Q_FINDINGS, Q_FLOWS, Q_TLS, Q_HTTP, Q_MAIL, Q_CERTS };
 
 static const struct option query_opts[] = {
     {"kind", required_argument, NULL, QOPT_KIND},
@@ -31,6 +32,9 @@ static const struct option query_opts[] = {
     {"ip", required_argument, NULL, QOPT_IP},
     {"server", required_argument, NULL, QOPT_IP},
     {"db", required_argument, NULL, QOPT_DB},
+    {"expired", no_argument, NULL, QOPT_EXPIRED},
+    {"untrusted", no_argument, NULL, QOPT_UNTRUSTED},
+    {"sha256", required_argument, NULL, QOPT_SHA256},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -132,7 +136,27 @@ static bool iso_ok(const char *s)
 struct qargs {
     struct store_filter f;
     enum out_fmt fmt;
+    char fp[65]; /* --sha256, normalised */
 };
+
+/* --sha256: 8 to 64 hex digits, either case, optionally in pairs separated by ':' as
+ * posttls-finger and openssl print fingerprints; out[65] gets them in lowercase. */
+static bool fingerprint_parse(const char *s, char out[65])
+{
+    size_t n = 0;
+    for (const char *p = s; *p; p++) {
+        char c = *p;
+        if (c == ':' && p != s && p[1] && p[1] != ':')
+            continue;
+        if (c >= 'A' && c <= 'F')
+            c = (char)(c - 'A' + 'a');
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) || n >= 64)
+            return false;
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    return n >= 8;
+}
 
 /* Parses the shared query options. Returns -1 to exit with usage, 1 for --help, 0 ok. */
 static int parse_query(struct cli_global *g, int argc, char **argv, struct qargs *q, enum qmode mode)
@@ -168,6 +192,8 @@ static int parse_query(struct cli_global *g, int argc, char **argv, struct qargs
         }
         case QOPT_SINCE:
         case QOPT_UNTIL:
+            if (mode == Q_CERTS)
+                goto notfor;
             if (!iso_ok(optarg)) {
                 errf(g, "--%s wants an ISO-8601 UTC time like 2026-11-29T03:55:00", opt == QOPT_SINCE ? "since" : "until");
                 return -1;
@@ -183,7 +209,30 @@ static int parse_query(struct cli_global *g, int argc, char **argv, struct qargs
             else
                 q->f.host = optarg;
             break;
-        case QOPT_IP: q->f.host = optarg; break;
+        case QOPT_IP:
+            if (mode == Q_CERTS)
+                goto notfor;
+            q->f.host = optarg;
+            break;
+        case QOPT_EXPIRED:
+        case QOPT_UNTRUSTED:
+            if (mode != Q_CERTS)
+                goto notfor;
+            if (opt == QOPT_EXPIRED)
+                q->f.expired = true;
+            else
+                q->f.untrusted = true;
+            break;
+        case QOPT_SHA256:
+            if (mode != Q_CERTS)
+                goto notfor;
+            if (!fingerprint_parse(optarg, q->fp)) {
+                errf(g, "--sha256 wants 8 to 64 hex digits of a SHA-256 (the certificate's or its key's; ':' between"
+                        " pairs allowed), got '%s'", optarg);
+                return -1;
+            }
+            q->f.fingerprint = q->fp;
+            break;
         case QOPT_PROTO:
             if (mode != Q_FLOWS)
                 goto notfor;
@@ -238,6 +287,8 @@ static int parse_query(struct cli_global *g, int argc, char **argv, struct qargs
         errf(g, "unexpected argument '%s'", argv[optind]);
         return -1;
     }
+    if (mode == Q_CERTS)
+        q->f.name_match = x509_list_matches; /* --host: RFC 6125, as the name verdicts judge */
     return 0;
 }
 
@@ -297,7 +348,12 @@ static const char *const mail_cols[] = {"ts", "protocol", "client_ip", "server_i
 static const char *const servers_cols[] = {"server_ip", "server_port", "protocol", "sessions", "first_seen",
                                            "last_seen", "starttls_offered", "starttls_accepted", "starttls_refused",
                                            "tls_established", "tls_versions", "plaintext_logins",
-                                           "findings_medium_up", NULL};
+                                           "findings_medium_up", "security_level", "security_levels",
+                                           "leaf_subject_cn", "leaf_issuer_cn", "leaf_sha256", "leaf_spki_sha256",
+                                           NULL};
+static const char *const certs_cols[] = {"sha256", "subject_cn", "issuer_cn", "not_before", "not_after", "validity",
+                                         "key", "san_dns", "spki_sha256", "first_seen", "last_seen", "servers",
+                                         "positions", "trust", NULL};
 
 int cmd_findings(struct cli_global *g, int argc, char **argv)
 {
@@ -372,10 +428,32 @@ int cmd_servers(struct cli_global *g, int argc, char **argv)
     "usage: netzwacht servers [options]\n"
     "One line per mail server (address, port, protocol): sessions seen, first and last seen,\n"
     "STARTTLS offered / requested / accepted / refused, TLS established, versions and ciphers\n"
-    "negotiated, logins in clear, findings at medium or above.\n\n"
+    "negotiated, logins in clear, findings at medium or above; the security level of the latest\n"
+    "session (none, encrypt, untrusted, trusted, verified) and every change of level with the time\n"
+    "it was first seen; the latest leaf certificate's subject and issuer CN, SHA-256 and SPKI SHA-256.\n\n"
     "  --server IP        this server only\n"
     "  --run ID, --format table|json|csv, --db PATH\n",
         store_query_servers, servers_cols, "servers"};
+    return run_qcmd(g, argc, argv, &c);
+}
+
+int cmd_certs(struct cli_global *g, int argc, char **argv)
+{
+    static const struct qcmd c = {Q_CERTS,
+    "usage: netzwacht certs [options]\n"
+    "Lists each certificate seen in clear once (by the SHA-256 of its DER), first seen first: names,\n"
+    "validity, key, SAN dNSNames, SPKI SHA-256, first and last seen, the servers that presented it,\n"
+    "its positions in their chains (leaf, intermediate, root) and the trust outcomes of those sessions.\n"
+    "Validity is judged at the database's last packet time, never this machine's clock.\n\n"
+    "  --expired          expired or not yet valid at the database's last packet time\n"
+    "  --untrusted        presented in a session whose chain did not verify\n"
+    "  --host H           a SAN dNSName or subject CN matches H (RFC 6125 wildcards), a SAN\n"
+    "                     iPAddress equals H, or server H presented it\n"
+    "  --sha256 X         SHA-256 of the certificate or of its key (SPKI), or a prefix of at least\n"
+    "                     8 hex digits (':' between pairs allowed)\n"
+    "  --run ID           presented in this run\n"
+    "  --limit N, --format table|json|csv, --db PATH\n",
+        store_query_certs, certs_cols, "certificates"};
     return run_qcmd(g, argc, argv, &c);
 }
 

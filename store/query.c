@@ -1,5 +1,5 @@
-/* query.c — reading the store for the CLI: findings and flows with filters, severity
- * counts, and arbitrary read-only SQL (`netzwacht sql`).
+/* query.c — reading the store for the CLI: findings, flows, protocol records, mail servers
+ * and certificates with filters, severity counts, and arbitrary read-only SQL (`netzwacht sql`).
  *
  * Filters become a WHERE clause of fixed fragments with `?` parameters; filter values are
  * only ever bound (sqlite3_bind_*), never pasted into SQL text. Filter semantics:
@@ -31,8 +31,8 @@
 #include <string.h>
 #include <time.h>
 
-#define QB_SQL_MAX 4096  /* the longest query we build (servers) is ~1500 bytes */
-#define QB_PARAMS_MAX 12 /* the most `?` a filter adds (kind range 2 + host 2 + 5 + limit) */
+#define QB_SQL_MAX 8192  /* the longest queries we build (servers, certs) are ~3500 bytes */
+#define QB_PARAMS_MAX 16 /* the most `?` a query binds (certs: fingerprint 4 + host 5 + run 2 + limit) */
 #define KIND_MAX 128     /* longest kind filter accepted; real kinds are < 40 chars */
 
 struct qparam {
@@ -48,6 +48,7 @@ struct qb {
     int n;                         /* parameters used */
     struct qparam p[QB_PARAMS_MAX];
     char kind_hi[KIND_MAX + 1];    /* upper bound of a kind prefix range */
+    char fp_hi[66];                /* upper bound of a fingerprint prefix range */
 };
 
 static void qb_add(struct qb *q, const char *frag)
@@ -417,33 +418,231 @@ int store_query_mail(struct store *s, const struct store_filter *f, store_row_fn
     return run_built(s, &q, fn, ud);
 }
 
+/* The servers query: `s` is one row per mail session (with the TLS session that followed
+ * STARTTLS) under the filters; the existing columns aggregate it per server as before. The level
+ * of a session is smtp_sessions.security_level, else its TLS session's (NULL before schema v8:
+ * such sessions take no part in the levels). `lv` keeps each session whose level differs from
+ * the server's previous session's (lag), so security_levels lists the changes in time order as
+ * "level YYYY-MM-DDTHH:MM:SSZ" (the first session with that level, to the second);
+ * security_level is the latest session's (the bare column of max(ts), sqlite.org/lang_select.html
+ * #bareagg). The leaf of a session is tls_sessions.cert_sha256, else position 0 of its chain; lf
+ * takes the latest session's leaf the same way, its names from `certificates` (else the v6
+ * cert_subject/cert_issuer columns of that session). */
 int store_query_servers(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud)
 {
     struct qb q = {0};
 
     if (!s || !fn)
         return NZ_EUSAGE;
-    qb_add(&q, "SELECT t.server_ip, t.server_port, t.protocol, count(*) AS sessions,"
-               " min(t.ts) AS first_seen, max(t.ts) AS last_seen,"
-               " sum(t.starttls_offered) AS starttls_offered, sum(t.starttls_requested) AS starttls_requested,"
-               " sum(t.starttls_accepted) AS starttls_accepted,"
-               " sum(t.starttls_requested AND NOT t.starttls_accepted) AS starttls_refused,"
-               " sum(coalesce(tl.handshake_complete, 0)) AS tls_established,"
-               " group_concat(DISTINCT tl.version) AS tls_versions,"
-               " group_concat(DISTINCT tl.cipher) AS tls_ciphers,"
-               " max(tl.cert_count) AS max_cert_chain,"
-               " sum(t.auth_in_clear) AS plaintext_logins, sum(t.mail_in_clear) AS sessions_in_clear,"
-               " (SELECT count(*) FROM findings x WHERE x.server_ip = t.server_ip AND x.server_port = t.server_port"
-               "  AND x.kind LIKE t.protocol || '.%' AND x.severity_rank >= 2) AS findings_medium_up"
+    qb_add(&q, "WITH s AS (SELECT t.id, t.ts, t.server_ip, t.server_port, t.protocol, t.starttls_offered,"
+               " t.starttls_requested, t.starttls_accepted, t.auth_in_clear, t.mail_in_clear,"
+               " tl.handshake_complete, tl.version, tl.cipher, tl.cert_count,"
+               " coalesce(t.security_level, tl.security_level) AS level,"
+               " coalesce(tl.cert_sha256, (SELECT ch.cert_sha256 FROM cert_chains ch"
+               "  WHERE ch.chain_sha256 = tl.chain_sha256 AND ch.position = 0)) AS leaf,"
+               " tl.cert_spki_sha256 AS leaf_spki, tl.cert_subject AS leaf_subject, tl.cert_issuer AS leaf_issuer"
                " FROM smtp_sessions t LEFT JOIN flows f ON f.id = t.flow_id"
                " LEFT JOIN tls_sessions tl ON tl.flow_id = t.flow_id AND t.tls_started = 1 WHERE 1");
     int rc = qb_record_filter(&q, f);
     if (rc != 0)
         return rc;
-    qb_add(&q, " GROUP BY t.server_ip, t.server_port, t.protocol ORDER BY t.server_ip, t.server_port, t.protocol");
+    qb_add(&q, "), g AS (SELECT s.server_ip, s.server_port, s.protocol, count(*) AS sessions,"
+               " min(s.ts) AS first_seen, max(s.ts) AS last_seen,"
+               " sum(s.starttls_offered) AS starttls_offered, sum(s.starttls_requested) AS starttls_requested,"
+               " sum(s.starttls_accepted) AS starttls_accepted,"
+               " sum(s.starttls_requested AND NOT s.starttls_accepted) AS starttls_refused,"
+               " sum(coalesce(s.handshake_complete, 0)) AS tls_established,"
+               " group_concat(DISTINCT s.version) AS tls_versions,"
+               " group_concat(DISTINCT s.cipher) AS tls_ciphers,"
+               " max(s.cert_count) AS max_cert_chain,"
+               " sum(s.auth_in_clear) AS plaintext_logins, sum(s.mail_in_clear) AS sessions_in_clear,"
+               " (SELECT count(*) FROM findings x WHERE x.server_ip = s.server_ip AND x.server_port = s.server_port"
+               "  AND x.kind LIKE s.protocol || '.%' AND x.severity_rank >= 2) AS findings_medium_up"
+               " FROM s GROUP BY s.server_ip, s.server_port, s.protocol),"
+               " lv AS (SELECT server_ip, server_port, protocol, id, ts, level, lag(level) OVER"
+               "  (PARTITION BY server_ip, server_port, protocol ORDER BY ts, id) AS prev FROM s WHERE level IS NOT NULL),"
+               " lvs AS (SELECT server_ip, server_port, protocol, level AS security_level, max(ts) AS at,"
+               "  group_concat(level || ' ' || substr(ts, 1, 19) || 'Z', ', ') AS security_levels"
+               "  FROM (SELECT * FROM lv WHERE prev IS NULL OR prev <> level"
+               "  ORDER BY server_ip, server_port, protocol, ts, id) GROUP BY server_ip, server_port, protocol),"
+               " lf AS (SELECT server_ip, server_port, protocol, leaf, leaf_spki, leaf_subject, leaf_issuer,"
+               "  max(ts) AS at, count(DISTINCT leaf) AS leaf_certs FROM s WHERE leaf IS NOT NULL"
+               "  GROUP BY server_ip, server_port, protocol)"
+               " SELECT g.*, lvs.security_level, lvs.security_levels,"
+               " coalesce(c.subject_cn, lf.leaf_subject) AS leaf_subject_cn,"
+               " coalesce(c.issuer_cn, lf.leaf_issuer) AS leaf_issuer_cn, lf.leaf AS leaf_sha256,"
+               " coalesce(lf.leaf_spki, c.spki_sha256) AS leaf_spki_sha256, coalesce(lf.leaf_certs, 0) AS leaf_certs"
+               " FROM g LEFT JOIN lvs ON lvs.server_ip = g.server_ip AND lvs.server_port = g.server_port"
+               "  AND lvs.protocol = g.protocol"
+               " LEFT JOIN lf ON lf.server_ip = g.server_ip AND lf.server_port = g.server_port AND lf.protocol = g.protocol"
+               " LEFT JOIN certificates c ON c.sha256 = lf.leaf"
+               " ORDER BY g.server_ip, g.server_port, g.protocol");
     if (f && f->limit > 0)
         qb_int(&q, " LIMIT ?", f->limit);
     return run_built(s, &q, fn, ud);
+}
+
+/* ---- certificates ---- */
+
+/* The matcher behind the SQL function nz_name_match(list, host) while a certs query runs. */
+struct name_match_ctx {
+    bool (*fn)(const char *list, const char *host);
+};
+
+/* Without a matcher: is host one of the comma-joined entries (ASCII case-insensitive)? */
+static bool list_has(const char *list, const char *host)
+{
+    size_t hn = strlen(host);
+    for (const char *p = list;;) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n == hn && hn > 0 && sqlite3_strnicmp(p, host, (int)hn) == 0)
+            return true;
+        if (!e)
+            return false;
+        p = e + 1;
+    }
+}
+
+static void sql_name_match(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    const struct name_match_ctx *m = sqlite3_user_data(cx);
+    const char *list = argc == 2 ? (const char *)sqlite3_value_text(argv[0]) : NULL;
+    const char *host = argc == 2 ? (const char *)sqlite3_value_text(argv[1]) : NULL;
+    bool ok = false;
+    if (list && host && host[0])
+        ok = m->fn ? m->fn(list, host) : list_has(list, host);
+    sqlite3_result_int(cx, ok);
+}
+
+/* A fingerprint filter: 8..64 lowercase hex digits. */
+static bool fp_ok(const char *fp)
+{
+    size_t n = strlen(fp);
+    if (n < 8 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((fp[i] >= '0' && fp[i] <= '9') || (fp[i] >= 'a' && fp[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* `ref` is the reference time of validity: the latest packet time in the database (runs.last_ts,
+ * tls_sessions.ts), compared to the second as the verdicts do (dissect/x509.c: expired when
+ * not_after < now, not yet valid when not_before > now, now in whole seconds); the texts are
+ * ISO-8601 UTC, so their first 19 characters compare as times. `sel` is the certificates the
+ * filters keep (with the limit), so that only their presentations are gathered: `pres` is each
+ * presentation of a selected certificate, its position in a session's chain (cert_chains →
+ * tls_sessions.chain_sha256) or the leaf of a session that names it only in
+ * tls_sessions.cert_sha256 (v6), with the session's trust outcome and server (flows). The
+ * filters on presentations (untrusted, server, run) are one list each over the same two paths
+ * (qb_presented). */
+#define CERT_EXPIRED "(length(c.not_after) >= 19 AND substr(c.not_after, 1, 19) < substr(r.t, 1, 19))"
+#define CERT_NOT_YET "(length(c.not_before) >= 19 AND substr(c.not_before, 1, 19) > substr(r.t, 1, 19))"
+
+/* Adds op + " c.sha256 IN (the certificates presented in a session where cond holds)": one list
+ * built once from the sessions cond selects (an indexed run, server or all sessions), never a
+ * lookup of every session per certificate. cond uses ts (tls_sessions) and fl (flows) and has at
+ * most one `?`, bound to v (or to n when v is NULL and with_param). */
+static void qb_presented(struct qb *q, const char *op, const char *cond, bool with_param, const char *v, int64_t n)
+{
+    static const char *const paths[] = {
+        " c.sha256 IN (SELECT ch.cert_sha256 FROM tls_sessions ts LEFT JOIN flows fl ON fl.id = ts.flow_id"
+        " JOIN cert_chains ch ON ch.chain_sha256 = ts.chain_sha256 WHERE ",
+        " UNION SELECT ts.cert_sha256 FROM tls_sessions ts LEFT JOIN flows fl ON fl.id = ts.flow_id WHERE ",
+    };
+    qb_add(q, op);
+    for (int i = 0; i < 2; i++) {
+        qb_add(q, paths[i]);
+        if (!with_param)
+            qb_add(q, cond);
+        else if (v)
+            qb_text(q, cond, v);
+        else
+            qb_int(q, cond, n);
+    }
+    qb_add(q, ")");
+}
+
+int store_query_certs(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud)
+{
+    struct qb q = {0};
+
+    if (!s || !fn)
+        return NZ_EUSAGE;
+    if (f && (f->run_id < 0 || f->limit < 0 || (set(f->fingerprint) && !fp_ok(f->fingerprint))))
+        return NZ_EUSAGE;
+    qb_add(&q, "WITH ref(t) AS (SELECT max(x) FROM (SELECT max(last_ts) AS x FROM runs"
+               "  UNION ALL SELECT max(ts) FROM tls_sessions)),"
+               " sel AS (SELECT c.* FROM certificates c CROSS JOIN ref r WHERE 1");
+    if (f && f->expired)
+        qb_add(&q, " AND (" CERT_EXPIRED " OR " CERT_NOT_YET ")");
+    if (f && f->untrusted)
+        qb_presented(&q, " AND", "ts.trust = 'untrusted'", false, NULL, 0);
+    if (f && set(f->fingerprint)) {
+        size_t n = strlen(f->fingerprint);
+        memcpy(q.fp_hi, f->fingerprint, n);
+        memcpy(q.fp_hi + n, "g", 2); /* 'g' sorts after every hex digit: [fp, fp"g") is the prefix */
+        qb_text(&q, " AND ((c.sha256 >= ?", f->fingerprint);
+        qb_text(&q, " AND c.sha256 < ?)", q.fp_hi);
+        qb_text(&q, " OR (c.spki_sha256 >= ?", f->fingerprint);
+        qb_text(&q, " AND c.spki_sha256 < ?))", q.fp_hi);
+    }
+    if (f && set(f->host)) {
+        qb_text(&q, " AND (nz_name_match(c.san_dns, ?)", f->host);
+        qb_text(&q, " OR nz_name_match(c.subject_cn, ?)", f->host);
+        qb_text(&q, " OR instr(',' || c.san_ip || ',', ',' || ? || ',') > 0", f->host);
+        qb_presented(&q, " OR", "fl.server_ip = ?", true, f->host, 0);
+        qb_add(&q, ")");
+    }
+    if (f && f->run_id > 0)
+        qb_presented(&q, " AND", "ts.run_id = ?", true, NULL, f->run_id);
+    qb_add(&q, " ORDER BY c.first_seen, c.sha256");
+    if (f && f->limit > 0)
+        qb_int(&q, " LIMIT ?", f->limit);
+    qb_add(&q, "),"
+               " pres AS (SELECT ch.cert_sha256 AS cert, ch.position AS pos, ts.id AS sid, ts.trust, ts.trust_reason,"
+               "  fl.server_ip, fl.server_port FROM sel JOIN cert_chains ch ON ch.cert_sha256 = sel.sha256"
+               "  JOIN tls_sessions ts ON ts.chain_sha256 = ch.chain_sha256 LEFT JOIN flows fl ON fl.id = ts.flow_id"
+               "  UNION SELECT ts.cert_sha256, 0, ts.id, ts.trust, ts.trust_reason, fl.server_ip, fl.server_port"
+               "  FROM sel JOIN tls_sessions ts ON ts.cert_sha256 = sel.sha256 LEFT JOIN flows fl ON fl.id = ts.flow_id),"
+               " agg AS (SELECT cert, count(DISTINCT sid) AS sessions, max(pos = 0) AS at_leaf, max(pos > 0) AS above,"
+               "  max(trust = 'trusted') AS tr_ok, max(trust = 'untrusted') AS tr_bad,"
+               "  max(trust IS NULL) AS tr_none FROM pres GROUP BY cert),"
+               " srv AS (SELECT cert, group_concat(ep, ',') AS servers FROM (SELECT DISTINCT cert,"
+               "  CASE WHEN instr(server_ip, ':') THEN '[' || server_ip || ']' ELSE server_ip END || ':' || server_port"
+               "  AS ep, server_ip, server_port FROM pres WHERE server_ip IS NOT NULL"
+               "  ORDER BY cert, server_ip, server_port) GROUP BY cert),"
+               " why AS (SELECT cert, group_concat(trust_reason, '; ') AS trust_reasons FROM (SELECT DISTINCT cert,"
+               "  trust_reason FROM pres WHERE trust_reason IS NOT NULL ORDER BY cert, trust_reason) GROUP BY cert)"
+               " SELECT c.sha256, c.subject_cn, c.issuer_cn, c.not_before, c.not_after,"
+               " CASE WHEN r.t IS NULL THEN NULL WHEN " CERT_EXPIRED " THEN 'expired'"
+               "  WHEN " CERT_NOT_YET " THEN 'not_yet_valid'"
+               "  WHEN length(c.not_after) >= 19 AND length(c.not_before) >= 19 THEN 'valid' END AS validity,"
+               " r.t AS validity_at,"
+               " nullif(trim(coalesce(c.key_type, '') || coalesce(' ' || c.key_bits, '')"
+               "  || coalesce(' ' || c.key_curve, '')), '') AS key,"
+               " c.key_type, c.key_bits, c.key_curve, c.sig_alg, c.san_dns, c.n_san_dns, c.san_ip, c.spki_sha256,"
+               " c.subject, c.issuer, c.serial, c.is_ca, c.self_issued, c.parsed_by, c.parse_error,"
+               " c.first_seen, c.last_seen, coalesce(a.sessions, 0) AS sessions, v.servers,"
+               " nullif(trim(CASE WHEN a.at_leaf THEN 'leaf,' ELSE '' END || CASE WHEN a.above THEN"
+               "  CASE WHEN c.self_issued THEN 'root' ELSE 'intermediate' END ELSE '' END, ','), '') AS positions,"
+               " nullif(trim(CASE WHEN a.tr_ok THEN 'trusted,' ELSE '' END || CASE WHEN a.tr_bad THEN 'untrusted,'"
+               "  ELSE '' END || CASE WHEN a.tr_none THEN 'unchecked' ELSE '' END, ','), '') AS trust,"
+               " w.trust_reasons"
+               " FROM sel c CROSS JOIN ref r LEFT JOIN agg a ON a.cert = c.sha256"
+               " LEFT JOIN srv v ON v.cert = c.sha256 LEFT JOIN why w ON w.cert = c.sha256"
+               " ORDER BY c.first_seen, c.sha256");
+
+    struct name_match_ctx m = {f ? f->name_match : NULL};
+    if (sqlite3_create_function(s->db, "nz_name_match", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, &m,
+                                sql_name_match, NULL, NULL) != SQLITE_OK)
+        return store_db_fail(s, "registering nz_name_match");
+    int ret = run_built(s, &q, fn, ud);
+    /* The function points at m on this stack: it must not outlive the call. */
+    if (sqlite3_create_function(s->db, "nz_name_match", 2, SQLITE_UTF8, NULL, NULL, NULL, NULL) != SQLITE_OK && ret == 0)
+        ret = store_db_fail(s, "removing nz_name_match");
+    return ret;
 }
 
 int store_query_no_https_redirect(struct store *s, int64_t run_id, store_row_fn fn, void *ud)

@@ -308,6 +308,13 @@ struct store_filter {
     const char *sni;           /* tls: server name equals */
     const char *tls_version;   /* tls: negotiated version equals ("TLSv1.2") */
     const char *http_host;     /* http: Host equals */
+    /* certs (store_query_certs); host there is a certificate name or a server address */
+    bool expired;              /* certs: expired or not yet valid at the database's last packet time */
+    bool untrusted;            /* certs: presented in a session whose chain did not verify */
+    const char *fingerprint;   /* certs: lowercase hex prefix (8..64 digits) of the DER or SPKI SHA-256 */
+    /* certs: does host match a name of the comma-joined list (RFC 6125, e.g. x509_list_matches)?
+     * NULL: an entry must equal host (ASCII case-insensitive). The store knows no dissector. */
+    bool (*name_match)(const char *list, const char *host);
 };
 
 /* Runs a query; calls fn per row (a non-zero return from fn stops and is returned).
@@ -348,8 +355,19 @@ bool store_ts_parse(const char *iso, uint64_t *ts_usec /* OUT */);
 int store_query_mail(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud);
 /* One row per mail server (ip, port, protocol): sessions, first/last seen, STARTTLS offered /
  * requested / accepted / refused counts, TLS established, versions and ciphers negotiated,
- * plaintext logins, findings at medium or above. Filters: host, run_id. */
+ * plaintext logins, findings at medium or above; then the security level of its latest session
+ * and each change of level in time order, and the leaf certificate of its latest session that
+ * showed one (subject and issuer CN, SHA-256, SPKI SHA-256) with the number of distinct leaves.
+ * Filters: host, since/until, run_id, limit. */
 int store_query_servers(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud);
+/* One row per certificate (certificates table), ordered by first_seen, sha256: its facts, its
+ * validity at the database's last packet time (the latest of runs.last_ts and tls_sessions.ts;
+ * never the machine's clock), the TLS sessions and servers (flows' server ip:port) that presented
+ * it, its positions in their chains and the trust outcomes of those sessions. Filters: expired,
+ * untrusted, fingerprint, host (a SAN dNSName or subject CN matching it through name_match, a SAN
+ * iPAddress equal to it, or a server address that presented it), run_id (presented in that run),
+ * limit. NZ_EUSAGE for a fingerprint that is not 8..64 lowercase hex digits. */
+int store_query_certs(struct store *s, const struct store_filter *f, store_row_fn fn, void *ud);
 /* counts[sev] = findings of run_id (0 = all) per severity. */
 int store_count_by_severity(struct store *s, int64_t run_id, uint64_t counts[NZ_SEV_COUNT] /* OUT */);
 /* Runs any read-only SQL (for tests and `netzwacht sql`). Several statements run in order;
