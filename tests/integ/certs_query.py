@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """`netzwacht certs` and the level/certificate columns of `netzwacht servers` (issue #11) over
-schema v8, on a database built the way the store builds one: `netzwacht analyze` of bundled
-captures creates and migrates it, then rows are added with sqlite3 into certificates,
-cert_chains, flows, tls_sessions and smtp_sessions (the analyzer does not fill the v8 tables
-yet; an end-to-end check on real captures belongs with that work).
+schema v8, twice:
+
+1. Synthetic: `netzwacht analyze` of bundled captures without certificates creates and migrates
+   the database, then rows are added with sqlite3 into certificates, cert_chains, flows,
+   tls_sessions and smtp_sessions, to reach every case with its near miss exactly.
+2. End to end: the trust captures (pcaps/tls/trust-*, the greeting-name mail captures, an old
+   test-CA STARTTLS capture) analysed with their throwaway roots; every row of `certs` and the
+   mail server's line of `servers` are compared with what Python derives from the tables.
 
 The fingerprints are SHA-256s of made-up bytes, not of certificates (the query never hashes);
 one is crafted to share the first 7 hex digits of another, for the prefix near miss. Times are
@@ -76,12 +80,12 @@ def names(rows):
 def build(db):
     """Analyses bundled captures (schema migrated, real flows/sessions), then adds the v8 rows.
     Returns the reference time (datetime, whole seconds) and the certificates by name."""
-    caps = [nzt.pcap("mail", "smtp-starttls-tls12.pcap"), nzt.pcap("mail", "smtp-no-starttls.pcap"),
-            nzt.pcap("tls", "tls-cert-valid.pcap")]
+    caps = [nzt.pcap("mail", "smtp-no-starttls.pcap"), nzt.pcap("http-get-ipv4.pcap")]
     r = nzt.analyze(db, caps)
     h.check("analyze of the bundled captures exits 0", r.returncode == 0, nzt.text(r.stderr))
     v = nzt.query(db, "PRAGMA user_version")[0]["user_version"]
     h.check("the database is at schema v8 or later", v >= 8, str(v))
+    h.check("those captures stored no certificate", nzt.query(db, "SELECT count(*) AS n FROM certificates")[0]["n"] == 0)
     ref_text = nzt.query(db, "SELECT max(x) AS t FROM (SELECT max(last_ts) AS x FROM runs"
                              " UNION ALL SELECT max(ts) FROM tls_sessions)")[0]["t"]
     ref = parse_ts(ref_text)
@@ -196,6 +200,12 @@ def build(db):
     session(t0 + 70 * sec, "192.0.2.99", 443, c_legacy, "legacy", None, None, "encrypt")
     for name in ("twin", "expired", "edge", "future", "future_edge"):
         session(t0 + 80 * sec, "192.0.2.80", 443, chain(name, "int"), name, "trusted", None, "trusted")
+    # A session as written before schema v8: only the v6 leaf columns, no chain, no level.
+    fid = session(t0 + 90 * sec, "192.0.2.66", 25, None, None, mail=True)
+    con.execute("UPDATE smtp_sessions SET tls_started = 1, starttls_accepted = 1 WHERE flow_id = ?", (fid,))
+    con.execute("INSERT INTO tls_sessions (run_id, flow_id, ts, version, handshake_complete, cert_subject, cert_issuer,"
+                " cert_sha256) VALUES (1, ?, ?, 'TLSv1.2', 1, 'v6.example.test', 'Old CA', ?)",
+                (fid, ts(t0 + 90 * sec), fp("v6 leaf")))
     con.commit()
     con.close()
     check = nzt.query(db, "SELECT max(x) AS t FROM (SELECT max(last_ts) AS x FROM runs"
@@ -381,13 +391,16 @@ def main():
     h.check("servers: three distinct leaves", mx.get("leaf_certs") == 3, json.dumps(mx))
     h.check("servers: the counts that were there before", mx.get("sessions") == 5 and mx.get("starttls_accepted") == 4
             and mx.get("tls_established") == 4 and mx.get("sessions_in_clear") == 1, json.dumps(mx))
+    v6 = srv.get(("192.0.2.66", 25), {})
+    h.check("servers: a session of before v8: no level, the leaf from the v6 columns",
+            v6.get("security_level") is None and v6.get("security_levels") is None
+            and v6.get("leaf_subject_cn") == "v6.example.test" and v6.get("leaf_issuer_cn") == "Old CA"
+            and v6.get("leaf_sha256") == fp("v6 leaf") and v6.get("leaf_spki_sha256") is None
+            and v6.get("leaf_certs") == 1 and v6.get("starttls_accepted") == 1, json.dumps(v6))
     lo = srv.get(("127.0.0.1", 25), {})
-    real = nzt.query(db, "SELECT t.cert_sha256 FROM tls_sessions t JOIN flows f ON f.id = t.flow_id"
-                         " WHERE f.server_port = 25 AND f.server_ip = '127.0.0.1'")
-    h.check("servers: a captured server without v8 rows: no level, the leaf from the v6 columns",
-            lo.get("security_level") is None and lo.get("security_levels") is None
-            and lo.get("leaf_subject_cn") == "mail.netzwacht.test" and real
-            and lo.get("leaf_sha256") == real[0]["cert_sha256"] and lo.get("starttls_accepted") == 1, json.dumps(lo))
+    h.check("servers: the captured plaintext server: level none, no leaf",
+            lo.get("security_level") == "none" and lo.get("leaf_sha256") is None and lo.get("leaf_certs") == 0,
+            json.dumps(lo))
     r = nzt.run(["servers", "--server", "192.0.2.25", "--format", "csv"], db=db)
     recs = list(csv.DictReader(io.StringIO(nzt.text(r.stdout))))
     h.check("servers --server: one row; csv has the new columns", len(recs) == 1
@@ -418,7 +431,97 @@ def main():
     r = nzt.run(["certs"], db=missing)
     h.check("certs on a missing path: exit 3, nothing created", r.returncode == 3 and not os.path.exists(missing),
             nzt.text(r.stderr))
+    end_to_end()
     h.finish()
+
+
+def end_to_end():
+    db = h.db("e2e.db")
+    caps = sorted(os.path.join(nzt.PCAPS, "tls", x) for x in os.listdir(os.path.join(nzt.PCAPS, "tls"))
+                  if x.startswith("trust-") and x.endswith(".pcap"))
+    caps += [nzt.pcap("mail", x) for x in ("smtp-starttls-greeting-match.pcap", "smtp-starttls-greeting-mismatch.pcap",
+                                            "smtp-starttls-tls12.pcap", "smtp-no-starttls.pcap")]
+    r = nzt.analyze(db, caps)
+    h.check("e2e: analyze of the trust captures exits 0", r.returncode == 0, nzt.text(r.stderr))
+    stored = {c["sha256"]: c for c in nzt.query(db, "SELECT * FROM certificates")}
+    ref = nzt.query(db, "SELECT max(x) AS t FROM (SELECT max(last_ts) AS x FROM runs"
+                        " UNION ALL SELECT max(ts) FROM tls_sessions)")[0]["t"]
+    # Every presentation, as Python sees the tables.
+    pres = {}
+    for row in nzt.query(db, "SELECT ch.cert_sha256 AS cert, ch.position AS pos, t.id, t.trust, f.server_ip, f.server_port"
+                             " FROM cert_chains ch JOIN tls_sessions t ON t.chain_sha256 = ch.chain_sha256"
+                             " LEFT JOIN flows f ON f.id = t.flow_id UNION SELECT t.cert_sha256, 0, t.id, t.trust,"
+                             " f.server_ip, f.server_port FROM tls_sessions t LEFT JOIN flows f ON f.id = t.flow_id"
+                             " WHERE t.cert_sha256 IS NOT NULL"):
+        pres.setdefault(row["cert"], []).append(row)
+    r, rows = certs(db)
+    listed = [x["sha256"] for x in rows]
+    h.check("e2e: every stored certificate once", sorted(listed) == sorted(stored) and len(stored) >= 10,
+            f"{len(listed)} listed, {len(stored)} stored")
+    bad = []
+    for x in rows:
+        p = pres.get(x["sha256"], [])
+        c = stored.get(x["sha256"], {})
+        eps = sorted({(q["server_ip"], q["server_port"]) for q in p if q["server_ip"]})
+        want_srv = ",".join((f"[{ip}]" if ":" in ip else ip) + f":{port}" for ip, port in eps) or None
+        outcomes = {q["trust"] for q in p}
+        want_trust = ",".join(w for w, k in (("trusted", "trusted"), ("untrusted", "untrusted"), ("unchecked", None))
+                              if k in outcomes) or None
+        pos = []
+        if any(q["pos"] == 0 for q in p):
+            pos.append("leaf")
+        if any(q["pos"] > 0 for q in p):
+            pos.append("root" if c.get("self_issued") else "intermediate")
+        want = dict(servers=want_srv, trust=want_trust, positions=",".join(pos) or None,
+                    sessions=len({q["id"] for q in p}), validity_at=ref, subject_cn=c.get("subject_cn"),
+                    spki_sha256=c.get("spki_sha256"), san_dns=c.get("san_dns"), first_seen=c.get("first_seen"))
+        diff = {k: (x.get(k), v) for k, v in want.items() if x.get(k) != v}
+        if diff:
+            bad.append((x["subject_cn"], diff))
+    h.check("e2e: servers, trust, positions, sessions and facts of every row as the tables say", not bad, str(bad))
+    h.check("e2e: the chain-with-root capture's root is a root", any(x["positions"] == "root" for x in rows),
+            str([x["positions"] for x in rows]))
+
+    def expired(c):
+        return (c["not_after"] and c["not_after"][:19] < ref[:19]) or (c["not_before"] and c["not_before"][:19] > ref[:19])
+    want = sorted(k for k, c in stored.items() if expired(c))
+    r, rows = certs(db, "--expired")
+    h.check("e2e: --expired is the expired intermediate (and whatever else the tables say)",
+            sorted(x["sha256"] for x in rows) == want and any(
+                "expired intermediate" in (stored[k]["subject_cn"] or "") for k in want), str(want))
+    want = sorted(k for k, p in pres.items() if k in stored and any(q["trust"] == "untrusted" for q in p))
+    r, rows = certs(db, "--untrusted")
+    h.check("e2e: --untrusted as the sessions say, some but not all",
+            sorted(x["sha256"] for x in rows) == want and 0 < len(want) < len(stored), str(len(want)))
+    r, rows = certs(db, "--host", "anything.trust.netzwacht.test")
+    h.check("e2e: --host under the wildcard certificate",
+            [x["subject_cn"] for x in rows] == ["*.trust.netzwacht.test"], str([x["subject_cn"] for x in rows]))
+    r, rows = certs(db, "--host", "a.b.trust.netzwacht.test")
+    h.check("e2e: --host two labels under the wildcard: nothing", rows == [], str([x["subject_cn"] for x in rows]))
+
+    # servers: the mail server's levels and leaf as its sessions say.
+    sess = nzt.query(db, "SELECT m.id, m.ts, coalesce(m.security_level, t.security_level) AS level, t.cert_sha256"
+                         " FROM smtp_sessions m LEFT JOIN tls_sessions t ON t.flow_id = m.flow_id AND m.tls_started = 1"
+                         " WHERE m.server_ip = '127.0.0.1' AND m.server_port = 25 AND m.protocol = 'smtp'"
+                         " ORDER BY m.ts, m.id")
+    changes, prev = [], None
+    for x in sess:
+        if x["level"] is not None and x["level"] != prev:
+            changes.append(f"{x['level']} {x['ts'][:19]}Z")
+            prev = x["level"]
+    leaves = [x["cert_sha256"] for x in sess if x["cert_sha256"]]
+    r = nzt.run(["servers", "--format", "json", "--server", "127.0.0.1"], db=db)
+    srv = [json.loads(x) for x in nzt.text(r.stdout).splitlines()]
+    mx = [x for x in srv if x["server_port"] == 25 and x["protocol"] == "smtp"]
+    mx = mx[0] if mx else {}
+    h.check("e2e: servers: the levels over time as the sessions say, more than one",
+            mx.get("security_levels") == ", ".join(changes) and len(changes) > 1
+            and mx.get("security_level") == prev, f"{mx.get('security_levels')!r} want {', '.join(changes)!r}")
+    lc = stored.get(leaves[-1] if leaves else None, {})
+    h.check("e2e: servers: the latest leaf with its names and both fingerprints",
+            leaves and mx.get("leaf_sha256") == leaves[-1] and mx.get("leaf_subject_cn") == lc.get("subject_cn")
+            and mx.get("leaf_issuer_cn") == lc.get("issuer_cn") and mx.get("leaf_spki_sha256") == lc.get("spki_sha256")
+            and mx.get("leaf_certs") == len(set(leaves)), json.dumps(mx))
 
 
 if __name__ == "__main__":
