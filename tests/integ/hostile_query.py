@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import nzt  # noqa: E402
 
 h = nzt.Harness("hostile_query")
-QUERY_CMDS = ["findings", "flows", "tls", "http", "mail", "servers", "runs"]
+QUERY_CMDS = ["findings", "flows", "tls", "http", "mail", "servers", "certs", "runs"]
 SIDE = ("-wal", "-shm", "-journal")
 
 
